@@ -1,0 +1,27 @@
+// Tests that need the real Prometheus / Alertmanager programs use this to find them.
+// On a machine without them the test is skipped with the install command; under CI=true
+// their absence is a failure, so CI can never go green by skipping.
+import { execFileSync } from 'node:child_process';
+
+export const INSTALL_HINT =
+  'apt-get update && apt-get install -y prometheus prometheus-alertmanager docker-compose';
+
+export function findBinary(name: string): string | undefined {
+  try {
+    return execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Returns the path of `name`, or a skip reason for node:test's `{ skip }` option.
+ * Throws when CI=true and the binary is missing.
+ */
+export function requireBinary(name: string): { path?: string; skip?: string } {
+  const path = findBinary(name);
+  if (path) return { path };
+  const message = `${name} not found: install it with \`${INSTALL_HINT}\``;
+  if (process.env.CI === 'true') throw new Error(`${message} (required under CI=true)`);
+  return { skip: message };
+}
