@@ -1,0 +1,2 @@
+export * from './ledger.js';
+export { SCHEMA_VERSION } from './migrations.js';

@@ -1,0 +1,507 @@
+// The ledger: the one module that speaks SQL. A SQLite file in WAL mode that the bot (SDK)
+// and the sidecar open at the same time. Every write is one transaction; when a write
+// method returns, the transaction is committed (and, with synchronous=FULL, fsynced).
+import Database from 'better-sqlite3';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import {
+  ConfigError,
+  ConflictError,
+  LedgerError,
+  LimitError,
+  NotFoundError,
+  ValidationError,
+  type ErrorDetail,
+  type LedgerFault,
+} from '../errors.js';
+import { canonicalJson, diffParams, hashParams, type ParamChange, type ParamSet } from '../model/params.js';
+import type { TradeInput } from '../model/trade.js';
+import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
+
+export interface LedgerOptions {
+  /** Open without writing (no migrations); the file must exist. */
+  readonly?: boolean;
+  /** FULL (default): a committed write survives power loss. NORMAL: survives a process crash only. */
+  synchronous?: 'FULL' | 'NORMAL';
+  busyTimeoutMs?: number;
+  /** Cap on distinct strategies (default 100): the next new one is refused with a LimitError. */
+  maxStrategies?: number;
+  /** Cap on distinct parameter versions per strategy (default 10,000). */
+  maxVersionsPerStrategy?: number;
+}
+
+export interface TradeRow {
+  seq: number;
+  strategy: string;
+  id: string;
+  symbol: string;
+  side: string;
+  openedMs: number | null;
+  closedMs: number;
+  pnl: number;
+  fees: number;
+  notional: number | null;
+  paramVersion: number | null;
+  experiment: string | null;
+  variant: string | null;
+}
+
+export interface InsertResult {
+  accepted: number;
+  duplicates: number;
+  /** Per input trade: stored now, or already stored with the same content. */
+  outcomes: Array<'accepted' | 'duplicate'>;
+  /** Per input trade: the parameter version it carries. */
+  versions: Array<number | null>;
+}
+
+export interface VersionInfo {
+  strategy: string;
+  version: number;
+  hash: string;
+  params: ParamSet;
+  createdMs: number;
+}
+
+export interface DeployInfo {
+  strategy: string;
+  version: number;
+  hash: string;
+  deployedMs: number;
+  source: string | null;
+  gitSha: string | null;
+  note: string | null;
+}
+
+export interface DeployResult {
+  version: number;
+  hash: string;
+  created: boolean;
+  deployedMs: number;
+  previousVersion: number | null;
+  diff: ParamChange[];
+}
+
+export interface ExperimentInfo {
+  strategy: string;
+  name: string;
+  variants: Record<string, number>;
+  allocation: Record<string, number>;
+  startedMs: number;
+  stoppedMs: number | null;
+  outcome: string | null;
+  winner: string | null;
+}
+
+export interface DeployMeta {
+  source?: string | null;
+  gitSha?: string | null;
+  note?: string | null;
+}
+
+const TRADE_COLUMNS = `seq, strategy, id, symbol, side, opened_ms AS openedMs, closed_ms AS closedMs, pnl, fees,
+  notional, param_version AS paramVersion, experiment, variant`;
+
+export function faultOf(err: unknown): LedgerFault {
+  const code = (err as { code?: string })?.code ?? '';
+  if (code === 'SQLITE_FULL') return 'disk_full';
+  if (code.startsWith('SQLITE_READONLY') || code === 'SQLITE_PERM') return 'readonly';
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return 'busy';
+  if (code.startsWith('SQLITE_IOERR') || code.startsWith('SQLITE_CANTOPEN')) return 'io';
+  if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') return 'corrupt';
+  if (err instanceof TypeError && /not open/.test(String(err.message))) return 'closed';
+  return 'other';
+}
+
+const FAULT_TEXT: Record<LedgerFault, string> = {
+  disk_full: 'the disk is full',
+  readonly: 'the ledger file is read-only',
+  busy: 'the ledger is locked by another writer (busy timeout exceeded)',
+  io: 'an I/O error occurred',
+  corrupt: 'the ledger file is corrupt',
+  closed: 'the ledger is closed',
+  other: 'an unexpected SQLite error occurred',
+};
+
+export class Ledger {
+  readonly path: string;
+  private readonly db: Database.Database;
+  private readonly maxStrategies: number;
+  private readonly maxVersions: number;
+  private readonly knownStrategies = new Set<string>();
+  private readonly st: ReturnType<Ledger['prepare']>;
+
+  private constructor(path: string, db: Database.Database, opts: LedgerOptions) {
+    this.path = path;
+    this.db = db;
+    this.maxStrategies = opts.maxStrategies ?? 100;
+    this.maxVersions = opts.maxVersionsPerStrategy ?? 10_000;
+    this.st = this.prepare();
+  }
+
+  /** Opens (creating if needed) and migrates a ledger file. Configuration mistakes throw ConfigError. */
+  static open(path: string, opts: LedgerOptions = {}): Ledger {
+    if (typeof path !== 'string' || path === '') throw new ConfigError('ledger path is empty: pass a file path such as "./data/edgewatch.db"');
+    const full = resolve(path);
+    const dir = dirname(full);
+    if (!existsSync(dir) || !statSync(dir).isDirectory())
+      throw new ConfigError(`ledger directory ${dir} does not exist: create it (mkdir -p ${dir}) or choose another path`);
+    if (existsSync(full) && statSync(full).isDirectory())
+      throw new ConfigError(`ledger path ${full} is a directory: give a file path such as ${resolve(full, 'edgewatch.db')}`);
+    if (opts.readonly && !existsSync(full)) throw new ConfigError(`ledger ${full} does not exist (opened read-only)`);
+    let db: Database.Database;
+    try {
+      db = new Database(full, { readonly: opts.readonly ?? false });
+      db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
+      if (!opts.readonly) {
+        db.pragma('journal_mode = WAL');
+        db.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`);
+      }
+      db.pragma('foreign_keys = ON');
+    } catch (err) {
+      throw new LedgerError(`cannot open ledger ${full}: ${FAULT_TEXT[faultOf(err)]} (${(err as Error).message})`, faultOf(err), err);
+    }
+    try {
+      migrate(db, full, opts.readonly ?? false);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+    return new Ledger(full, db, opts);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  get isOpen(): boolean {
+    return this.db.open;
+  }
+
+  schemaVersion(): number {
+    return currentVersion(this.db);
+  }
+
+  private prepare() {
+    const db = this.db;
+    return {
+      strategyExists: db.prepare('SELECT 1 FROM strategies WHERE name = ?').pluck(),
+      strategyCount: db.prepare('SELECT count(*) FROM strategies').pluck(),
+      insertStrategy: db.prepare('INSERT OR IGNORE INTO strategies (name, created_ms) VALUES (?, ?)'),
+      insertTrade: db.prepare(`INSERT OR IGNORE INTO trades
+        (strategy, id, symbol, side, opened_ms, closed_ms, pnl, fees, notional, param_version, experiment, variant, recorded_ms)
+        VALUES (@strategy, @id, @symbol, @side, @openedMs, @closedMs, @pnl, @fees, @notional, @paramVersion, @experiment, @variant, @recordedMs)`),
+      tradeById: db.prepare(`SELECT ${TRADE_COLUMNS} FROM trades WHERE strategy = ? AND id = ?`),
+      activeDeploy: db.prepare(`SELECT d.strategy, d.version, v.hash, d.deployed_ms AS deployedMs, d.source, d.git_sha AS gitSha, d.note
+        FROM param_deploys d JOIN param_versions v USING (strategy, version)
+        WHERE d.strategy = ? ORDER BY d.seq DESC LIMIT 1`),
+      versionExists: db.prepare('SELECT 1 FROM param_versions WHERE strategy = ? AND version = ?').pluck(),
+      versionByHash: db.prepare('SELECT version FROM param_versions WHERE strategy = ? AND hash = ?').pluck(),
+      versionRow: db.prepare('SELECT strategy, version, hash, params, created_ms AS createdMs FROM param_versions WHERE strategy = ? AND version = ?'),
+      maxVersion: db.prepare('SELECT coalesce(max(version), 0) FROM param_versions WHERE strategy = ?').pluck(),
+      insertVersion: db.prepare('INSERT INTO param_versions (strategy, version, hash, params, created_ms) VALUES (?, ?, ?, ?, ?)'),
+      insertDeploy: db.prepare('INSERT INTO param_deploys (strategy, version, deployed_ms, source, git_sha, note) VALUES (?, ?, ?, ?, ?, ?)'),
+      experiment: db.prepare('SELECT * FROM experiments WHERE strategy = ? AND name = ?'),
+      insertExperiment: db.prepare('INSERT INTO experiments (strategy, name, variants, allocation, started_ms) VALUES (?, ?, ?, ?, ?)'),
+      stopExperiment: db.prepare('UPDATE experiments SET stopped_ms = ?, outcome = ?, winner = ? WHERE strategy = ? AND name = ? AND stopped_ms IS NULL'),
+      heartbeat: db.prepare(`INSERT INTO heartbeats (strategy, last_ms, beats) VALUES (?, ?, 1)
+        ON CONFLICT (strategy) DO UPDATE SET last_ms = max(last_ms, excluded.last_ms), beats = beats + 1`),
+      tradesAfter: db.prepare(`SELECT ${TRADE_COLUMNS} FROM trades WHERE seq > ? ORDER BY seq LIMIT ?`),
+      tradesInRange: db.prepare(`SELECT ${TRADE_COLUMNS} FROM trades
+        WHERE strategy = ? AND closed_ms >= ? AND closed_ms < ? ORDER BY closed_ms, id`),
+      maxSeq: db.prepare('SELECT coalesce(max(seq), 0) FROM trades').pluck(),
+    };
+  }
+
+  /** Runs `fn` in one IMMEDIATE transaction and turns SQLite faults into LedgerError. */
+  private write<T>(what: string, fn: () => T): T {
+    try {
+      return this.db.transaction(fn).immediate();
+    } catch (err) {
+      if (err instanceof ValidationError || err instanceof ConflictError || err instanceof LimitError || err instanceof NotFoundError) throw err;
+      const fault = faultOf(err);
+      throw new LedgerError(`${what} failed, nothing was written: ${FAULT_TEXT[fault]} (${(err as Error).message})`, fault, err);
+    }
+  }
+
+  private read<T>(what: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      const fault = faultOf(err);
+      throw new LedgerError(`${what} failed: ${FAULT_TEXT[fault]} (${(err as Error).message})`, fault, err);
+    }
+  }
+
+  private ensureStrategy(name: string, nowMs: number): void {
+    if (this.knownStrategies.has(name)) return;
+    if (!this.st.strategyExists.get(name)) {
+      const count = this.st.strategyCount.get() as number;
+      if (count >= this.maxStrategies)
+        throw new LimitError(
+          `strategy "${name}" refused: the ledger already holds ${count} strategies (limit ${this.maxStrategies}; raise maxStrategies / EDGEWATCH_MAX_STRATEGIES if this is intended)`,
+          'strategies',
+        );
+      this.st.insertStrategy.run(name, nowMs);
+    }
+    this.knownStrategies.add(name);
+  }
+
+  /**
+   * Stores trades all-or-nothing. A trade whose (strategy, id) is already stored with the same
+   * content is a duplicate (stored once); with other content it is a ConflictError.
+   * Trades without a parameter version get the strategy's active one (or the version of
+   * their experiment variant).
+   */
+  insertTrades(trades: TradeInput[], nowMs: number): InsertResult {
+    return this.write('recording trades', () => {
+      const result: InsertResult = { accepted: 0, duplicates: 0, outcomes: [], versions: [] };
+      const active = new Map<string, number | null>();
+      const details: ErrorDetail[] = [];
+      trades.forEach((t, index) => {
+        this.ensureStrategy(t.strategy, nowMs);
+        let version = t.paramVersion;
+        if (t.experiment !== null) {
+          const exp = this.st.experiment.get(t.strategy, t.experiment) as { variants: string } | undefined;
+          if (!exp) throw new ValidationError('invalid trade', [{ index, path: 'experiment', message: `unknown experiment "${t.experiment}" of strategy "${t.strategy}"` }]);
+          const variants = JSON.parse(exp.variants) as Record<string, number>;
+          if (t.variant === null || !(t.variant in variants))
+            throw new ValidationError('invalid trade', [{ index, path: 'variant', message: `unknown variant "${t.variant}" of experiment "${t.experiment}" (known: ${Object.keys(variants).join(', ')})` }]);
+          version ??= variants[t.variant];
+        }
+        if (version !== null) {
+          if (!this.st.versionExists.get(t.strategy, version))
+            throw new ValidationError('invalid trade', [{ index, path: 'param_version', message: `unknown version v${version} of strategy "${t.strategy}": deploy it first (POST /v1/params)` }]);
+        } else {
+          if (!active.has(t.strategy)) active.set(t.strategy, ((this.st.activeDeploy.get(t.strategy) as DeployInfo | undefined)?.version) ?? null);
+          version = active.get(t.strategy) ?? null;
+        }
+        const info = this.st.insertTrade.run({ ...t, paramVersion: version, recordedMs: nowMs });
+        if (info.changes === 1) {
+          result.accepted++;
+          result.outcomes.push('accepted');
+          result.versions.push(version);
+          return;
+        }
+        const existing = this.st.tradeById.get(t.strategy, t.id) as TradeRow;
+        const diff = differingFields(existing, t);
+        if (diff.length) {
+          details.push({ index, path: 'id', message: `trade "${t.id}" of strategy "${t.strategy}" was already recorded with other ${diff.join(', ')}` });
+          return;
+        }
+        result.duplicates++;
+        result.outcomes.push('duplicate');
+        result.versions.push(existing.paramVersion);
+      });
+      if (details.length) throw new ConflictError('same trade id recorded with different content: nothing was stored', details);
+      return result;
+    });
+  }
+
+  /** Records a deploy of `params`: re-activates an identical earlier version or creates the next one. */
+  deployParams(strategy: string, params: ParamSet, meta: DeployMeta, nowMs: number): DeployResult {
+    return this.write('deploying parameters', () => {
+      this.ensureStrategy(strategy, nowMs);
+      const previous = this.st.activeDeploy.get(strategy) as DeployInfo | undefined;
+      const { version, hash, created } = this.upsertVersion(strategy, params, nowMs);
+      this.st.insertDeploy.run(strategy, version, nowMs, meta.source ?? null, meta.gitSha ?? null, meta.note ?? null);
+      const before = previous ? this.getVersion(strategy, previous.version)?.params : undefined;
+      return { version, hash, created, deployedMs: nowMs, previousVersion: previous?.version ?? null, diff: diffParams(before, params) };
+    });
+  }
+
+  private upsertVersion(strategy: string, params: ParamSet, nowMs: number): { version: number; hash: string; created: boolean } {
+    const hash = hashParams(params);
+    const found = this.st.versionByHash.get(strategy, hash) as number | undefined;
+    if (found !== undefined) return { version: found, hash, created: false };
+    const version = (this.st.maxVersion.get(strategy) as number) + 1;
+    if (version > this.maxVersions)
+      throw new LimitError(`strategy "${strategy}" already has ${this.maxVersions} parameter versions (limit)`, 'versions');
+    this.st.insertVersion.run(strategy, version, hash, canonicalJson(params), nowMs);
+    return { version, hash, created: true };
+  }
+
+  startExperiment(strategy: string, name: string, variants: Record<string, ParamSet>, allocation: Record<string, number>, nowMs: number): ExperimentInfo {
+    return this.write('starting an experiment', () => {
+      this.ensureStrategy(strategy, nowMs);
+      const existing = this.st.experiment.get(strategy, name) as { stopped_ms: number | null } | undefined;
+      if (existing)
+        throw new ConflictError(`experiment "${name}" of strategy "${strategy}" ${existing.stopped_ms === null ? 'is already running' : 'was run before: choose a new name'}`, [{ path: 'name', message: 'already used' }]);
+      const versions: Record<string, number> = {};
+      for (const [variant, params] of Object.entries(variants)) versions[variant] = this.upsertVersion(strategy, params, nowMs).version;
+      this.st.insertExperiment.run(strategy, name, JSON.stringify(versions), JSON.stringify(allocation), nowMs);
+      return { strategy, name, variants: versions, allocation, startedMs: nowMs, stoppedMs: null, outcome: null, winner: null };
+    });
+  }
+
+  stopExperiment(strategy: string, name: string, outcome: string | null, winner: string | null, nowMs: number): ExperimentInfo {
+    return this.write('stopping an experiment', () => {
+      const exp = this.getExperiment(strategy, name);
+      if (!exp) throw new NotFoundError(`no experiment "${name}" for strategy "${strategy}"`);
+      if (exp.stoppedMs !== null) throw new ConflictError(`experiment "${name}" of strategy "${strategy}" is already stopped`, [{ path: 'name', message: 'already stopped' }]);
+      if (winner !== null && !(winner in exp.variants))
+        throw new ValidationError('invalid stop', [{ path: 'winner', message: `not a variant of "${name}" (variants: ${Object.keys(exp.variants).join(', ')})` }]);
+      this.st.stopExperiment.run(nowMs, outcome, winner, strategy, name);
+      return { ...exp, stoppedMs: nowMs, outcome, winner };
+    });
+  }
+
+  heartbeat(strategy: string, nowMs: number): void {
+    this.write('recording a heartbeat', () => {
+      this.ensureStrategy(strategy, nowMs);
+      this.st.heartbeat.run(strategy, nowMs);
+    });
+  }
+
+  // ---- reads ----
+
+  activeDeploy(strategy: string): DeployInfo | undefined {
+    return this.read('reading the active version', () => this.st.activeDeploy.get(strategy) as DeployInfo | undefined);
+  }
+
+  getVersion(strategy: string, version: number): VersionInfo | undefined {
+    const row = this.st.versionRow.get(strategy, version) as (Omit<VersionInfo, 'params'> & { params: string }) | undefined;
+    return row ? { ...row, params: JSON.parse(row.params) as ParamSet } : undefined;
+  }
+
+  versions(strategy: string): VersionInfo[] {
+    return this.read('listing versions', () =>
+      (this.db.prepare('SELECT strategy, version, hash, params, created_ms AS createdMs FROM param_versions WHERE strategy = ? ORDER BY version').all(strategy) as Array<Omit<VersionInfo, 'params'> & { params: string }>).map(
+        (r) => ({ ...r, params: JSON.parse(r.params) as ParamSet }),
+      ),
+    );
+  }
+
+  deploys(strategy: string): DeployInfo[] {
+    return this.read('listing deploys', () =>
+      this.db.prepare(`SELECT d.strategy, d.version, v.hash, d.deployed_ms AS deployedMs, d.source, d.git_sha AS gitSha, d.note
+        FROM param_deploys d JOIN param_versions v USING (strategy, version) WHERE d.strategy = ? ORDER BY d.seq`).all(strategy) as DeployInfo[],
+    );
+  }
+
+  getExperiment(strategy: string, name: string): ExperimentInfo | undefined {
+    const row = this.st.experiment.get(strategy, name) as RawExperiment | undefined;
+    return row ? experimentFromRow(row) : undefined;
+  }
+
+  experiments(strategy?: string): ExperimentInfo[] {
+    return this.read('listing experiments', () => {
+      const rows = (strategy === undefined
+        ? this.db.prepare('SELECT * FROM experiments ORDER BY strategy, started_ms').all()
+        : this.db.prepare('SELECT * FROM experiments WHERE strategy = ? ORDER BY started_ms').all(strategy)) as RawExperiment[];
+      return rows.map(experimentFromRow);
+    });
+  }
+
+  strategies(): string[] {
+    return this.read('listing strategies', () => this.db.prepare('SELECT name FROM strategies ORDER BY name').pluck().all() as string[]);
+  }
+
+  heartbeats(): Array<{ strategy: string; lastMs: number; beats: number }> {
+    return this.read('reading heartbeats', () => this.db.prepare('SELECT strategy, last_ms AS lastMs, beats FROM heartbeats').all() as Array<{ strategy: string; lastMs: number; beats: number }>);
+  }
+
+  getTrade(strategy: string, id: string): TradeRow | undefined {
+    return this.read('reading a trade', () => this.st.tradeById.get(strategy, id) as TradeRow | undefined);
+  }
+
+  /** Trades with seq > afterSeq, in arrival order: the sidecar's incremental read. */
+  tradesAfter(afterSeq: number, limit = 50_000): TradeRow[] {
+    return this.read('reading new trades', () => this.st.tradesAfter.all(afterSeq, limit) as TradeRow[]);
+  }
+
+  /** Trades of a strategy with fromMs <= closed_at < toMs, ordered by (closed_at, id). */
+  tradesInRange(strategy: string, fromMs: number, toMs: number): TradeRow[] {
+    return this.read('reading trades', () => this.st.tradesInRange.all(strategy, fromMs, toMs) as TradeRow[]);
+  }
+
+  maxSeq(): number {
+    return this.read('counting trades', () => this.st.maxSeq.get() as number);
+  }
+
+  /** Readable and writable, checked by a write that changes nothing (for /readyz). */
+  checkWritable(): void {
+    this.write('checking the ledger', () => {
+      this.db.prepare("INSERT INTO strategies (name, created_ms) SELECT '__readyz__', 0 WHERE 0").run();
+      this.db.pragma('user_version = 0');
+    });
+  }
+
+  integrityCheck(): string {
+    return this.db.pragma('integrity_check', { simple: true }) as string;
+  }
+
+  /** Escape hatch for tests and benchmarks only. */
+  get raw(): Database.Database {
+    return this.db;
+  }
+}
+
+interface RawExperiment {
+  strategy: string;
+  name: string;
+  variants: string;
+  allocation: string;
+  started_ms: number;
+  stopped_ms: number | null;
+  outcome: string | null;
+  winner: string | null;
+}
+
+function experimentFromRow(r: RawExperiment): ExperimentInfo {
+  return {
+    strategy: r.strategy,
+    name: r.name,
+    variants: JSON.parse(r.variants) as Record<string, number>,
+    allocation: JSON.parse(r.allocation) as Record<string, number>,
+    startedMs: r.started_ms,
+    stoppedMs: r.stopped_ms,
+    outcome: r.outcome,
+    winner: r.winner,
+  };
+}
+
+/** Fields the client sent that differ from the stored trade (a retry must match). */
+function differingFields(stored: TradeRow, t: TradeInput): string[] {
+  const out: string[] = [];
+  if (stored.symbol !== t.symbol) out.push('symbol');
+  if (stored.side !== t.side) out.push('side');
+  if (stored.closedMs !== t.closedMs) out.push('closed_at');
+  if (stored.openedMs !== t.openedMs) out.push('opened_at');
+  if (stored.pnl !== t.pnl) out.push('pnl');
+  if (stored.fees !== t.fees) out.push('fees');
+  if (stored.notional !== t.notional) out.push('notional');
+  if (t.paramVersion !== null && stored.paramVersion !== t.paramVersion) out.push('param_version');
+  if (t.experiment !== null && (stored.experiment !== t.experiment || stored.variant !== t.variant)) out.push('experiment/variant');
+  return out;
+}
+
+function currentVersion(db: Database.Database): number {
+  const has = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get();
+  if (!has) return 0;
+  return db.prepare('SELECT coalesce(max(version), 0) FROM schema_migrations').pluck().get() as number;
+}
+
+function migrate(db: Database.Database, path: string, readonly: boolean): void {
+  const found = currentVersion(db);
+  if (found > SCHEMA_VERSION)
+    throw new ConfigError(`ledger ${path} has schema version ${found}, newer than this edgewatch understands (${SCHEMA_VERSION}): upgrade edgewatch`);
+  if (found === SCHEMA_VERSION) return;
+  if (readonly) throw new ConfigError(`ledger ${path} has schema version ${found}, needs ${SCHEMA_VERSION}: open it once writable to migrate`);
+  try {
+    // IMMEDIATE: the bot and the sidecar may open a new file at the same moment; the second waits and finds it migrated.
+    db.transaction(() => {
+      db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms INTEGER NOT NULL)');
+      const at = currentVersion(db);
+      for (const m of MIGRATIONS) {
+        if (m.version <= at) continue;
+        db.exec(m.sql);
+        db.prepare('INSERT INTO schema_migrations (version, name, applied_ms) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
+      }
+    }).immediate();
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    const fault = faultOf(err);
+    throw new LedgerError(`migrating ledger ${path} failed: ${FAULT_TEXT[fault]} (${(err as Error).message})`, fault, err);
+  }
+}

@@ -1,0 +1,84 @@
+// Parameter sets: validation, canonical JSON (keys sorted), content hash and diff.
+import { createHash } from 'node:crypto';
+import { ValidationError, type ErrorDetail } from '../errors.js';
+import { NAME_RE, NAME_RULE, isPlainObject } from './names.js';
+
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+export type ParamSet = Record<string, Json>;
+
+const MAX_DEPTH = 8;
+const MAX_KEYS = 256;
+
+/** Checks a parameter set; keys at the top level become `param` label values, so they follow the name rule. */
+export function validateParams(value: unknown, path = 'params'): ParamSet {
+  const details: ErrorDetail[] = [];
+  if (!isPlainObject(value)) {
+    throw new ValidationError('invalid parameters', [{ path, message: 'must be a JSON object' }]);
+  }
+  const keys = Object.keys(value);
+  if (keys.length > MAX_KEYS) details.push({ path, message: `at most ${MAX_KEYS} parameters` });
+  for (const k of keys) {
+    if (!NAME_RE.test(k)) details.push({ path: `${path}.${k}`, message: `parameter name ${NAME_RULE}` });
+    checkJson(value[k], `${path}.${k}`, 1, details);
+  }
+  if (details.length) throw new ValidationError('invalid parameters', details);
+  return value as ParamSet;
+}
+
+function checkJson(v: unknown, path: string, depth: number, details: ErrorDetail[]): void {
+  if (depth > MAX_DEPTH) {
+    details.push({ path, message: `nested deeper than ${MAX_DEPTH} levels` });
+    return;
+  }
+  if (v === null || typeof v === 'boolean' || typeof v === 'string') return;
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) details.push({ path, message: 'must be a finite number' });
+    return;
+  }
+  if (Array.isArray(v)) {
+    v.forEach((x, i) => checkJson(x, `${path}[${i}]`, depth + 1, details));
+    return;
+  }
+  if (isPlainObject(v)) {
+    for (const k of Object.keys(v)) checkJson(v[k], `${path}.${k}`, depth + 1, details);
+    return;
+  }
+  details.push({ path, message: `unsupported value of type ${typeof v}` });
+}
+
+/** JSON with object keys sorted at every level: the identity of a parameter set. */
+export function canonicalJson(v: Json): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const keys = Object.keys(v).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+export function hashParams(params: ParamSet): string {
+  return createHash('sha256').update(canonicalJson(params)).digest('hex');
+}
+
+export interface ParamChange {
+  key: string;
+  change: 'added' | 'removed' | 'changed';
+  from?: Json;
+  to?: Json;
+}
+
+/** Top-level keys added, removed and changed from `from` to `to`, sorted by key. */
+export function diffParams(from: ParamSet | undefined, to: ParamSet): ParamChange[] {
+  const before = from ?? {};
+  const keys = [...new Set([...Object.keys(before), ...Object.keys(to)])].sort();
+  const out: ParamChange[] = [];
+  for (const key of keys) {
+    const inA = Object.prototype.hasOwnProperty.call(before, key);
+    const inB = Object.prototype.hasOwnProperty.call(to, key);
+    if (inA && !inB) out.push({ key, change: 'removed', from: before[key] });
+    else if (!inA && inB) out.push({ key, change: 'added', to: to[key] });
+    else if (canonicalJson(before[key]) !== canonicalJson(to[key]))
+      out.push({ key, change: 'changed', from: before[key], to: to[key] });
+  }
+  return out;
+}
