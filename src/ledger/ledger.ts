@@ -276,7 +276,8 @@ export class Ledger {
           if (!active.has(t.strategy)) active.set(t.strategy, ((this.st.activeDeploy.get(t.strategy) as DeployInfo | undefined)?.version) ?? null);
           version = active.get(t.strategy) ?? null;
         }
-        const info = this.st.insertTrade.run({ ...t, paramVersion: version, recordedMs: nowMs });
+        const { closedDefaulted: _, ...row } = t;
+        const info = this.st.insertTrade.run({ ...row, paramVersion: version, recordedMs: nowMs });
         if (info.changes === 1) {
           result.accepted++;
           result.outcomes.push('accepted');
@@ -466,7 +467,7 @@ function differingFields(stored: TradeRow, t: TradeInput): string[] {
   const out: string[] = [];
   if (stored.symbol !== t.symbol) out.push('symbol');
   if (stored.side !== t.side) out.push('side');
-  if (stored.closedMs !== t.closedMs) out.push('closed_at');
+  if (stored.closedMs !== t.closedMs && !t.closedDefaulted) out.push('closed_at');
   if (stored.openedMs !== t.openedMs) out.push('opened_at');
   if (stored.pnl !== t.pnl) out.push('pnl');
   if (stored.fees !== t.fees) out.push('fees');

@@ -20,6 +20,8 @@ export interface TradeInput {
   paramVersion: number | null;
   experiment: string | null;
   variant: string | null;
+  /** SDK: closed_at was not given and defaulted to now, so a retry need not match it. */
+  closedDefaulted?: boolean;
 }
 
 export type FieldStyle = 'wire' | 'sdk';
@@ -179,6 +181,7 @@ export function checkTrade(raw: unknown, opts: TradeValidationOptions, details: 
     paramVersion,
     experiment: (exp as string | undefined) ?? null,
     variant: (variant as string | undefined) ?? null,
+    ...(closedRaw === undefined ? { closedDefaulted: true } : {}),
   };
 }
 

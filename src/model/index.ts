@@ -1,0 +1,3 @@
+export * from './names.js';
+export * from './params.js';
+export * from './trade.js';

@@ -1,0 +1,500 @@
+// The SDK a TypeScript bot embeds. Every call validates, writes one ledger transaction and
+// updates the bot's metrics. Monitoring must never take the bot down: a bad input or a
+// ledger fault writes nothing, is logged with its cause, counted in trading_errors_total
+// and returned as `{ ok: false, error }`; only `strict: true` (tests, development) throws.
+import { createHash } from 'node:crypto';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { ConfigError, ConflictError, EdgewatchError, LedgerError, NotFoundError, ValidationError, type ErrorDetail } from '../errors.js';
+import { rejectUnknownKeys } from '../config-check.js';
+import { Ledger, type DeployInfo, type ExperimentInfo } from '../ledger/ledger.js';
+import { createLogger, silentLogger, type Logger } from '../log.js';
+import { NAME_RE, NAME_RULE, checkName, isPlainObject, versionLabel } from '../model/names.js';
+import { validateParams, type ParamChange, type ParamSet } from '../model/params.js';
+import { parseTime, validateTrade, type Side } from '../model/trade.js';
+import { BotMetrics, ORDER_STATUSES, type OrderStatus } from './metrics.js';
+import { serveMetrics, metricsHandler, type MetricsServer, type ServeOptions } from './serve.js';
+
+export interface EdgewatchOptions {
+  /** Path of the SQLite ledger file (created if missing; its directory must exist). */
+  ledger: string;
+  /** The strategies this bot runs (label `strategy`). */
+  strategies: string[];
+  /** The bot's own prom-client registry; a new one (with default process metrics) otherwise. */
+  registry?: Registry;
+  /** Throw typed errors instead of returning `{ ok: false }` (tests, development). */
+  strict?: boolean;
+  /** A pino logger, or false for silence. Default: a pino logger named "edgewatch". */
+  logger?: Logger | false;
+  /** Label sets of parameter versions older than the newest K are removed (default 5). */
+  keepVersions?: number;
+  /** Ledger durability: FULL (default, survives power loss) or NORMAL (survives a process crash). */
+  synchronous?: 'FULL' | 'NORMAL';
+  /** Minimum time between two heartbeat rows written to the ledger (default 10 s). */
+  heartbeatLedgerIntervalMs?: number;
+  /** Distinct symbols per strategy in trading_volume_total before folding into "other" (default 50). */
+  maxSymbols?: number;
+}
+
+const OPTION_KEYS = ['ledger', 'strategies', 'registry', 'strict', 'logger', 'keepVersions', 'synchronous', 'heartbeatLedgerIntervalMs', 'maxSymbols'] as const;
+
+export type Failure = { ok: false; error: EdgewatchError };
+export type Result<T> = ({ ok: true } & T) | Failure;
+
+export interface TradeRecord {
+  id: string;
+  symbol: string;
+  side: Side;
+  pnl: number;
+  fees?: number;
+  notional?: number;
+  closedAt?: Date | number | string;
+  openedAt?: Date | number | string;
+  /** Experiment variant this trade ran under; default: the variant last returned by experiments.assign(). */
+  variant?: string;
+}
+
+export interface DeployOptions {
+  source?: string;
+  gitSha?: string;
+  note?: string;
+  /** When the deploy happened (default now); for importing history. */
+  at?: Date | number;
+}
+
+export interface Deployed {
+  version: string;
+  hash: string;
+  created: boolean;
+  deployedAt: Date;
+  previousVersion: string | null;
+  diff: ParamChange[];
+}
+
+export interface ExperimentStart {
+  name: string;
+  /** Variant name -> parameter set; one must be "control". */
+  variants: Record<string, ParamSet>;
+  /** Variant name -> weight (default equal weights). */
+  allocation?: Record<string, number>;
+  at?: Date | number;
+}
+
+export interface Assignment {
+  experiment: string;
+  variant: string;
+  paramVersion: string;
+  params: ParamSet;
+}
+
+export interface ActiveVersion {
+  version: string;
+  hash: string;
+  params: ParamSet;
+  deployedAt: Date;
+  gitSha: string | null;
+}
+
+interface RunningExperiment {
+  info: ExperimentInfo;
+  params: Record<string, ParamSet>;
+  weights: Array<[string, number]>;
+  current?: string;
+}
+
+/** One open ledger and the bot's metrics. */
+export class Edgewatch {
+  readonly registry: Registry;
+  readonly metrics: BotMetrics;
+  readonly ledger: Ledger;
+  readonly log: Logger;
+  readonly strict: boolean;
+  readonly keepVersions: number;
+  private readonly handles = new Map<string, StrategyHandle>();
+  private readonly servers: MetricsServer[] = [];
+
+  constructor(options: EdgewatchOptions) {
+    if (!isPlainObject(options)) throw new ConfigError('openEdgewatch(options): pass an object such as { ledger: "./data/edgewatch.db", strategies: ["my_strategy"] }');
+    rejectUnknownKeys(options, OPTION_KEYS, 'openEdgewatch');
+    if (!Array.isArray(options.strategies) || options.strategies.length === 0)
+      throw new ConfigError('openEdgewatch: "strategies" must be a non-empty array of strategy names, e.g. strategies: ["momentum"]');
+    for (const s of options.strategies)
+      if (typeof s !== 'string' || !NAME_RE.test(s)) throw new ConfigError(`openEdgewatch: strategy name ${JSON.stringify(s)} ${NAME_RULE} (use letters, digits, _ . : -)`);
+    const keep = options.keepVersions ?? 5;
+    if (!Number.isInteger(keep) || keep < 1) throw new ConfigError('openEdgewatch: "keepVersions" must be an integer ≥ 1 (default 5)');
+    if (options.synchronous !== undefined && options.synchronous !== 'FULL' && options.synchronous !== 'NORMAL')
+      throw new ConfigError('openEdgewatch: "synchronous" must be "FULL" or "NORMAL"');
+    if (options.registry !== undefined && !(options.registry instanceof Registry))
+      throw new ConfigError('openEdgewatch: "registry" must be a prom-client Registry (import { Registry } from "prom-client")');
+    this.strict = options.strict ?? false;
+    this.keepVersions = keep;
+    this.log = options.logger === false ? silentLogger() : (options.logger ?? createLogger('edgewatch'));
+    this.ledger = Ledger.open(options.ledger, { synchronous: options.synchronous });
+    if (options.registry) {
+      this.registry = options.registry;
+    } else {
+      this.registry = new Registry();
+      collectDefaultMetrics({ register: this.registry });
+    }
+    this.metrics = new BotMetrics(this.registry);
+    for (const name of options.strategies)
+      this.handles.set(name, new StrategyHandle(this, name, options.heartbeatLedgerIntervalMs ?? 10_000, options.maxSymbols ?? 50));
+  }
+
+  /** The handle of one configured strategy. */
+  strategy(name: string): StrategyHandle {
+    const h = this.handles.get(name);
+    if (!h) throw new ConfigError(`strategy "${name}" was not passed to openEdgewatch (configured: ${[...this.handles.keys()].join(', ')})`);
+    return h;
+  }
+
+  get strategyNames(): string[] {
+    return [...this.handles.keys()];
+  }
+
+  /** Serves /metrics (and /healthz) on its own port, default 127.0.0.1:9464. */
+  serve(options: ServeOptions = {}): Promise<MetricsServer> {
+    return serveMetrics(this.registry, options).then((s) => {
+      this.servers.push(s);
+      this.log.info({ url: s.url }, 'bot metrics served');
+      return s;
+    });
+  }
+
+  /** A (req, res) handler that writes the exposition: mount it on the bot's own HTTP server or express app. */
+  metricsHandler() {
+    return metricsHandler(this.registry);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.servers.splice(0).map((s) => s.close()));
+    this.ledger.close();
+  }
+
+  /** @internal Reports a failed call: log, count, and return or (strict) throw. */
+  fail(strategy: string, what: string, error: unknown): Failure {
+    const err = error instanceof EdgewatchError ? error : new LedgerError(`${what}: ${(error as Error)?.message ?? String(error)}`, 'other', error);
+    this.metrics.errors.inc({ strategy, kind: err.kind });
+    const fields: Record<string, unknown> = { strategy, kind: err.kind, err: err.message };
+    if ('details' in err) fields.details = (err as ValidationError).details;
+    if (err instanceof LedgerError) fields.fault = err.fault;
+    this.log.error(fields, `${what} failed`);
+    if (this.strict) throw err;
+    return { ok: false, error: err };
+  }
+}
+
+export class StrategyHandle {
+  readonly name: string;
+  private active?: ActiveVersion;
+  private activeNumber: number | null = null;
+  private experiment?: RunningExperiment;
+  private lastLedgerBeat = 0;
+  private readonly symbols = new Set<string>();
+  private infoLabels?: Record<string, string>;
+  private paramLabels: string[] = [];
+
+  constructor(
+    private readonly ew: Edgewatch,
+    name: string,
+    private readonly heartbeatIntervalMs: number,
+    private readonly maxSymbols: number,
+  ) {
+    this.name = name;
+    this.restore();
+  }
+
+  /** Brings back the active version, its deploy time and a running experiment from the ledger. */
+  private restore(): void {
+    const deploy = this.ew.ledger.activeDeploy(this.name);
+    if (deploy) this.activate(deploy);
+    const running = this.ew.ledger.experiments(this.name).filter((e) => e.stoppedMs === null);
+    for (const info of running) this.setExperiment(info);
+    this.ew.metrics.initVersion(this.name, versionLabel(this.activeNumber));
+  }
+
+  private activate(d: DeployInfo): void {
+    const v = this.ew.ledger.getVersion(this.name, d.version);
+    if (!v) return;
+    this.activeNumber = d.version;
+    this.active = { version: versionLabel(d.version), hash: d.hash, params: v.params, deployedAt: new Date(d.deployedMs), gitSha: d.gitSha };
+    this.refreshInfoSeries();
+  }
+
+  private refreshInfoSeries(): void {
+    const m = this.ew.metrics;
+    // One info series and one value per parameter for this strategy: drop the previous version's.
+    if (this.infoLabels) m.versionInfo.remove(this.infoLabels);
+    for (const param of this.paramLabels) m.paramValue.remove({ strategy: this.name, param });
+    this.paramLabels = [];
+    if (!this.active) return;
+    this.infoLabels = { strategy: this.name, param_version: this.active.version, hash: this.active.hash, git_sha: this.active.gitSha ?? '' };
+    m.versionInfo.set(this.infoLabels, 1);
+    for (const [param, value] of Object.entries(this.active.params))
+      if (typeof value === 'number') {
+        m.paramValue.set({ strategy: this.name, param }, value);
+        this.paramLabels.push(param);
+      }
+    m.deployTimestamp.set({ strategy: this.name }, this.active.deployedAt.getTime() / 1000);
+    this.retainVersions();
+  }
+
+  /** Keeps label sets of the newest K versions, the active one and running variants. */
+  private retainVersions(): void {
+    const newest = this.ew.ledger.versions(this.name).map((v) => v.version).sort((a, b) => b - a).slice(0, this.ew.keepVersions);
+    const keep = new Set(newest.map((n) => versionLabel(n)));
+    keep.add(versionLabel(this.activeNumber));
+    if (this.experiment) for (const n of Object.values(this.experiment.info.variants)) keep.add(versionLabel(n));
+    this.ew.metrics.retainVersions(this.name, keep);
+  }
+
+  private setExperiment(info: ExperimentInfo): void {
+    const params: Record<string, ParamSet> = {};
+    for (const [variant, n] of Object.entries(info.variants)) params[variant] = this.ew.ledger.getVersion(this.name, n)?.params ?? {};
+    const names = Object.keys(info.variants).sort();
+    const weights = names.map((v) => [v, info.allocation[v] ?? 1] as [string, number]);
+    this.experiment = { info, params, weights };
+    for (const variant of names) this.ew.metrics.experimentInfo.set({ strategy: this.name, experiment: info.name, variant }, 1);
+  }
+
+  /** The active parameter version, or undefined before the first deploy. */
+  get activeVersion(): ActiveVersion | undefined {
+    return this.active;
+  }
+
+  readonly params = {
+    /** Deploys a parameter set: an identical earlier set re-activates its version. */
+    deploy: (params: ParamSet, options: DeployOptions = {}): Result<Deployed> => {
+      try {
+        rejectUnknownKeys(options ?? {}, ['source', 'gitSha', 'note', 'at'], 'params.deploy options');
+        const valid = validateParams(params);
+        const at = options.at === undefined ? Date.now() : parseTime(options.at, true);
+        if (at === undefined) throw new ValidationError('invalid deploy', [{ path: 'at', message: 'must be a Date or epoch milliseconds' }]);
+        for (const k of ['source', 'gitSha', 'note'] as const)
+          if (options[k] !== undefined && typeof options[k] !== 'string') throw new ValidationError('invalid deploy', [{ path: k, message: 'must be a string' }]);
+        const r = this.ew.ledger.deployParams(this.name, valid, options, at);
+        this.activate({ strategy: this.name, version: r.version, hash: r.hash, deployedMs: at, source: options.source ?? null, gitSha: options.gitSha ?? null, note: options.note ?? null });
+        this.ew.metrics.initVersion(this.name, versionLabel(r.version));
+        this.ew.log.info({ strategy: this.name, version: versionLabel(r.version), created: r.created, changes: r.diff.length }, 'parameters deployed');
+        return { ok: true, version: versionLabel(r.version), hash: r.hash, created: r.created, deployedAt: new Date(at), previousVersion: r.previousVersion === null ? null : versionLabel(r.previousVersion), diff: r.diff };
+      } catch (err) {
+        return this.ew.fail(this.name, 'params.deploy', err);
+      }
+    },
+    active: (): ActiveVersion | undefined => this.active,
+    history: () => this.ew.ledger.deploys(this.name),
+  };
+
+  readonly trades = {
+    /** Records one closed trade. Idempotent by id: the same trade again is a duplicate, other content a conflict. */
+    record: (trade: TradeRecord): Result<{ duplicate: boolean; paramVersion: string }> => {
+      try {
+        const now = Date.now();
+        const t = validateTrade(trade, { style: 'sdk', now, strategy: this.name });
+        const exp = this.experiment;
+        const variant = t.variant ?? exp?.current ?? null;
+        if (variant !== null) {
+          if (!exp) throw new ValidationError('invalid trade', [{ path: 'variant', message: 'no experiment is running for this strategy' }]);
+          if (!(variant in exp.info.variants))
+            throw new ValidationError('invalid trade', [{ path: 'variant', message: `unknown variant "${variant}" (variants: ${Object.keys(exp.info.variants).join(', ')})` }]);
+          t.experiment = exp.info.name;
+          t.variant = variant;
+          t.paramVersion = exp.info.variants[variant];
+        } else {
+          t.paramVersion = this.activeNumber;
+        }
+        const r = this.ew.ledger.insertTrades([t], now);
+        const version = versionLabel(r.versions[0]);
+        if (r.outcomes[0] === 'accepted') this.count(t.pnl, t.fees, t.notional, t.symbol, version);
+        return { ok: true, duplicate: r.outcomes[0] === 'duplicate', paramVersion: version };
+      } catch (err) {
+        return this.ew.fail(this.name, 'trades.record', err);
+      }
+    },
+  };
+
+  private count(pnl: number, fees: number, notional: number | null, symbol: string, version: string): void {
+    const m = this.ew.metrics;
+    const l = { strategy: this.name, param_version: version };
+    const outcome = pnl > 0 ? 'win' : pnl < 0 ? 'loss' : 'flat';
+    m.incTracked(m.trades, { ...l, outcome }, 1);
+    if (pnl > 0) m.incTracked(m.grossProfit, l, pnl);
+    if (pnl < 0) m.incTracked(m.grossLoss, l, -pnl);
+    if (fees > 0) m.incTracked(m.fees, l, fees);
+    if (notional !== null && notional > 0) m.incTracked(m.volume, { ...l, symbol: this.symbolLabel(symbol) }, notional);
+  }
+
+  private symbolLabel(symbol: string): string {
+    if (this.symbols.has(symbol)) return symbol;
+    if (this.symbols.size < this.maxSymbols) {
+      this.symbols.add(symbol);
+      return symbol;
+    }
+    this.ew.metrics.labelRefusals.inc({ strategy: this.name, label: 'symbol' });
+    return 'other';
+  }
+
+  readonly experiments = {
+    /** Starts an experiment; each variant's parameter set becomes a parameter version. */
+    start: (spec: ExperimentStart): Result<{ experiment: string; variants: Record<string, string> }> => {
+      try {
+        if (!isPlainObject(spec)) throw new ValidationError('invalid experiment', [{ path: '', message: 'pass { name, variants: { control: {...}, candidate: {...} } }' }]);
+        rejectUnknownKeys(spec, ['name', 'variants', 'allocation', 'at'], 'experiments.start');
+        const { variants, allocation } = validateExperiment(spec.name, spec.variants, spec.allocation);
+        if (this.experiment) throw new ConflictError(`experiment "${this.experiment.info.name}" is still running: stop it first`, [{ path: 'name', message: 'one experiment at a time per strategy' }]);
+        const at = spec.at === undefined ? Date.now() : parseTime(spec.at, true);
+        if (at === undefined) throw new ValidationError('invalid experiment', [{ path: 'at', message: 'must be a Date or epoch milliseconds' }]);
+        const info = this.ew.ledger.startExperiment(this.name, spec.name, variants, allocation, at);
+        this.setExperiment(info);
+        for (const n of Object.values(info.variants)) this.ew.metrics.initVersion(this.name, versionLabel(n));
+        this.retainVersions();
+        this.ew.log.info({ strategy: this.name, experiment: spec.name, variants: Object.keys(variants) }, 'experiment started');
+        return { ok: true, experiment: spec.name, variants: Object.fromEntries(Object.entries(info.variants).map(([k, n]) => [k, versionLabel(n)])) };
+      } catch (err) {
+        return this.ew.fail(this.name, 'experiments.start', err);
+      }
+    },
+    /**
+     * Which variant to use next. With a key (a symbol, an order id...) the choice is a stable
+     * hash of it, otherwise random; both follow the allocation weights. The bot may ignore it
+     * and pass `variant` to trades.record itself.
+     */
+    assign: (key?: string): Assignment | undefined => {
+      const exp = this.experiment;
+      if (!exp) return undefined;
+      const total = exp.weights.reduce((s, [, w]) => s + w, 0);
+      const u = key === undefined ? Math.random() : createHash('sha256').update(`${exp.info.name}\u0000${key}`).digest().readUInt32BE(0) / 2 ** 32;
+      let acc = 0;
+      let chosen = exp.weights[exp.weights.length - 1][0];
+      for (const [v, w] of exp.weights) {
+        acc += w / total;
+        if (u < acc) {
+          chosen = v;
+          break;
+        }
+      }
+      exp.current = chosen;
+      return { experiment: exp.info.name, variant: chosen, paramVersion: versionLabel(exp.info.variants[chosen]), params: exp.params[chosen] };
+    },
+    running: (): ExperimentInfo | undefined => this.experiment?.info,
+    stop: (name: string, options: { outcome?: string; winner?: string; at?: Date | number } = {}): Result<{ experiment: string }> => {
+      try {
+        rejectUnknownKeys(options ?? {}, ['outcome', 'winner', 'at'], 'experiments.stop options');
+        const at = options.at === undefined ? Date.now() : parseTime(options.at, true);
+        if (at === undefined) throw new ValidationError('invalid stop', [{ path: 'at', message: 'must be a Date or epoch milliseconds' }]);
+        if (options.outcome !== undefined && typeof options.outcome !== 'string') throw new ValidationError('invalid stop', [{ path: 'outcome', message: 'must be a string' }]);
+        if (!this.experiment || this.experiment.info.name !== name) throw new NotFoundError(`no running experiment "${name}" for strategy "${this.name}"`);
+        this.ew.ledger.stopExperiment(this.name, name, options.outcome ?? null, options.winner ?? null, at);
+        for (const variant of Object.keys(this.experiment.info.variants)) this.ew.metrics.experimentInfo.remove({ strategy: this.name, experiment: name, variant });
+        this.experiment = undefined;
+        this.retainVersions();
+        return { ok: true, experiment: name };
+      } catch (err) {
+        return this.ew.fail(this.name, 'experiments.stop', err);
+      }
+    },
+  };
+
+  /** The loop is alive: updates the last-success gauge now and the ledger heartbeat at most every 10 s. */
+  heartbeat(): Result<object> {
+    const now = Date.now();
+    this.ew.metrics.loopLastSuccess.set({ strategy: this.name }, now / 1000);
+    if (now - this.lastLedgerBeat < this.heartbeatIntervalMs) return { ok: true };
+    try {
+      this.ew.ledger.heartbeat(this.name, now);
+      this.lastLedgerBeat = now;
+      return { ok: true };
+    } catch (err) {
+      return this.ew.fail(this.name, 'heartbeat', err);
+    }
+  }
+
+  /**
+   * Runs one iteration of the bot's main loop: times it and, when it succeeds, counts it and
+   * beats the heartbeat. The bot's own error is rethrown untouched (it is the bot's, not ours).
+   */
+  async iteration<T>(fn: () => T | Promise<T>): Promise<T> {
+    const end = this.ew.metrics.loopDuration.startTimer({ strategy: this.name });
+    const value = await fn();
+    end();
+    this.ew.metrics.loopIterations.inc({ strategy: this.name });
+    this.heartbeat();
+    return value;
+  }
+
+  readonly orders = {
+    /** Counts an order by final status, with its latency when known. */
+    record: (order: { status: OrderStatus; latencySeconds?: number }): Result<object> => {
+      try {
+        const details: ErrorDetail[] = [];
+        if (!isPlainObject(order) || !ORDER_STATUSES.includes(order.status))
+          details.push({ path: 'status', message: `must be one of ${ORDER_STATUSES.join(', ')}` });
+        const lat = (order as { latencySeconds?: unknown })?.latencySeconds;
+        if (lat !== undefined && (typeof lat !== 'number' || !Number.isFinite(lat) || lat < 0)) details.push({ path: 'latencySeconds', message: 'must be a finite number ≥ 0' });
+        if (details.length) throw new ValidationError('invalid order', details);
+        const l = { strategy: this.name, param_version: versionLabel(this.activeNumber) };
+        this.ew.metrics.incTracked(this.ew.metrics.orders, { ...l, status: order.status }, 1);
+        if (lat !== undefined) {
+          this.ew.metrics.orderLatency.observe(l, lat as number);
+          this.ew.metrics.track(this.ew.metrics.orderLatency, l);
+        }
+        return { ok: true };
+      } catch (err) {
+        return this.ew.fail(this.name, 'orders.record', err);
+      }
+    },
+  };
+
+  setEquity(value: number): Result<object> {
+    return this.setGauge('equity', value, false);
+  }
+
+  setOpenPositions(value: number): Result<object> {
+    return this.setGauge('openPositions', value, true);
+  }
+
+  private setGauge(which: 'equity' | 'openPositions', value: number, nonNegative: boolean): Result<object> {
+    if (typeof value !== 'number' || !Number.isFinite(value) || (nonNegative && value < 0))
+      return this.ew.fail(this.name, which === 'equity' ? 'setEquity' : 'setOpenPositions', new ValidationError(`invalid ${which}`, [{ path: which, message: nonNegative ? 'must be a finite number ≥ 0' : 'must be a finite number' }]));
+    this.ew.metrics[which].set({ strategy: this.name }, value);
+    return { ok: true };
+  }
+}
+
+/** Checks an experiment definition: names, a "control" variant, parameter sets, weights. */
+export function validateExperiment(name: unknown, variants: unknown, allocation: unknown): { variants: Record<string, ParamSet>; allocation: Record<string, number> } {
+  const details: ErrorDetail[] = [];
+  checkName(name, 'name', details);
+  const out: Record<string, ParamSet> = {};
+  if (!isPlainObject(variants) || Object.keys(variants).length < 2) {
+    details.push({ path: 'variants', message: 'must be an object with at least two variants, one named "control"' });
+  } else {
+    if (!('control' in variants)) details.push({ path: 'variants', message: 'must include a "control" variant' });
+    for (const [v, params] of Object.entries(variants)) {
+      if (!NAME_RE.test(v)) details.push({ path: `variants.${v}`, message: `variant name ${NAME_RULE}` });
+      try {
+        out[v] = validateParams(params, `variants.${v}`);
+      } catch (err) {
+        details.push(...(err as ValidationError).details);
+      }
+    }
+  }
+  const weights: Record<string, number> = {};
+  if (allocation !== undefined) {
+    if (!isPlainObject(allocation)) details.push({ path: 'allocation', message: 'must be an object {variant: weight}' });
+    else
+      for (const [v, w] of Object.entries(allocation)) {
+        if (!(v in out)) details.push({ path: `allocation.${v}`, message: 'not a variant' });
+        else if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) details.push({ path: `allocation.${v}`, message: 'must be a finite weight ≥ 0' });
+        else weights[v] = w;
+      }
+  }
+  if (details.length) throw new ValidationError('invalid experiment', details);
+  for (const v of Object.keys(out)) weights[v] ??= allocation === undefined ? 1 : 0;
+  if (Object.values(weights).every((w) => w === 0)) throw new ValidationError('invalid experiment', [{ path: 'allocation', message: 'at least one weight must be > 0' }]);
+  return { variants: out, allocation: weights };
+}
+
+/** Opens the ledger and the metrics for a bot. Configuration mistakes throw ConfigError here. */
+export function openEdgewatch(options: EdgewatchOptions): Edgewatch {
+  return new Edgewatch(options);
+}
