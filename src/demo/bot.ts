@@ -1,0 +1,188 @@
+// The demo bot: two strategies on a simulated market, instrumented only through the public
+// SDK (`openEdgewatch`), the way a user's bot would be. On first start it back-fills 8 days
+// of history (parameter deploys, an experiment) so that the 24h and 7d windows have data at
+// once; then it trades live. `degrade` makes the momentum strategy lose (slippage and
+// rejected orders), so an operator can watch the alerts fire.
+import { openEdgewatch, type Edgewatch, type StrategyHandle } from '../index.js';
+import type { Logger } from '../log.js';
+import { Market, gaussian, rng } from './market.js';
+import { Trader, type MeanRevParams, type MomentumParams } from './strategy.js';
+
+export interface DemoOptions {
+  ledger: string;
+  port?: number;
+  host?: string;
+  /** Start degraded (also toggled at run time by setDegraded / SIGUSR2 in the CLI). */
+  degrade?: boolean;
+  seed?: number;
+  /** Live tick period; each tick is one simulated minute of market. */
+  tickMs?: number;
+  backfillDays?: number;
+  logger?: Logger | false;
+}
+
+const DAY = 86_400_000;
+const MINUTE = 60_000;
+const FEE_RATE = 0.0005;
+
+const SETUP = {
+  momentum: {
+    symbols: ['BTC-USD', 'ETH-USD', 'SOL-USD'],
+    // version history: v1 at day -8, v2 at day -5; experiment day -3 .. -1; v3 = winner at day -1
+    v1: { lookback: 20, entry_threshold: 0.004, take_profit: 0.008, stop_loss: 0.005, position_size: 1000 },
+    v2: { lookback: 15, entry_threshold: 0.005, take_profit: 0.01, stop_loss: 0.005, position_size: 1000 },
+    candidate: { lookback: 25, entry_threshold: 0.005, take_profit: 0.01, stop_loss: 0.005, position_size: 1000 },
+  },
+  meanrev: {
+    symbols: ['EUR-USD', 'GBP-USD'],
+    v1: { window: 30, z_entry: 1.6, max_trend: 0.006, stop_loss: 0.006, position_size: 1000 },
+    v2: { window: 20, z_entry: 1.8, max_trend: 0.006, stop_loss: 0.006, position_size: 1000 },
+  },
+} as const;
+
+type Params = MomentumParams | MeanRevParams;
+
+interface Lane {
+  strategy: 'momentum' | 'meanrev';
+  handle: StrategyHandle;
+  market: Market;
+  trader: Trader;
+  history: number[];
+  params?: Params;
+  variant?: string;
+}
+
+export class DemoBot {
+  readonly ew: Edgewatch;
+  degraded: boolean;
+  private readonly lanes: Lane[] = [];
+  private readonly rand: () => number;
+  private timer?: NodeJS.Timeout;
+  private seq = 0;
+  private readonly equity: Record<string, number> = { momentum: 10_000, meanrev: 10_000 };
+  recorded = 0;
+
+  constructor(private readonly opts: DemoOptions) {
+    this.ew = openEdgewatch({ ledger: opts.ledger, strategies: ['momentum', 'meanrev'], logger: opts.logger });
+    this.degraded = opts.degrade ?? false;
+    const seed = opts.seed ?? 42;
+    this.rand = rng(seed);
+    let i = 0;
+    for (const strategy of ['momentum', 'meanrev'] as const)
+      for (const symbol of SETUP[strategy].symbols)
+        this.lanes.push({ strategy, handle: this.ew.strategy(strategy), market: new Market(symbol, seed * 1000 + i++), trader: new Trader(strategy), history: [] });
+  }
+
+  /** Back-fills history on a new ledger, serves metrics and starts trading live. */
+  async start(): Promise<string> {
+    if (!this.ew.strategy('momentum').activeVersion) this.backfill(Date.now());
+    const server = await this.ew.serve({ port: this.opts.port ?? 9464, host: this.opts.host ?? '127.0.0.1' });
+    this.timer = setInterval(() => void this.tickAll(Date.now()), this.opts.tickMs ?? 500);
+    return server.url;
+  }
+
+  setDegraded(on: boolean): void {
+    this.degraded = on;
+    this.ew.log.warn({ degraded: on }, on ? 'demo degraded: momentum now loses on every fill' : 'demo back to normal');
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.ew.close();
+  }
+
+  /** Simulates `backfillDays` of history with past timestamps: deploys, an experiment, trades. */
+  backfill(nowMs: number): void {
+    const days = this.opts.backfillDays ?? 8;
+    const start = nowMs - days * DAY;
+    const momentum = this.ew.strategy('momentum');
+    const meanrev = this.ew.strategy('meanrev');
+    const at = (d: number) => nowMs - d * DAY;
+    const events: Array<[number, () => void]> = [
+      [start, () => momentum.params.deploy({ ...SETUP.momentum.v1 }, { source: 'demo', gitSha: 'a1b2c3d', note: 'initial parameters', at: start })],
+      [start, () => meanrev.params.deploy({ ...SETUP.meanrev.v1 }, { source: 'demo', gitSha: 'a1b2c3d', note: 'initial parameters', at: start })],
+      [at(5), () => momentum.params.deploy({ ...SETUP.momentum.v2 }, { source: 'demo', gitSha: 'b2c3d4e', note: 'faster lookback', at: at(5) })],
+      [at(4), () => meanrev.params.deploy({ ...SETUP.meanrev.v2 }, { source: 'demo', gitSha: 'c3d4e5f', note: 'wider window', at: at(4) })],
+      [at(3), () => momentum.experiments.start({ name: 'lookback-25', variants: { control: { ...SETUP.momentum.v2 }, candidate: { ...SETUP.momentum.candidate } }, at: at(3) })],
+      [at(1), () => {
+        momentum.experiments.stop('lookback-25', { outcome: 'concluded', winner: 'candidate', at: at(1) });
+        momentum.params.deploy({ ...SETUP.momentum.candidate }, { source: 'demo', gitSha: 'd4e5f6a', note: 'experiment lookback-25: candidate won', at: at(1) });
+      }],
+    ];
+    let next = 0;
+    for (let t = start; t <= nowMs; t += MINUTE) {
+      while (next < events.length && events[next][0] <= t) events[next++][1]();
+      this.tickAll(t, true);
+    }
+    while (next < events.length) events[next++][1]();
+  }
+
+  /** One tick of every lane: market moves, strategies decide, the SDK records. */
+  tickAll(nowMs: number, backfill = false): void {
+    for (const lane of this.lanes) {
+      const run = () => this.tickLane(lane, nowMs, backfill);
+      if (backfill) run();
+      else void lane.handle.iteration(run);
+    }
+    if (!backfill) {
+      for (const s of ['momentum', 'meanrev'] as const) {
+        this.ew.strategy(s).setEquity(this.equity[s]);
+        this.ew.strategy(s).setOpenPositions(this.lanes.filter((l) => l.strategy === s && l.trader.position).length);
+      }
+    }
+  }
+
+  private tickLane(lane: Lane, nowMs: number, backfill: boolean): void {
+    const price = lane.market.tick();
+    if (!lane.trader.position) this.chooseParams(lane);
+    if (!lane.params) return;
+    const { entered, exited } = lane.trader.onTick(lane.history, price, nowMs, lane.params);
+    lane.history.push(price);
+    if (lane.history.length > 200) lane.history.shift();
+    if (entered && !backfill) this.order(lane);
+    if (exited) {
+      const size = lane.params.position_size;
+      const dir = exited.side === 'long' ? 1 : -1;
+      let pnl = size * dir * (exited.exit / exited.entry - 1);
+      const fees = 2 * FEE_RATE * size;
+      if (this.degraded && lane.strategy === 'momentum') pnl -= size * 0.006 * (1 + 0.5 * this.rand()); // stale quotes: every fill slips
+      const r = lane.handle.trades.record({
+        id: `${lane.market.symbol}-${nowMs}-${++this.seq}`,
+        symbol: lane.market.symbol,
+        side: exited.side,
+        pnl: round(pnl - fees),
+        fees: round(fees),
+        notional: size,
+        openedAt: exited.openedMs,
+        closedAt: nowMs,
+        ...(lane.variant ? { variant: lane.variant } : {}),
+      });
+      if (r.ok) {
+        this.recorded++;
+        this.equity[lane.strategy] += pnl - fees;
+      }
+      if (!backfill) this.order(lane);
+    }
+  }
+
+  private chooseParams(lane: Lane): void {
+    const assignment = lane.handle.experiments.assign(lane.market.symbol + ':' + Math.floor(this.rand() * 1e9));
+    if (assignment) {
+      lane.params = assignment.params as unknown as Params;
+      lane.variant = assignment.variant;
+    } else {
+      lane.params = lane.handle.activeVersion?.params as unknown as Params | undefined;
+      lane.variant = undefined;
+    }
+  }
+
+  private order(lane: Lane): void {
+    const rejectRate = this.degraded && lane.strategy === 'momentum' ? 0.2 : 0.01;
+    const status = this.rand() < rejectRate ? 'rejected' : 'filled';
+    lane.handle.orders.record({ status, latencySeconds: Math.exp(-3.5 + 0.6 * gaussian(this.rand)) });
+  }
+}
+
+function round(x: number): number {
+  return Math.round(x * 1e6) / 1e6;
+}
