@@ -1,0 +1,175 @@
+// Time buckets of one series (a strategy, a parameter version or an experiment variant):
+// one aggregate per minute, so that any window of whole minutes is a fold over at most
+// W / 1 min buckets, however many trades the ledger holds.
+//
+// Order matters (max drawdown), and trades can arrive late. A bucket only ever appends
+// trades that sort after its last one; anything else marks it dirty and the caller, who
+// owns the SQL, rebuilds it from its trades in (closedMs, id) order with replaceBucket.
+import { type Agg, addTrade, combineInto, empty, fold } from './aggregate.js';
+
+export const BUCKET_MS = 60_000;
+
+/** Start of the bucket holding closedMs: a trade exactly at a start belongs to it. */
+export function bucketStart(closedMs: number, bucketMs: number = BUCKET_MS): number {
+  return Math.floor(closedMs / bucketMs) * bucketMs;
+}
+
+/** Trades are ordered by (closedMs, id), id compared as a plain JS string with <. */
+export interface TradeKey {
+  closedMs: number;
+  id: string;
+}
+
+function keyAfter(closedMs: number, id: string, last: TradeKey): boolean {
+  return closedMs > last.closedMs || (closedMs === last.closedMs && id > last.id);
+}
+
+interface Bucket {
+  start: number;
+  agg: Agg;
+  last: TradeKey;
+}
+
+export class BucketSeries {
+  readonly bucketMs: number;
+  // Sorted by start. A late trade in an older minute may create a bucket in the middle.
+  private buckets: Bucket[] = [];
+  private dirty = new Set<number>();
+  // Fold of all buckets, or undefined when it must be refolded.
+  private totalCache: Agg | undefined = empty();
+
+  constructor(bucketMs: number = BUCKET_MS) {
+    if (!Number.isInteger(bucketMs) || bucketMs <= 0) {
+      throw new RangeError(`bucketMs must be a positive integer, got ${bucketMs}`);
+    }
+    this.bucketMs = bucketMs;
+  }
+
+  get size(): number {
+    return this.buckets.length;
+  }
+
+  /** Index of the first bucket with start >= s (buckets.length if none). */
+  private lowerBound(s: number): number {
+    let lo = 0;
+    let hi = this.buckets.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.buckets[mid].start < s) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /**
+   * Adds one trade. Appends it and answers 'appended' when the bucket is new or the
+   * trade sorts after the bucket's last trade. Otherwise the trade is NOT added, the
+   * bucket is marked dirty and the answer is 'dirty': rebuild it with replaceBucket from
+   * all of its trades in order. (A dirty bucket still appends in-order trades; the
+   * rebuild replaces its contents anyway.)
+   */
+  add(closedMs: number, id: string, pnl: number, fees: number): 'appended' | 'dirty' {
+    if (!Number.isFinite(closedMs)) throw new RangeError(`closedMs must be finite, got ${closedMs}`);
+    const start = bucketStart(closedMs, this.bucketMs);
+    const n = this.buckets.length;
+    // Fast path: the newest bucket or a new one after it (the common, in-order case).
+    const lastStart = n > 0 ? this.buckets[n - 1].start : -Infinity;
+    const i = start > lastStart ? n : start === lastStart ? n - 1 : this.lowerBound(start);
+    if (i === n || this.buckets[i].start !== start) {
+      const bucket: Bucket = { start, agg: addTrade(empty(), pnl, fees), last: { closedMs, id } };
+      this.buckets.splice(i, 0, bucket);
+      // A bucket at the end extends the total by one trade; one in the middle reorders it.
+      if (i === this.buckets.length - 1 && this.totalCache) addTrade(this.totalCache, pnl, fees);
+      else this.totalCache = undefined;
+      return 'appended';
+    }
+    const bucket = this.buckets[i];
+    if (!keyAfter(closedMs, id, bucket.last)) {
+      this.dirty.add(start);
+      return 'dirty';
+    }
+    addTrade(bucket.agg, pnl, fees);
+    bucket.last = { closedMs, id };
+    if (i === this.buckets.length - 1 && this.totalCache) addTrade(this.totalCache, pnl, fees);
+    else this.totalCache = undefined;
+    return 'appended';
+  }
+
+  /** Starts of the buckets waiting for replaceBucket, ascending. */
+  dirtyBuckets(): number[] {
+    return [...this.dirty].sort((a, b) => a - b);
+  }
+
+  /**
+   * Rebuilds one bucket from all of its trades, already sorted by (closedMs, id), and
+   * clears its dirty mark. An empty list removes the bucket. Throws on a trade outside
+   * the bucket or out of order: that is a bug in the caller's query.
+   */
+  replaceBucket(start: number, trades: Array<{ closedMs: number; id: string; pnl: number; fees: number }>): void {
+    if (bucketStart(start, this.bucketMs) !== start) {
+      throw new RangeError(`${start} is not a bucket start (bucket ${this.bucketMs} ms)`);
+    }
+    const agg = empty();
+    let last: TradeKey | undefined;
+    for (const t of trades) {
+      if (bucketStart(t.closedMs, this.bucketMs) !== start) {
+        throw new RangeError(`trade ${t.id} at ${t.closedMs} is not in bucket ${start}`);
+      }
+      if (last && !keyAfter(t.closedMs, t.id, last)) {
+        throw new RangeError(`trades for bucket ${start} are not sorted by (closedMs, id) at ${t.id}`);
+      }
+      addTrade(agg, t.pnl, t.fees);
+      last = { closedMs: t.closedMs, id: t.id };
+    }
+    const i = this.lowerBound(start);
+    const exists = i < this.buckets.length && this.buckets[i].start === start;
+    if (last === undefined) {
+      if (exists) this.buckets.splice(i, 1);
+    } else if (exists) {
+      this.buckets[i] = { start, agg, last };
+    } else {
+      this.buckets.splice(i, 0, { start, agg, last });
+    }
+    this.dirty.delete(start);
+    this.totalCache = undefined;
+  }
+
+  /** Fold of the whole buckets with fromStart <= start < toStartExclusive, in time order. */
+  foldRange(fromStart: number, toStartExclusive: number): Agg {
+    const acc = empty();
+    for (let i = this.lowerBound(fromStart); i < this.buckets.length; i++) {
+      const b = this.buckets[i];
+      if (b.start >= toStartExclusive) break;
+      combineInto(acc, b.agg);
+    }
+    return acc;
+  }
+
+  /** Fold of all buckets (a copy of the cached value). */
+  total(): Agg {
+    if (!this.totalCache) this.totalCache = fold(this.buckets.map((b) => b.agg));
+    return { ...this.totalCache };
+  }
+
+  /** The aggregate of one bucket (a copy), if it exists. */
+  bucket(start: number): Agg | undefined {
+    const i = this.lowerBound(start);
+    const b = this.buckets[i];
+    return b && b.start === start ? { ...b.agg } : undefined;
+  }
+
+  /** Forgets the buckets that start before `start` (bounds memory to the longest window). */
+  dropBefore(start: number): void {
+    const i = this.lowerBound(start);
+    if (i === 0) return;
+    for (const b of this.buckets.slice(0, i)) this.dirty.delete(b.start);
+    this.buckets.splice(0, i);
+    this.totalCache = undefined;
+  }
+
+  /** The greatest (closedMs, id) appended so far, among the buckets still held. */
+  lastKey(): TradeKey | undefined {
+    const b = this.buckets[this.buckets.length - 1];
+    return b ? { ...b.last } : undefined;
+  }
+}
