@@ -49,8 +49,8 @@ export function allPanelQueries(): PanelQuery[] {
  * for a 24h range, plus example values for the dashboards' own variables.
  */
 export const EXAMPLE_VARS: Record<string, string> = {
-  strategy: 'demo',
-  experiment: 'demo-experiment',
+  strategy: 'momentum',
+  experiment: 'lookback-25',
   __range: '86400s',
   __range_s: '86400',
   __range_ms: '86400000',
