@@ -528,7 +528,8 @@ function dailyReview(): dashboard.DashboardBuilder {
         'Rejected and errored orders / all orders in the selected range.',
         [
           {
-            expr: `sum by (strategy) (increase(trading_orders_total{${S}, status=~"rejected|error"}[$__range])) / sum by (strategy) (increase(trading_orders_total{${S}}[$__range]))`,
+            // `or ... * 0`: 0% rather than "no data" while no order has failed yet
+            expr: `(sum by (strategy) (increase(trading_orders_total{${S}, status=~"rejected|error"}[$__range])) or sum by (strategy) (increase(trading_orders_total{${S}}[$__range])) * 0) / sum by (strategy) (increase(trading_orders_total{${S}}[$__range]))`,
             legend: '{{strategy}}',
           },
         ],
