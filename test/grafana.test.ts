@@ -73,7 +73,7 @@ describe('grafana dashboards as code', () => {
 
   test('the dashboard provider loads the folder docker-compose mounts the JSON into', () => {
     const provider = readFileSync(join(ROOT, 'grafana/provisioning/dashboards/edgewatch.yml'), 'utf8');
-    assert.match(provider, /^\s+path: \/var\/lib\/grafana\/dashboards\/edgewatch$/m);
+    assert.match(provider, /^\s+path: \/etc\/grafana\/dashboards\/edgewatch$/m);
   });
 
   test('substitute fills template and built-in variables and refuses unknown ones', () => {
