@@ -3,6 +3,8 @@
 import { Command } from 'commander';
 import { ConfigError } from '../errors.js';
 import { runDemoCommand } from './demo.js';
+import { runSidecarCommand } from './sidecar.js';
+import { runStartCommand } from './start.js';
 
 const program = new Command();
 program.name('edgewatch').description('Watch a trading bot\'s edge with Prometheus, Alertmanager and Grafana.').showHelpAfterError();
@@ -17,6 +19,27 @@ program
   .option('--seed <n>', 'market seed (EDGEWATCH_DEMO_SEED, default 42)')
   .option('--tick-ms <ms>', 'live tick period (EDGEWATCH_DEMO_TICK_MS, default 500)')
   .action((flags) => runDemoCommand(flags));
+
+program
+  .command('sidecar')
+  .description('run the sidecar: rolling windows and drift on scrape, HTTP ingestion and read API (:9465)')
+  .option('--db <path>', 'ledger file (EDGEWATCH_DB, default ./data/edgewatch.db)')
+  .option('--port <port>', 'listen port (EDGEWATCH_PORT, default 9465)')
+  .option('--host <host>', 'listen address (EDGEWATCH_HOST, default 127.0.0.1)')
+  .option('--token <token>', 'bearer token required for writes (EDGEWATCH_TOKEN)')
+  .option('--token-file <path>', 'file holding the token (EDGEWATCH_TOKEN_FILE)')
+  .option('--thresholds <json>', 'alert thresholds {"defaults":{...},"strategies":{...}} (EDGEWATCH_THRESHOLDS)')
+  .option('--thresholds-file <path>', 'the same, from a file (EDGEWATCH_THRESHOLDS_FILE)')
+  .option('--keep-versions <k>', 'per-version series for the newest K versions (EDGEWATCH_KEEP_VERSIONS, default 5)')
+  .option('--max-strategies <n>', 'refuse new strategies beyond this (EDGEWATCH_MAX_STRATEGIES, default 100)')
+  .action((flags) => runSidecarCommand(flags));
+
+program
+  .command('start')
+  .description('run the demo bot and the sidecar together on ./data/edgewatch.db (npm start)')
+  .option('--db <path>', 'ledger file (EDGEWATCH_DB)')
+  .option('--degrade', 'start the demo degraded')
+  .action((flags) => runStartCommand(flags));
 
 async function main(): Promise<void> {
   try {

@@ -1,3 +1,4 @@
 export * from './names.js';
 export * from './params.js';
 export * from './trade.js';
+export * from './experiment.js';

@@ -11,6 +11,7 @@ import { createLogger, silentLogger, type Logger } from '../log.js';
 import { NAME_RE, NAME_RULE, checkName, isPlainObject, versionLabel } from '../model/names.js';
 import { validateParams, type ParamChange, type ParamSet } from '../model/params.js';
 import { parseTime, validateTrade, type Side } from '../model/trade.js';
+import { validateExperiment } from '../model/experiment.js';
 import { BotMetrics, ORDER_STATUSES, type OrderStatus } from './metrics.js';
 import { serveMetrics, metricsHandler, type MetricsServer, type ServeOptions } from './serve.js';
 
@@ -458,40 +459,6 @@ export class StrategyHandle {
     this.ew.metrics[which].set({ strategy: this.name }, value);
     return { ok: true };
   }
-}
-
-/** Checks an experiment definition: names, a "control" variant, parameter sets, weights. */
-export function validateExperiment(name: unknown, variants: unknown, allocation: unknown): { variants: Record<string, ParamSet>; allocation: Record<string, number> } {
-  const details: ErrorDetail[] = [];
-  checkName(name, 'name', details);
-  const out: Record<string, ParamSet> = {};
-  if (!isPlainObject(variants) || Object.keys(variants).length < 2) {
-    details.push({ path: 'variants', message: 'must be an object with at least two variants, one named "control"' });
-  } else {
-    if (!('control' in variants)) details.push({ path: 'variants', message: 'must include a "control" variant' });
-    for (const [v, params] of Object.entries(variants)) {
-      if (!NAME_RE.test(v)) details.push({ path: `variants.${v}`, message: `variant name ${NAME_RULE}` });
-      try {
-        out[v] = validateParams(params, `variants.${v}`);
-      } catch (err) {
-        details.push(...(err as ValidationError).details);
-      }
-    }
-  }
-  const weights: Record<string, number> = {};
-  if (allocation !== undefined) {
-    if (!isPlainObject(allocation)) details.push({ path: 'allocation', message: 'must be an object {variant: weight}' });
-    else
-      for (const [v, w] of Object.entries(allocation)) {
-        if (!(v in out)) details.push({ path: `allocation.${v}`, message: 'not a variant' });
-        else if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) details.push({ path: `allocation.${v}`, message: 'must be a finite weight ≥ 0' });
-        else weights[v] = w;
-      }
-  }
-  if (details.length) throw new ValidationError('invalid experiment', details);
-  for (const v of Object.keys(out)) weights[v] ??= allocation === undefined ? 1 : 0;
-  if (Object.values(weights).every((w) => w === 0)) throw new ValidationError('invalid experiment', [{ path: 'allocation', message: 'at least one weight must be > 0' }]);
-  return { variants: out, allocation: weights };
 }
 
 /** Opens the ledger and the metrics for a bot. Configuration mistakes throw ConfigError here. */

@@ -1,0 +1,131 @@
+// The report: the windows, drift, versions ranked, experiments with p-values, and plain
+// recommendations. Pure: built from snapshots, rendered as JSON or Markdown. This is what
+// replaces the hand-written daily report script.
+import type { WindowStats } from '../analytics/index.js';
+import { versionLabel } from '../model/names.js';
+import type { WindowName } from './engine.js';
+import type { StrategySnapshot } from './snapshot.js';
+
+export interface Report {
+  strategy: string;
+  generated_at: string;
+  window: WindowName;
+  active_version: string | null;
+  stats: WindowStats;
+  baseline: WindowStats;
+  drift: { pnl_per_trade: number | null; win_ratio: number | null; min_trades: number };
+  versions: Array<{ param_version: string; active: boolean } & WindowStats>;
+  experiments: Array<{
+    name: string;
+    running: boolean;
+    winner: string | null;
+    variants: Array<{ variant: string; param_version: string } & WindowStats>;
+    tests: Array<{ variant: string; t: number; df: number; p_value: number }>;
+  }>;
+  recommendations: string[];
+}
+
+export function buildReport(s: StrategySnapshot, window: WindowName, nowMs: number): Report {
+  const th = s.thresholds;
+  const recs: string[] = [];
+  const w = s.windows[window].stats;
+
+  if (s.regression && s.regression.z <= -th.regression_zscore) {
+    const cur = s.versions.find((v) => v.version === s.regression?.version);
+    const prev = s.versions.find((v) => v.version === s.regression?.previous);
+    const a = cur?.stats.pnl_per_trade;
+    const b = prev?.stats.pnl_per_trade;
+    const pct = a !== undefined && b !== undefined && b !== 0 ? ` by ${Math.round(Math.abs(((a - b) / Math.abs(b)) * 100))}% PnL per trade` : '';
+    recs.push(
+      `${versionLabel(s.regression.version)} underperforms ${versionLabel(s.regression.previous)}${pct}, z = ${fmt(s.regression.z, 1)} over ${cur?.agg.n ?? 0} trades: consider rolling back.`,
+    );
+  }
+  const d = s.drift;
+  if (d.pnl_per_trade !== undefined && d.pnl_per_trade <= -th.drift_zscore)
+    recs.push(`PnL per trade over the last 24h (${fmt(s.windows['24h'].stats.pnl_per_trade, 2)}) is below the baseline (${fmt(s.baseline.stats.pnl_per_trade, 2)}), z = ${fmt(d.pnl_per_trade, 1)}: the edge is decaying; check the market regime and recent changes.`);
+  if (d.win_ratio !== undefined && d.win_ratio <= -th.drift_zscore)
+    recs.push(`Win ratio over the last 24h (${pct(s.windows['24h'].stats.win_ratio)}) is below the baseline (${pct(s.baseline.stats.win_ratio)}), z = ${fmt(d.win_ratio, 1)}.`);
+  const dd = s.windows['24h'].stats.max_drawdown;
+  if (dd !== undefined && dd > th.max_drawdown) recs.push(`Drawdown over the last 24h is ${fmt(dd, 2)}, above the ${th.max_drawdown} threshold: consider reducing size.`);
+  for (const e of s.experiments) {
+    if (e.stoppedMs !== null) continue;
+    const best = [...e.tests].sort((x, y) => x.result.pValue - y.result.pValue)[0];
+    if (best && best.result.pValue < th.experiment_p_value) {
+      const better = best.result.t > 0 ? 'better' : 'worse';
+      recs.push(`experiment ${e.name}: ${best.variant} ${better} than control, p = ${fmtP(best.result.pValue)}: conclude it.`);
+    } else {
+      const n = Math.min(...e.variants.map((v) => v.agg.n));
+      recs.push(`experiment ${e.name}: no decision yet (${best ? `p = ${fmtP(best.result.pValue)}` : `fewer than ${th.experiment_min_trades} trades per variant`}, smallest variant ${n} trades): keep it running.`);
+    }
+  }
+  const baselinePerHour = s.baseline.agg.n / 144;
+  if (s.windows['1h'].agg.n === 0 && baselinePerHour >= th.no_trades_expected)
+    recs.push(`No trade in the last hour although the baseline rate is ${fmt(baselinePerHour, 1)} per hour: is the bot running?`);
+  if (recs.length === 0) recs.push('Nothing needs attention.');
+
+  const activeVersion = s.active?.version;
+  return {
+    strategy: s.strategy,
+    generated_at: new Date(nowMs).toISOString(),
+    window,
+    active_version: activeVersion === undefined ? null : versionLabel(activeVersion),
+    stats: w,
+    baseline: s.baseline.stats,
+    drift: { pnl_per_trade: d.pnl_per_trade ?? null, win_ratio: d.win_ratio ?? null, min_trades: th.drift_min_trades },
+    versions: [...s.versions]
+      .sort((a, b) => (b.stats.pnl_per_trade ?? -Infinity) - (a.stats.pnl_per_trade ?? -Infinity))
+      .map((v) => ({ param_version: versionLabel(v.version), active: v.version === activeVersion, ...v.stats })),
+    experiments: s.experiments.map((e) => ({
+      name: e.name,
+      running: e.stoppedMs === null,
+      winner: e.winner,
+      variants: e.variants.map((v) => ({ variant: v.variant, param_version: versionLabel(v.version), ...v.stats })),
+      tests: e.tests.map((t) => ({ variant: t.variant, t: t.result.t, df: t.result.df, p_value: t.result.pValue })),
+    })),
+    recommendations: recs,
+  };
+}
+
+export function renderMarkdown(r: Report): string {
+  const lines: string[] = [];
+  lines.push(`# edgewatch report: ${r.strategy}`, '', `Generated ${r.generated_at}. Active version: ${r.active_version ?? 'none'}.`, '');
+  lines.push('## Recommendations', '', ...r.recommendations.map((x) => `- ${x}`), '');
+  lines.push(`## Last ${r.window} against the baseline (7d less the last 24h)`, '');
+  lines.push('| statistic | window | baseline |', '|---|---|---|');
+  for (const k of ['trades', 'win_ratio', 'net_pnl', 'pnl_per_trade', 'profit_factor', 'sharpe_ratio', 'max_drawdown', 'fees'] as const)
+    lines.push(`| ${k} | ${cell(r.stats[k])} | ${cell(r.baseline[k])} |`);
+  lines.push('', `Drift (24h vs baseline, absent under ${r.drift.min_trades} trades): PnL per trade z = ${cell(r.drift.pnl_per_trade)}, win ratio z = ${cell(r.drift.win_ratio)}.`, '');
+  lines.push('## Parameter versions, best PnL per trade first', '', '| version | trades | win ratio | PnL/trade | net PnL | max drawdown |', '|---|---|---|---|---|---|');
+  for (const v of r.versions)
+    lines.push(`| ${v.param_version}${v.active ? ' (active)' : ''} | ${v.trades} | ${cell(v.win_ratio)} | ${cell(v.pnl_per_trade)} | ${cell(v.net_pnl)} | ${cell(v.max_drawdown)} |`);
+  if (r.experiments.length) {
+    lines.push('', '## Experiments', '');
+    for (const e of r.experiments) {
+      lines.push(`### ${e.name} (${e.running ? 'running' : `stopped${e.winner ? `, winner ${e.winner}` : ''}`})`, '', '| variant | version | trades | win ratio | PnL/trade |', '|---|---|---|---|---|');
+      for (const v of e.variants) lines.push(`| ${v.variant} | ${v.param_version} | ${v.trades} | ${cell(v.win_ratio)} | ${cell(v.pnl_per_trade)} |`);
+      for (const t of e.tests) lines.push('', `${t.variant} vs control: t = ${fmt(t.t, 2)}, df = ${fmt(t.df, 1)}, p = ${fmtP(t.p_value)}`);
+      lines.push('');
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+function fmt(x: number | undefined | null, digits: number): string {
+  if (x === undefined || x === null) return '–';
+  if (!Number.isFinite(x)) return x > 0 ? '+Inf' : '-Inf';
+  return x.toFixed(digits).replace('-', '−');
+}
+
+function fmtP(p: number): string {
+  return p < 0.001 ? p.toExponential(1) : p.toFixed(3);
+}
+
+function pct(x: number | undefined): string {
+  return x === undefined ? '–' : `${(x * 100).toFixed(1)}%`;
+}
+
+function cell(x: number | undefined | null): string {
+  if (x === undefined || x === null) return '–';
+  if (!Number.isFinite(x)) return x > 0 ? '+Inf' : '-Inf';
+  return Number.isInteger(x) ? String(x) : x.toFixed(4);
+}

@@ -1,0 +1,69 @@
+// Starting and stopping the sidecar process: ledger, window engine, metrics, HTTP server.
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Ledger } from '../ledger/ledger.js';
+import { createLogger, type Logger } from '../log.js';
+import { createApp } from './app.js';
+import { isLoopback } from './auth.js';
+import { WindowEngine } from './engine.js';
+import { SidecarMetrics } from './exposition.js';
+import { parseThresholds, type ThresholdConfig } from './thresholds.js';
+
+export interface SidecarOptions {
+  db: string;
+  port?: number;
+  host?: string;
+  token?: string;
+  thresholds?: ThresholdConfig;
+  keepVersions?: number;
+  maxStrategies?: number;
+  logger?: Logger;
+  /** Clock override for tests. */
+  now?: () => number;
+}
+
+export interface Sidecar {
+  url: string;
+  port: number;
+  ledger: Ledger;
+  engine: WindowEngine;
+  metrics: SidecarMetrics;
+  close(): Promise<void>;
+}
+
+export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
+  const log = opts.logger ?? createLogger('edgewatch-sidecar');
+  const host = opts.host ?? '127.0.0.1';
+  const ledger = Ledger.open(opts.db, { maxStrategies: opts.maxStrategies });
+  const engine = new WindowEngine(ledger);
+  const metrics = new SidecarMetrics();
+  const writesOpen = opts.token === undefined && isLoopback(host);
+  const started = performance.now();
+  engine.refresh((opts.now ?? Date.now)());
+  log.info({ trades: engine.tradesSeen, ms: Math.round(performance.now() - started) }, 'ledger loaded into the window engine');
+  const app = createApp({ ledger, engine, metrics, log, thresholds: opts.thresholds ?? parseThresholds(undefined, 'defaults'), keepVersions: opts.keepVersions ?? 5, token: opts.token, writesOpen, now: opts.now });
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(opts.port ?? 9465, host, (err?: Error) => (err ? reject(err) : resolve(s)));
+    s.once('error', reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+  const base = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  if (opts.token !== undefined) log.info({ url: base }, 'sidecar listening; writes need Authorization: Bearer <EDGEWATCH_TOKEN>');
+  else if (writesOpen) log.warn({ url: base }, 'sidecar listening on loopback without EDGEWATCH_TOKEN: writes are accepted from this host only');
+  else log.warn({ url: base }, 'sidecar listening beyond loopback without EDGEWATCH_TOKEN: writes are refused (set EDGEWATCH_TOKEN to accept them); reads and /metrics are served');
+  return {
+    url: base,
+    port,
+    ledger,
+    engine,
+    metrics,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => {
+          ledger.close();
+          resolve();
+        });
+      }),
+  };
+}

@@ -1,0 +1,114 @@
+// One consistent view of everything the sidecar exports for a strategy at time `now`:
+// windows, baseline, drift, per-version and per-experiment statistics. Computed on each
+// scrape (and for the report) from the window engine and the ledger's small tables.
+import { drift, empty, welchTTest, welchZ, windowStats, type Agg, type Drift, type WelchResult, type WindowStats } from '../analytics/index.js';
+import type { Ledger } from '../ledger/ledger.js';
+import { WINDOWS, type WindowEngine, type WindowName } from './engine.js';
+import { thresholdsFor, type ThresholdConfig, type Thresholds } from './thresholds.js';
+
+export interface VersionSnapshot {
+  version: number;
+  agg: Agg;
+  stats: WindowStats;
+}
+
+export interface ExperimentSnapshot {
+  name: string;
+  startedMs: number;
+  stoppedMs: number | null;
+  winner: string | null;
+  variants: Array<{ variant: string; version: number; agg: Agg; stats: WindowStats }>;
+  /** Each non-control variant against control (Welch t-test, two-sided), when both have the minimum sample. */
+  tests: Array<{ variant: string; result: WelchResult }>;
+}
+
+export interface StrategySnapshot {
+  strategy: string;
+  windows: Record<WindowName, { agg: Agg; stats: WindowStats }>;
+  baseline: { agg: Agg; stats: WindowStats };
+  drift: Drift;
+  active?: { version: number; hash: string; deployedMs: number };
+  regression?: { version: number; previous: number; z: number };
+  versions: VersionSnapshot[];
+  experiments: ExperimentSnapshot[];
+  lastTradeMs?: number;
+  lastHeartbeatMs?: number;
+  thresholds: Thresholds;
+}
+
+export interface SnapshotOptions {
+  keepVersions: number;
+  thresholds: ThresholdConfig;
+  /** Also include stopped experiments (the report does; /metrics shows running ones). */
+  stoppedExperiments?: boolean;
+}
+
+export function snapshot(engine: WindowEngine, ledger: Ledger, nowMs: number, opts: SnapshotOptions): StrategySnapshot[] {
+  const names = [...new Set([...ledger.strategies(), ...engine.strategyNames()])].filter((n) => n !== '__readyz__').sort();
+  const beats = new Map(ledger.heartbeats().map((h) => [h.strategy, h.lastMs]));
+  return names.map((strategy) => strategySnapshot(engine, ledger, strategy, nowMs, opts, beats.get(strategy)));
+}
+
+function strategySnapshot(engine: WindowEngine, ledger: Ledger, strategy: string, nowMs: number, opts: SnapshotOptions, lastHeartbeatMs: number | undefined): StrategySnapshot {
+  const thresholds = thresholdsFor(opts.thresholds, strategy);
+  const windows = {} as StrategySnapshot['windows'];
+  for (const name of Object.keys(WINDOWS) as WindowName[]) {
+    const agg = engine.window(strategy, name, nowMs);
+    windows[name] = { agg, stats: windowStats(agg) };
+  }
+  // Baseline: the 7d window less the last 24h, so a decay is not diluted by itself.
+  const baselineAgg = engine.range(strategy, nowMs - WINDOWS['7d'], nowMs - WINDOWS['24h']);
+  const snap: StrategySnapshot = {
+    strategy,
+    windows,
+    baseline: { agg: baselineAgg, stats: windowStats(baselineAgg) },
+    drift: drift(windows['24h'].agg, baselineAgg, thresholds.drift_min_trades),
+    versions: [],
+    experiments: [],
+    lastTradeMs: engine.lastTradeMs(strategy),
+    lastHeartbeatMs,
+    thresholds,
+  };
+
+  const totals = engine.versionTotals(strategy);
+  const deploys = ledger.deploys(strategy);
+  const active = deploys[deploys.length - 1];
+  if (active) {
+    snap.active = { version: active.version, hash: active.hash, deployedMs: active.deployedMs };
+    // The previous version: the last one deployed before the active one that differs from it.
+    const previous = [...deploys].reverse().find((d) => d.version !== active.version)?.version;
+    if (previous !== undefined) {
+      const a = totals.get(active.version);
+      const b = totals.get(previous);
+      if (a && b && a.n >= thresholds.regression_min_trades && b.n >= thresholds.regression_min_trades) {
+        const z = welchZ(a, b);
+        if (z !== undefined) snap.regression = { version: active.version, previous, z };
+      }
+    }
+  }
+  const newest = [...totals.keys()].sort((x, y) => y - x).slice(0, opts.keepVersions);
+  if (snap.active && !newest.includes(snap.active.version) && totals.has(snap.active.version)) newest.push(snap.active.version);
+  snap.versions = newest.sort((x, y) => x - y).map((version) => {
+    const agg = totals.get(version) as Agg;
+    return { version, agg, stats: windowStats(agg) };
+  });
+
+  for (const exp of ledger.experiments(strategy)) {
+    if (exp.stoppedMs !== null && !opts.stoppedExperiments) continue;
+    const vt = engine.variantTotals(strategy, exp.name);
+    const variants = Object.entries(exp.variants).map(([variant, version]) => {
+      const agg = vt.get(variant) ?? empty();
+      return { variant, version, agg, stats: windowStats(agg) };
+    });
+    const control = vt.get('control');
+    const tests: ExperimentSnapshot['tests'] = [];
+    for (const v of variants) {
+      if (v.variant === 'control' || !control) continue;
+      if (control.n < thresholds.experiment_min_trades || v.agg.n < thresholds.experiment_min_trades) continue;
+      const result = welchTTest(v.agg, control);
+      if (result) tests.push({ variant: v.variant, result });
+    }
+    snap.experiments.push({ name: exp.name, startedMs: exp.startedMs, stoppedMs: exp.stoppedMs, winner: exp.winner, variants, tests });
+  }
+  return snap;
+}

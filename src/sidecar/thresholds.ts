@@ -1,0 +1,84 @@
+// Alert thresholds, exported as edgewatch_threshold{strategy,name} so that the alert rules
+// compare against series instead of literals, and an operator tunes one strategy without
+// touching the rules.
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '../errors.js';
+import { rejectUnknownKeys } from '../config-check.js';
+import { NAME_RE, isPlainObject } from '../model/names.js';
+
+export const DEFAULT_THRESHOLDS = {
+  drift_min_trades: 20,
+  drift_zscore: 3,
+  max_drawdown: 1000,
+  regression_zscore: 3,
+  regression_min_trades: 30,
+  experiment_p_value: 0.01,
+  experiment_min_trades: 30,
+  heartbeat_max_age_seconds: 300,
+  order_error_ratio: 0.05,
+  no_trades_expected: 5,
+} as const;
+
+export type ThresholdName = keyof typeof DEFAULT_THRESHOLDS;
+export type Thresholds = Record<ThresholdName, number>;
+export const THRESHOLD_NAMES = Object.keys(DEFAULT_THRESHOLDS) as ThresholdName[];
+
+export interface ThresholdConfig {
+  defaults: Thresholds;
+  strategies: Record<string, Partial<Thresholds>>;
+}
+
+/**
+ * Parses `{"defaults": {...}, "strategies": {"name": {...}}}` (both optional). Every name is
+ * checked, so a typo such as "max_drawdwn" stops the sidecar instead of being ignored.
+ */
+export function parseThresholds(json: unknown, source: string): ThresholdConfig {
+  const config: ThresholdConfig = { defaults: { ...DEFAULT_THRESHOLDS }, strategies: {} };
+  if (json === undefined) return config;
+  if (!isPlainObject(json)) throw new ConfigError(`${source}: must be a JSON object {"defaults": {...}, "strategies": {"<strategy>": {...}}}`);
+  rejectUnknownKeys(json, ['defaults', 'strategies'], source);
+  if (json.defaults !== undefined) Object.assign(config.defaults, checkSet(json.defaults, `${source} defaults`));
+  if (json.strategies !== undefined) {
+    if (!isPlainObject(json.strategies)) throw new ConfigError(`${source}: "strategies" must be an object {"<strategy>": {...}}`);
+    for (const [name, set] of Object.entries(json.strategies)) {
+      if (!NAME_RE.test(name)) throw new ConfigError(`${source}: strategy name "${name}" is not a valid name`);
+      config.strategies[name] = checkSet(set, `${source} strategies.${name}`);
+    }
+  }
+  return config;
+}
+
+function checkSet(set: unknown, where: string): Partial<Thresholds> {
+  if (!isPlainObject(set)) throw new ConfigError(`${where}: must be an object of threshold names to numbers`);
+  rejectUnknownKeys(set, THRESHOLD_NAMES, where);
+  for (const [k, v] of Object.entries(set))
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ConfigError(`${where}.${k}: must be a finite number ≥ 0 (got ${JSON.stringify(v)})`);
+  return set as Partial<Thresholds>;
+}
+
+/** Reads EDGEWATCH_THRESHOLDS (inline JSON) or EDGEWATCH_THRESHOLDS_FILE. */
+export function loadThresholds(inline: string | undefined, file: string | undefined): ThresholdConfig {
+  if (inline && file) throw new ConfigError('set EDGEWATCH_THRESHOLDS or EDGEWATCH_THRESHOLDS_FILE, not both');
+  let text: string | undefined = inline;
+  let source = 'EDGEWATCH_THRESHOLDS';
+  if (file) {
+    source = `EDGEWATCH_THRESHOLDS_FILE (${file})`;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`${source}: cannot read the file: ${(err as Error).message}`);
+    }
+  }
+  if (!text) return parseThresholds(undefined, source);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`${source}: not valid JSON: ${(err as Error).message}`);
+  }
+  return parseThresholds(json, source);
+}
+
+export function thresholdsFor(config: ThresholdConfig, strategy: string): Thresholds {
+  return { ...config.defaults, ...config.strategies[strategy] };
+}
