@@ -1,0 +1,291 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import test from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { Registry } from 'prom-client';
+import { ConfigError, ConflictError, LedgerError, ValidationError, openEdgewatch, type Edgewatch } from '../src/index.js';
+import { Ledger } from '../src/ledger/index.js';
+import { canonicalJson, diffParams, hashParams } from '../src/model/params.js';
+import { requireBinary } from './support/binaries.js';
+import { find, parseExposition, tempDir, value } from './support/tmp.js';
+
+function open(t: test.TestContext, extra: Record<string, unknown> = {}, dir = tempDir(t)): Edgewatch {
+  const ew = openEdgewatch({ ledger: join(dir, 'l.db'), strategies: ['alpha', 'beta'], logger: false, ...extra });
+  t.after(() => ew.close());
+  return ew;
+}
+
+async function samples(ew: Edgewatch) {
+  return parseExposition(await ew.registry.metrics());
+}
+
+const TRADE = { id: 't1', symbol: 'BTC-USD', side: 'long' as const, pnl: 12.5, fees: 0.5, notional: 1000 };
+
+test('canonical JSON sorts keys at every level, and the version hash is its SHA-256', () => {
+  const params = { b: 1, a: { d: 2, c: [1, { f: 1, e: 2 }] } };
+  const expected = '{"a":{"c":[1,{"e":2,"f":1}],"d":2},"b":1}'; // written by hand
+  assert.equal(canonicalJson(params), expected);
+  assert.equal(hashParams(params), createHash('sha256').update(expected).digest('hex'));
+  assert.equal(hashParams({ a: { c: [1, { e: 2, f: 1 }], d: 2 }, b: 1 }), hashParams(params));
+});
+
+test('the diff lists added, removed and changed keys', () => {
+  assert.deepEqual(diffParams({ keep: 1, gone: 2, moved: [1] }, { keep: 1, moved: [2], fresh: 'x' }), [
+    { key: 'fresh', change: 'added', to: 'x' },
+    { key: 'gone', change: 'removed', from: 2 },
+    { key: 'moved', change: 'changed', from: [1], to: [2] },
+  ]);
+});
+
+test('deploys number versions per strategy, re-activate identical sets and export the active version', async (t) => {
+  const ew = open(t);
+  const a = ew.strategy('alpha');
+  const r1 = a.params.deploy({ lookback: 20, threshold: 0.5 }, { source: 'test', gitSha: 'abc123', note: 'first' });
+  const r2 = a.params.deploy({ lookback: 30, threshold: 0.5 });
+  const r3 = a.params.deploy({ threshold: 0.5, lookback: 20 });
+  const b1 = ew.strategy('beta').params.deploy({ k: 1 });
+  assert.ok(r1.ok && r2.ok && r3.ok && b1.ok);
+  assert.deepEqual([r1.version, r2.version, r3.version, b1.version], ['v1', 'v2', 'v1', 'v1']);
+  assert.deepEqual([r1.created, r2.created, r3.created], [true, true, false]);
+  assert.deepEqual(r2.diff, [{ key: 'lookback', change: 'changed', from: 20, to: 30 }]);
+  assert.equal(r3.previousVersion, 'v2');
+  assert.equal(a.params.history().length, 3);
+  const s = await samples(ew);
+  const info = find(s, 'trading_param_version_info', { strategy: 'alpha' });
+  assert.equal(info.length, 1, 'one info series per strategy');
+  assert.deepEqual(info[0].labels, { strategy: 'alpha', param_version: 'v1', hash: r1.hash, git_sha: '' });
+  assert.equal(value(s, 'trading_param_value', { strategy: 'alpha', param: 'lookback' }), 20);
+  assert.equal(value(s, 'trading_param_deploy_timestamp_seconds', { strategy: 'alpha' }), r3.deployedAt.getTime() / 1000);
+});
+
+test('record stamps the active version, counts outcomes and money, and a retry is a duplicate', async (t) => {
+  const ew = open(t);
+  const a = ew.strategy('alpha');
+  a.params.deploy({ x: 1 });
+  const closedAt = Date.now() - 1000;
+  assert.deepEqual(a.trades.record({ ...TRADE, closedAt }), { ok: true, duplicate: false, paramVersion: 'v1' });
+  assert.deepEqual(a.trades.record({ ...TRADE, closedAt }), { ok: true, duplicate: true, paramVersion: 'v1' });
+  a.trades.record({ ...TRADE, id: 't2', pnl: -4, fees: 0.25 });
+  a.trades.record({ ...TRADE, id: 't3', pnl: 0, fees: 0 });
+  const s = await samples(ew);
+  const l = { strategy: 'alpha', param_version: 'v1' };
+  assert.equal(value(s, 'trading_trades_total', { ...l, outcome: 'win' }), 1);
+  assert.equal(value(s, 'trading_trades_total', { ...l, outcome: 'loss' }), 1);
+  assert.equal(value(s, 'trading_trades_total', { ...l, outcome: 'flat' }), 1);
+  assert.equal(value(s, 'trading_gross_profit_total', l), 12.5);
+  assert.equal(value(s, 'trading_gross_loss_total', l), 4);
+  assert.equal(value(s, 'trading_fees_total', l), 0.75);
+  assert.equal(value(s, 'trading_volume_total', { ...l, symbol: 'BTC-USD' }), 3000);
+  const rows = ew.ledger.raw.prepare("SELECT id, param_version FROM trades WHERE strategy = 'alpha' ORDER BY id").all();
+  assert.deepEqual(rows, [{ id: 't1', param_version: 1 }, { id: 't2', param_version: 1 }, { id: 't3', param_version: 1 }]);
+});
+
+const INVALID: Array<[string, Record<string, unknown>, string]> = [
+  ['NaN pnl', { pnl: NaN }, 'pnl'],
+  ['infinite pnl', { pnl: Infinity }, 'pnl'],
+  ['pnl given as a string', { pnl: '12' }, 'pnl'],
+  ['missing id', { id: undefined }, 'id'],
+  ['empty id', { id: '' }, 'id'],
+  ['symbol breaking the label rule', { symbol: 'BTC/USD' }, 'symbol'],
+  ['symbol with a quote', { symbol: 'a"b' }, 'symbol'],
+  ['unknown side', { side: 'buy' }, 'side'],
+  ['negative fees', { fees: -1 }, 'fees'],
+  ['closed more than 5 minutes in the future', { closedAt: Date.now() + 600_000 }, 'closedAt'],
+  ['closed before 2000 (seconds given as ms)', { closedAt: 1_700_000_000 }, 'closedAt'],
+  ['unparseable time', { closedAt: '2026-13-45T00:00:00Z' }, 'closedAt'],
+  ['opened after closed', { openedAt: Date.now(), closedAt: Date.now() - 60_000 }, 'openedAt'],
+  ['unknown field', { size: 3 }, 'size'],
+  ['variant without an experiment', { variant: 'control' }, 'variant'],
+];
+
+for (const [name, patch, path] of INVALID) {
+  test(`record refuses ${name}: nothing written, error counted and returned`, async (t) => {
+    const ew = open(t);
+    const r = ew.strategy('alpha').trades.record({ ...TRADE, ...patch } as never);
+    assert.equal(r.ok, false);
+    assert.ok(!r.ok && r.error instanceof ValidationError);
+    assert.ok(!r.ok && (r.error as ValidationError).details.some((d) => d.path === path), `details should name ${path}: ${!r.ok && r.error.message}`);
+    assert.equal(ew.ledger.raw.prepare('SELECT count(*) FROM trades').pluck().get(), 0);
+    assert.equal(value(await samples(ew), 'trading_errors_total', { strategy: 'alpha', kind: 'validation' }), 1);
+  });
+}
+
+test('strict mode throws the typed error instead of returning it', (t) => {
+  const ew = open(t, { strict: true });
+  const a = ew.strategy('alpha');
+  assert.throws(() => a.trades.record({ ...TRADE, pnl: NaN }), ValidationError);
+  a.trades.record(TRADE);
+  assert.throws(() => a.trades.record({ ...TRADE, pnl: 1 }), ConflictError);
+  assert.throws(() => a.params.deploy({ 'bad name': 1 }), ValidationError);
+});
+
+test('a ledger fault does not throw in normal mode: the call reports it and the bot goes on', async (t) => {
+  const ew = open(t);
+  const a = ew.strategy('alpha');
+  a.trades.record(TRADE);
+  ew.ledger.raw.pragma(`max_page_count = ${ew.ledger.raw.pragma('page_count', { simple: true })}`);
+  let r;
+  for (let i = 0; i < 300; i++) {
+    r = a.trades.record({ ...TRADE, id: `fill-${i}`, symbol: 'S'.repeat(60) });
+    if (!r.ok) break;
+  }
+  assert.ok(r && !r.ok && r.error instanceof LedgerError && r.error.fault === 'disk_full');
+  assert.equal(value(await samples(ew), 'trading_errors_total', { strategy: 'alpha', kind: 'ledger' }), 1);
+});
+
+test('configuration mistakes throw at open with what to write instead', (t) => {
+  const dir = tempDir(t);
+  assert.throws(() => openEdgewatch({ ledger: join(dir, 'l.db'), strategys: ['a'] } as never), (e: Error) => e instanceof ConfigError && /did you mean "strategies"/.test(e.message));
+  assert.throws(() => openEdgewatch({ ledger: join(dir, 'missing', 'l.db'), strategies: ['a'] }), (e: Error) => e instanceof ConfigError && /mkdir -p/.test(e.message));
+  assert.throws(() => openEdgewatch({ ledger: join(dir, 'l.db'), strategies: ['has space'] }), (e: Error) => e instanceof ConfigError && /strategy name/.test(e.message));
+  assert.throws(() => openEdgewatch({ ledger: join(dir, 'l.db'), strategies: [] }), ConfigError);
+  const ew = openEdgewatch({ ledger: join(dir, 'l.db'), strategies: ['a'], logger: false });
+  assert.throws(() => ew.strategy('b'), (e: Error) => e instanceof ConfigError && /configured: a/.test(e.message));
+  void ew.close();
+});
+
+test('the bot\'s own registry is used when given, and its own metrics stay', async (t) => {
+  const registry = new Registry();
+  const mine = new (await import('prom-client')).Counter({ name: 'my_bot_things_total', help: 'x', registers: [registry] });
+  mine.inc();
+  const ew = open(t, { registry });
+  ew.strategy('alpha').heartbeat();
+  const s = parseExposition(await registry.metrics());
+  assert.equal(value(s, 'my_bot_things_total'), 1);
+  assert.ok(value(s, 'trading_loop_last_success_timestamp_seconds', { strategy: 'alpha' }));
+});
+
+test('a restart brings back the active version, its deploy time and the running experiment', async (t) => {
+  const dir = tempDir(t);
+  const deployedAt = Date.UTC(2026, 10, 20, 12);
+  {
+    const ew = open(t, {}, dir);
+    const a = ew.strategy('alpha');
+    a.params.deploy({ x: 1 }, { at: deployedAt - 1000 });
+    a.params.deploy({ x: 2 }, { gitSha: 'feed', at: deployedAt });
+    a.experiments.start({ name: 'exp1', variants: { control: { x: 2 }, candidate: { x: 3 } } });
+    await ew.close();
+  }
+  const ew = open(t, {}, dir);
+  const a = ew.strategy('alpha');
+  assert.equal(a.activeVersion?.version, 'v2');
+  assert.equal(a.activeVersion?.deployedAt.getTime(), deployedAt);
+  assert.equal(a.experiments.running()?.name, 'exp1');
+  const s = await samples(ew);
+  assert.equal(value(s, 'trading_param_deploy_timestamp_seconds', { strategy: 'alpha' }), deployedAt / 1000);
+  assert.equal(find(s, 'trading_param_version_info', { strategy: 'alpha', param_version: 'v2', git_sha: 'feed' }).length, 1);
+  assert.deepEqual(find(s, 'trading_experiment_info', { strategy: 'alpha', experiment: 'exp1' }).map((x) => x.labels.variant).sort(), ['candidate', 'control']);
+});
+
+test('experiments: variants become versions, assignment follows the allocation and is stable per key, trades carry the variant', async (t) => {
+  const ew = open(t);
+  const a = ew.strategy('alpha');
+  a.params.deploy({ x: 1 });
+  const started = a.experiments.start({ name: 'e', variants: { control: { x: 1 }, candidate: { x: 2 } }, allocation: { control: 1, candidate: 3 } });
+  assert.deepEqual(started.ok && started.variants, { control: 'v1', candidate: 'v2' });
+  const first = a.experiments.assign('BTC-USD');
+  for (let i = 0; i < 20; i++) assert.equal(a.experiments.assign('BTC-USD')?.variant, first?.variant);
+  let candidates = 0;
+  for (let i = 0; i < 4000; i++) if (a.experiments.assign(`k${i}`)?.variant === 'candidate') candidates++;
+  assert.ok(Math.abs(candidates / 4000 - 0.75) < 0.03, `candidate share ${candidates / 4000} should be near 3/4`);
+  assert.deepEqual(a.experiments.assign('x')?.params ?? {}, a.experiments.assign('x')?.variant === 'control' ? { x: 1 } : { x: 2 });
+  const r = a.trades.record({ ...TRADE, id: 'c1', variant: 'candidate' });
+  assert.deepEqual(r, { ok: true, duplicate: false, paramVersion: 'v2' });
+  const row = ew.ledger.getTrade('alpha', 'c1');
+  assert.deepEqual([row?.experiment, row?.variant, row?.paramVersion], ['e', 'candidate', 2]);
+  assert.equal(a.trades.record({ ...TRADE, id: 'c2', variant: 'nope' }).ok, false);
+  assert.ok(a.experiments.stop('e', { winner: 'candidate' }).ok);
+  assert.equal(ew.ledger.getExperiment('alpha', 'e')?.winner, 'candidate');
+  assert.equal(find(await samples(ew), 'trading_experiment_info').length, 0);
+});
+
+test('label sets of versions older than the newest K leave the exposition', async (t) => {
+  const ew = open(t, { keepVersions: 2 });
+  const a = ew.strategy('alpha');
+  for (let v = 1; v <= 4; v++) {
+    a.params.deploy({ v });
+    a.trades.record({ ...TRADE, id: `t${v}` });
+    a.orders.record({ status: 'filled', latencySeconds: 0.05 });
+  }
+  const s = await samples(ew);
+  const versions = new Set(find(s, 'trading_trades_total', { strategy: 'alpha' }).map((x) => x.labels.param_version));
+  assert.deepEqual([...versions].sort(), ['v3', 'v4']);
+  assert.deepEqual([...new Set(find(s, 'trading_orders_total').map((x) => x.labels.param_version))].sort(), ['v3', 'v4']);
+  assert.deepEqual([...new Set(find(s, 'trading_order_latency_seconds_count').map((x) => x.labels.param_version))].sort(), ['v3', 'v4']);
+});
+
+test('loop iterations are timed and counted, and the bot\'s own error is rethrown untouched', async (t) => {
+  const ew = open(t);
+  const a = ew.strategy('alpha');
+  assert.equal(await a.iteration(() => 42), 42);
+  const boom = new Error('exchange down');
+  await assert.rejects(a.iteration(() => { throw boom; }), (e) => e === boom);
+  const s = await samples(ew);
+  assert.equal(value(s, 'trading_loop_iterations_total', { strategy: 'alpha' }), 1);
+  assert.equal(value(s, 'trading_loop_duration_seconds_count', { strategy: 'alpha' }), 1);
+  assert.ok(ew.ledger.heartbeats().some((h) => h.strategy === 'alpha'));
+});
+
+test('equity, open positions and orders are exported; bad values are refused', async (t) => {
+  const ew = open(t);
+  const a = ew.strategy('alpha');
+  a.setEquity(10_500.5);
+  a.setOpenPositions(2);
+  assert.equal(a.setOpenPositions(-1).ok, false);
+  assert.equal(a.setEquity(NaN).ok, false);
+  a.orders.record({ status: 'rejected' });
+  assert.equal(a.orders.record({ status: 'lost' as never }).ok, false);
+  const s = await samples(ew);
+  assert.equal(value(s, 'trading_equity', { strategy: 'alpha' }), 10_500.5);
+  assert.equal(value(s, 'trading_open_positions', { strategy: 'alpha' }), 2);
+  assert.equal(value(s, 'trading_orders_total', { strategy: 'alpha', status: 'rejected', param_version: 'none' }), 1);
+  assert.equal(value(s, 'trading_errors_total', { strategy: 'alpha', kind: 'validation' }), 3);
+});
+
+test('served metrics pass promtool check metrics', async (t) => {
+  const bin = requireBinary('promtool');
+  if (bin.skip) return t.skip(bin.skip);
+  const ew = open(t);
+  const a = ew.strategy('alpha');
+  a.params.deploy({ x: 1 });
+  a.trades.record(TRADE);
+  a.orders.record({ status: 'filled', latencySeconds: 0.1 });
+  await a.iteration(() => undefined);
+  const server = await ew.serve({ port: 0 });
+  const body = await (await fetch(server.url)).text();
+  const r = spawnSync(bin.path as string, ['check', 'metrics'], { input: body, encoding: 'utf8' });
+  // prom-client's own nodejs_active_* gauges carry a _total suffix (DESIGN.md lets those three be).
+  const complaints = `${r.stdout}${r.stderr}`.split('\n').filter((l) => l.trim() && !/^nodejs_active_(handles|requests|resources)_total/.test(l));
+  assert.deepEqual(complaints, []);
+});
+
+const RECORDER = fileURLToPath(new URL('./support/recorder.js', import.meta.url));
+
+test('kill -9 in the middle of recording loses no acknowledged trade', async (t) => {
+  const dir = tempDir(t);
+  const ledger = join(dir, 'crash.db');
+  const acked = new Set<string>();
+  for (let round = 0; round < 5; round++) {
+    const child = spawn(process.execPath, [RECORDER, ledger, `r${round}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let buf = '';
+    child.stdout.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const lines = buf.split('\n');
+      buf = lines.pop() ?? '';
+      for (const l of lines) if (l.startsWith('ack ')) acked.add(l.slice(4));
+    });
+    await new Promise((r) => setTimeout(r, 300 + Math.random() * 400));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('exit', r));
+  }
+  assert.ok(acked.size > 50, `recorded ${acked.size} trades before the kills`);
+  const l = Ledger.open(ledger);
+  t.after(() => l.close());
+  assert.equal(l.integrityCheck(), 'ok');
+  const stored = new Set(l.raw.prepare('SELECT id FROM trades').pluck().all() as string[]);
+  const lost = [...acked].filter((id) => !stored.has(id));
+  assert.deepEqual(lost, []);
+  assert.equal(l.activeDeploy('alpha')?.version, 1, 'the active version survives the kills');
+});
