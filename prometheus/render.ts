@@ -1,0 +1,65 @@
+// Renders prometheus/prometheus.yml with other targets than the docker-compose host names:
+// loopback ports for the tests and the native stack (`npm run stack`). The committed file
+// stays the one source: this swaps its quoted targets and makes the rule paths absolute
+// (the rendered copy lives in a temp dir), and refuses to render if the committed file no
+// longer has the expected shape, rather than silently keeping a compose host name.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+// This file runs compiled from dist/prometheus/, the configuration lives in prometheus/.
+export const PROMETHEUS_DIR = fileURLToPath(new URL('../../prometheus/', import.meta.url));
+export const PROMETHEUS_CONFIG_PATH = `${PROMETHEUS_DIR}prometheus.yml`;
+export const PROMETHEUS_RULES_DIR = `${PROMETHEUS_DIR}rules`;
+
+export interface PrometheusTargets {
+  /** host:port of the bot's metrics (compose: bot:9464). */
+  bot: string;
+  /** host:port of the sidecar (compose: sidecar:9465). */
+  sidecar: string;
+  /** host:port of Alertmanager, for alerts and its self-scrape (compose: alertmanager:9093). */
+  alertmanager: string;
+  /** Directory holding recording.yml and alerts.yml; default: this repository's prometheus/rules. */
+  ruleDir?: string;
+  /** host:port of this Prometheus for its self-scrape; default localhost:9090. */
+  prometheus?: string;
+  /** The `bot` label of the bot/sidecar pair; default as committed ('demo'). */
+  botName?: string;
+  /** Global scrape_interval / evaluation_interval, e.g. '1s' in tests; default as committed (15s). */
+  scrapeInterval?: string;
+  evaluationInterval?: string;
+  /** External labels the alert links are built from; default as committed. */
+  grafanaUrl?: string;
+  runbookUrl?: string;
+}
+
+/** The committed prometheus.yml with the given targets (see PrometheusTargets). */
+export function renderPrometheusConfig(targets: PrometheusTargets): string {
+  let text = readFileSync(PROMETHEUS_CONFIG_PATH, 'utf8');
+  const ruleDir = (targets.ruleDir ?? PROMETHEUS_RULES_DIR).replace(/\/+$/, '');
+  // Values land inside single-quoted YAML strings (or bare durations).
+  for (const [key, value] of Object.entries(targets)) {
+    if (typeof value === 'string' && /['\n\r]/.test(value)) {
+      throw new Error(`prometheus render: ${key} must not contain a quote or newline: ${JSON.stringify(value)}`);
+    }
+  }
+  const swap = (from: string, to: string | undefined, times = 1): void => {
+    if (to === undefined) return;
+    const count = text.split(from).length - 1;
+    if (count !== times) {
+      throw new Error(`prometheus render: expected ${times} × ${from} in ${PROMETHEUS_CONFIG_PATH}, found ${count}`);
+    }
+    text = text.split(from).join(to);
+  };
+  swap("'bot:9464'", `'${targets.bot}'`);
+  swap("'sidecar:9465'", `'${targets.sidecar}'`);
+  swap("'alertmanager:9093'", `'${targets.alertmanager}'`, 2);
+  swap("'localhost:9090'", targets.prometheus && `'${targets.prometheus}'`);
+  swap("bot: 'demo'", targets.botName && `bot: '${targets.botName}'`, 2);
+  swap("'rules/recording.yml'", `'${ruleDir}/recording.yml'`);
+  swap("'rules/alerts.yml'", `'${ruleDir}/alerts.yml'`);
+  swap('scrape_interval: 15s', targets.scrapeInterval && `scrape_interval: ${targets.scrapeInterval}`);
+  swap('evaluation_interval: 15s', targets.evaluationInterval && `evaluation_interval: ${targets.evaluationInterval}`);
+  swap("edgewatch_grafana: 'http://localhost:3000'", targets.grafanaUrl && `edgewatch_grafana: '${targets.grafanaUrl}'`);
+  swap("edgewatch_runbook: 'docs/runbook.md'", targets.runbookUrl && `edgewatch_runbook: '${targets.runbookUrl}'`);
+  return text;
+}
