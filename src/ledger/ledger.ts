@@ -129,6 +129,10 @@ export class Ledger {
   private readonly maxStrategies: number;
   private readonly maxVersions: number;
   private readonly knownStrategies = new Set<string>();
+  /** The last storage fault of a write, until a write succeeds or it is older than faultMemoryMs. */
+  private lastFault?: { error: LedgerError; atMs: number };
+  /** How long a write fault keeps the ledger "not ready" without a successful write (default 30 s). */
+  faultMemoryMs = 30_000;
   private readonly st: ReturnType<Ledger['prepare']>;
 
   private constructor(path: string, db: Database.Database, opts: LedgerOptions) {
@@ -216,11 +220,15 @@ export class Ledger {
   /** Runs `fn` in one IMMEDIATE transaction and turns SQLite faults into LedgerError. */
   private write<T>(what: string, fn: () => T): T {
     try {
-      return this.db.transaction(fn).immediate();
+      const result = this.db.transaction(fn).immediate();
+      this.lastFault = undefined;
+      return result;
     } catch (err) {
       if (err instanceof ValidationError || err instanceof ConflictError || err instanceof LimitError || err instanceof NotFoundError) throw err;
       const fault = faultOf(err);
-      throw new LedgerError(`${what} failed, nothing was written: ${FAULT_TEXT[fault]} (${(err as Error).message})`, fault, err);
+      const error = new LedgerError(`${what} failed, nothing was written: ${FAULT_TEXT[fault]} (${(err as Error).message})`, fault, err);
+      if (fault !== 'busy') this.lastFault = { error, atMs: Date.now() };
+      throw error;
     }
   }
 
@@ -420,8 +428,13 @@ export class Ledger {
     return this.read('counting trades', () => this.st.maxSeq.get() as number);
   }
 
-  /** Readable and writable, checked by a write that changes nothing (for /readyz). */
+  /**
+   * Readable and writable (for /readyz): a recent write fault (a full disk fails only the writes
+   * that need new pages) counts until a write succeeds or it is older than faultMemoryMs; then a
+   * write that changes nothing checks that the file takes writes at all.
+   */
   checkWritable(): void {
+    if (this.lastFault && Date.now() - this.lastFault.atMs < this.faultMemoryMs) throw this.lastFault.error;
     this.write('checking the ledger', () => {
       this.db.prepare("INSERT INTO strategies (name, created_ms) SELECT '__readyz__', 0 WHERE 0").run();
       this.db.pragma('user_version = 0');

@@ -1,0 +1,227 @@
+// The HTTP contract over a real port: every error path answers its status with a JSON error,
+// stores nothing, and leaves the sidecar ready.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { request } from 'node:http';
+import test from 'node:test';
+import { sidecar, wireTrade, type TestSidecar } from './support/sidecar.js';
+import { value } from './support/tmp.js';
+
+const NOW = Date.UTC(2026, 10, 27, 12);
+
+async function stored(s: TestSidecar): Promise<number> {
+  return s.ledger.raw.prepare('SELECT count(*) FROM trades').pluck().get() as number;
+}
+
+async function expectError(res: Response, status: number, pattern?: RegExp): Promise<{ error: string; details: Array<{ index?: number; path: string; message: string }> }> {
+  const text = await res.text();
+  assert.equal(res.status, status, text);
+  assert.match(res.headers.get('content-type') ?? '', /application\/json/);
+  const body = JSON.parse(text);
+  assert.equal(typeof body.error, 'string');
+  assert.ok(Array.isArray(body.details));
+  if (pattern) assert.match(JSON.stringify(body), pattern);
+  return body;
+}
+
+const good = () => wireTrade('s', NOW - 60_000, 1.5, { fees: 0.1 });
+
+const INVALID_BODIES: Array<[string, string | object, RegExp]> = [
+  ['malformed JSON', '{"id": "a", ', /malformed JSON/],
+  ['a JSON array', '[1,2]', /JSON object/],
+  ['pnl as a string', { ...good(), pnl: '1.5' }, /pnl/],
+  ['non-finite pnl smuggled as 1e999', `{"id":"x","strategy":"s","symbol":"B","side":"long","closed_at":${NOW},"pnl":1e999}`, /finite/],
+  ['NaN as a string', { ...good(), pnl: 'NaN' }, /pnl/],
+  ['negative fees', { ...good(), fees: -0.1 }, /fees/],
+  ['strategy with a space', { ...good(), strategy: 'my strategy' }, /strategy/],
+  ['symbol with a newline', { ...good(), symbol: 'BTC\nUSD' }, /symbol/],
+  ['strategy with a quote', { ...good(), strategy: 's"}' }, /strategy/],
+  ['name too long', { ...good(), strategy: 'x'.repeat(65) }, /strategy/],
+  ['unknown side', { ...good(), side: 'buy' }, /side/],
+  ['unparseable time', { ...good(), closed_at: 'yesterday' }, /closed_at/],
+  ['time with seconds instead of ms', { ...good(), closed_at: 1_795_000_000 }, /closed_at/],
+  ['closed_at 10 minutes ahead', { ...good(), closed_at: NOW + 600_000 }, /future/],
+  ['opened_at after closed_at', { ...good(), opened_at: NOW, closed_at: NOW - 1000 }, /opened_at/],
+  ['missing id', { ...good(), id: undefined }, /"path":"id"/],
+  ['id as a number', { ...good(), id: 7 }, /"path":"id"/],
+  ['unknown field', { ...good(), price: 3 }, /price/],
+  ['unknown param_version', { ...good(), param_version: 'v9' }, /unknown version v9/],
+  ['empty batch', { trades: [] }, /at least one/],
+  ['batch over 5000', { trades: Array.from({ length: 5001 }, () => ({})) }, /at most 5000/],
+];
+
+test('invalid trade bodies answer 400 with details, store nothing, and the sidecar stays ready', async (t) => {
+  const s = await sidecar(t, { now: () => NOW });
+  for (const [name, body] of INVALID_BODIES) {
+    const res = await s.post('/v1/trades', body);
+    await expectError(res, 400, INVALID_BODIES.find((x) => x[0] === name)?.[2]);
+  }
+  assert.equal(await stored(s), 0);
+  assert.equal((await s.get('/readyz')).status, 200);
+  assert.equal(value(await s.scrape(), 'edgewatch_ingest_events_total', { kind: 'trades', result: 'rejected' }), INVALID_BODIES.length);
+});
+
+test('one bad trade rejects the whole batch, with its index', async (t) => {
+  const s = await sidecar(t, { now: () => NOW });
+  const batch = [good(), good(), { ...good(), pnl: null }];
+  const body = await expectError(await s.post('/v1/trades', { trades: batch }), 400);
+  assert.deepEqual(body.details.map((d) => [d.index, d.path]), [[2, 'pnl']]);
+  assert.equal(await stored(s), 0);
+});
+
+test('a retried batch is stored once; the same id with other content is a 409 that stores nothing', async (t) => {
+  const s = await sidecar(t, { now: () => NOW });
+  const batch = [good(), good(), good()];
+  const first = await s.post('/v1/trades', { trades: batch });
+  assert.equal(first.status, 201);
+  assert.deepEqual(await first.json(), { accepted: 3, duplicates: 0 });
+  const retry = await s.post('/v1/trades', { trades: batch });
+  assert.equal(retry.status, 200);
+  assert.deepEqual(await retry.json(), { accepted: 0, duplicates: 3 });
+  const fresh = good();
+  const conflict = await s.post('/v1/trades', { trades: [fresh, { ...batch[1], pnl: 99 }] });
+  const body = await expectError(conflict, 409, /already recorded with other pnl/);
+  assert.equal(body.details[0].index, 1);
+  assert.equal(await stored(s), 3, 'the fresh trade of the conflicting batch is not stored');
+  const m = await s.scrape();
+  assert.equal(value(m, 'edgewatch_ingest_events_total', { kind: 'trades', result: 'duplicate' }), 3);
+  assert.equal(value(m, 'edgewatch_ingest_events_total', { kind: 'trades', result: 'conflict' }), 1);
+});
+
+test('a body that is not JSON is a 415 and a body over 1 MiB a 413', async (t) => {
+  const s = await sidecar(t, { now: () => NOW });
+  const res = await fetch(`${s.url}/v1/trades`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'id=1' });
+  await expectError(res, 415, /Content-Type: application\/json/);
+  const huge = JSON.stringify({ trades: [{ ...good(), id: 'x'.repeat(1024 * 1024) }] });
+  await expectError(await s.post('/v1/trades', huge), 413);
+  assert.equal(await stored(s), 0);
+  assert.equal((await s.get('/readyz')).status, 200);
+});
+
+test('with a token, writes without the right bearer token are 401 and reads stay open', async (t) => {
+  const token = 'a-long-enough-secret-token';
+  const s = await sidecar(t, { now: () => NOW, token });
+  await expectError(await s.post('/v1/trades', good()), 401, /bearer token/);
+  await expectError(await s.post('/v1/trades', good(), { authorization: 'Bearer wrong-token-of-some-length' }), 401);
+  await expectError(await s.post('/v1/trades', good(), { authorization: token }), 401);
+  assert.equal(await stored(s), 0);
+  const ok = await s.post('/v1/trades', good(), { authorization: `Bearer ${token}` });
+  assert.equal(ok.status, 201);
+  assert.equal((await s.get('/metrics')).status, 200);
+  assert.equal((await s.get('/v1/params?strategy=s')).status, 200);
+});
+
+test('without a token a sidecar listening beyond loopback refuses writes', async (t) => {
+  const s = await sidecar(t, { now: () => NOW, host: '0.0.0.0' });
+  const res = await fetch(`http://127.0.0.1:${s.port}/v1/trades`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(good()) });
+  await expectError(res, 401, /EDGEWATCH_TOKEN/);
+  assert.equal(await stored(s), 0);
+});
+
+test('params: deploy, history, version detail and diff', async (t) => {
+  const s = await sidecar(t, { now: () => NOW });
+  const d1 = await s.post('/v1/params', { strategy: 's', params: { b: 2, a: 1 }, source: 'ci', git_sha: 'abc', note: 'first' });
+  assert.equal(d1.status, 201);
+  assert.deepEqual(await d1.json(), {
+    param_version: 'v1', hash: createHash('sha256').update('{"a":1,"b":2}').digest('hex'),
+    created: true, previous_version: null, deployed_at: new Date(NOW).toISOString(),
+    diff: [{ key: 'a', change: 'added', to: 1 }, { key: 'b', change: 'added', to: 2 }],
+  });
+  const d2 = await (await s.post('/v1/params', { strategy: 's', params: { a: 1, b: 3 } })).json();
+  assert.deepEqual([d2.param_version, d2.previous_version, d2.diff], ['v2', 'v1', [{ key: 'b', change: 'changed', from: 2, to: 3 }]]);
+  const again = await s.post('/v1/params', { strategy: 's', params: { b: 2, a: 1 } });
+  assert.equal(again.status, 200);
+  assert.equal((await again.json()).param_version, 'v1');
+  const history = await (await s.get('/v1/params?strategy=s')).json();
+  assert.equal(history.active_version, 'v1');
+  assert.deepEqual(history.deploys.map((d: { param_version: string }) => d.param_version), ['v1', 'v2', 'v1']);
+  const v2 = await (await s.get('/v1/params/s/v2')).json();
+  assert.deepEqual(v2.params, { a: 1, b: 3 });
+  const diff = await (await s.get('/v1/params/s/diff?from=v1&to=v2')).json();
+  assert.deepEqual(diff.diff, [{ key: 'b', change: 'changed', from: 2, to: 3 }]);
+  await expectError(await s.get('/v1/params/s/v9'), 404);
+  await expectError(await s.get('/v1/params/s/diff?from=1&to=v2'), 400, /from/);
+  await expectError(await s.post('/v1/params', { strategy: 's', params: { 'bad key': 1 } }), 400, /bad key/);
+  await expectError(await s.post('/v1/params', { strategy: 's', params: { x: 1 }, extra: 1 }), 400, /extra/);
+});
+
+test('experiments: start, trades by variant, one at a time, stop with a winner', async (t) => {
+  const s = await sidecar(t, { now: () => NOW });
+  const start = await s.post('/v1/experiments', { strategy: 's', name: 'e1', variants: { control: { x: 1 }, candidate: { x: 2 } } });
+  assert.equal(start.status, 201);
+  assert.deepEqual((await start.json()).variants, { control: 'v1', candidate: 'v2' });
+  await expectError(await s.post('/v1/experiments', { strategy: 's', name: 'e2', variants: { control: { x: 1 }, b: { x: 3 } } }), 409, /still running/);
+  await expectError(await s.post('/v1/experiments', { strategy: 's', name: 'e3', variants: { a: { x: 1 }, b: { x: 3 } } }), 400, /control/);
+  const tr = await s.post('/v1/trades', wireTrade('s', NOW - 1000, 2, { experiment: 'e1', variant: 'candidate' }));
+  assert.equal(tr.status, 201);
+  await expectError(await s.post('/v1/trades', wireTrade('s', NOW - 1000, 2, { experiment: 'e1', variant: 'other' })), 400, /unknown variant/);
+  await expectError(await s.post('/v1/experiments/e1/stop', { winner: 'nobody' }), 400, /winner/);
+  const stop = await s.post('/v1/experiments/e1/stop', { outcome: 'done', winner: 'candidate' });
+  assert.equal(stop.status, 200);
+  assert.equal((await stop.json()).winner, 'candidate');
+  await expectError(await s.post('/v1/experiments/e1/stop', {}), 404);
+  const list = await (await s.get('/v1/experiments?strategy=s')).json();
+  assert.equal(list.experiments[0].stats.candidate.trades, 1);
+});
+
+test('heartbeat is recorded and exported', async (t) => {
+  const s = await sidecar(t, { now: () => NOW });
+  assert.equal((await s.post('/v1/heartbeat', { strategy: 'hb' })).status, 200);
+  await expectError(await s.post('/v1/heartbeat', { strategy: '' }), 400);
+  assert.equal(value(await s.scrape(), 'edgewatch_last_heartbeat_timestamp_seconds', { strategy: 'hb' }), NOW / 1000);
+});
+
+test('the report reads as JSON and Markdown with plain recommendations', async (t) => {
+  const s = await sidecar(t, { now: () => NOW, thresholdsJson: { defaults: { regression_min_trades: 3 } } });
+  await s.post('/v1/params', { strategy: 'r', params: { x: 1 } });
+  await s.post('/v1/trades', { trades: [5, 6, 7, 6].map((p, i) => wireTrade('r', NOW - 3 * 86_400_000 + i, p)) });
+  await s.post('/v1/params', { strategy: 'r', params: { x: 2 } });
+  await s.post('/v1/trades', { trades: [-1, -2, -1, -3].map((p, i) => wireTrade('r', NOW - 3_600_000 + i, p)) });
+  const json = await (await s.get('/v1/report?strategy=r&window=24h')).json();
+  assert.equal(json.active_version, 'v2');
+  assert.equal(json.stats.trades, 4);
+  // v1 [5,6,7,6] mean 6, v2 [-1,-2,-1,-3] mean -1.75: (-1.75 - 6) / 6 = -129%
+  assert.match(json.recommendations.join(' '), /v2 underperforms v1 by 129% PnL per trade, z = −\d+\.\d over 4 trades: consider rolling back/);
+  const md = await (await s.get('/v1/report?strategy=r&format=markdown')).text();
+  assert.match(md, /^# edgewatch report: r/);
+  assert.match(md, /\| v1 \| 4 \|/);
+  await expectError(await s.get('/v1/report?strategy=nope'), 404);
+  await expectError(await s.get('/v1/report?strategy=r&window=2h'), 400, /window/);
+});
+
+test('healthz and readyz answer, and unknown routes are a JSON 404', async (t) => {
+  const s = await sidecar(t, { now: () => NOW });
+  assert.deepEqual(await (await s.get('/healthz')).json(), { status: 'ok' });
+  assert.deepEqual(await (await s.get('/readyz')).json(), { ready: true });
+  await expectError(await s.get('/v2/nothing'), 404);
+});
+
+test('a write during a disk-full fault answers 503, readyz turns false, /metrics keeps serving, and writes resume', async (t) => {
+  const s = await sidecar(t, { now: () => NOW });
+  await s.post('/v1/trades', good());
+  const db = s.ledger.raw;
+  db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true })}`);
+  const big = { trades: Array.from({ length: 300 }, () => ({ ...good(), symbol: 'S'.repeat(64) })) };
+  const res = await s.post('/v1/trades', big);
+  const body = await expectError(res, 503, /disk is full/);
+  assert.equal((body as unknown as { fault: string }).fault, 'disk_full');
+  assert.equal(await stored(s), 1);
+  assert.equal((await s.get('/readyz')).status, 503);
+  const m = await s.scrape();
+  assert.equal(value(m, 'edgewatch_window_trades', { strategy: 's', window: '1h' }), 1);
+  db.pragma('max_page_count = 1073741823');
+  assert.equal((await s.post('/v1/trades', big)).status, 201);
+  assert.equal((await s.get('/readyz')).status, 200);
+});
+
+test('a JSON request without a body is a 400 and one without a content type a 415, not a crash', async (t) => {
+  const s = await sidecar(t, { now: () => NOW });
+  const send = (headers: Record<string, string>) => new Promise<number>((resolve, reject) => {
+    const req = request(`${s.url}/v1/trades`, { method: 'POST', headers }, (res) => resolve(res.statusCode ?? 0));
+    req.on('error', reject);
+    req.end();
+  });
+  assert.equal(await send({ 'content-type': 'application/json', 'content-length': '0' }), 400);
+  assert.equal(await send({}), 415);
+  assert.equal(await stored(s), 0);
+});
