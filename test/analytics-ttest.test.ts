@@ -159,8 +159,8 @@ test('t CDF refuses meaningless input with NaN, and survives extremes', () => {
   assert.ok(Number.isNaN(studentTCdf(1, 0)));
   assert.ok(Number.isNaN(studentTCdf(1, -2)));
   assert.ok(Number.isNaN(studentTCdf(1, NaN)));
-  for (const df of [1e-300, 1e-8, 0.01, 1e300]) {
-    for (const t of [-1.7e308, -1e200, -1e10, -1e-300, 1e-300, 1e10, 1e200, 1.7e308]) {
+  for (const df of [1e-300, 1e-8, 0.01, 1, 1e5, 1e300, Infinity]) {
+    for (const t of [-1.7e308, -1e200, -1e30, -1e10, -1e-300, 1e-300, 1e10, 1e30, 1e200, 1.7e308]) {
       const v = studentTCdf(t, df);
       assert.ok(v >= 0 && v <= 1, `df=${df} t=${t}: ${v}`);
     }

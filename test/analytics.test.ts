@@ -95,6 +95,11 @@ test('one trade has every stat but sharpe (n < 2); a losing one has profit facto
   });
   assert.ok(!('sharpe_ratio' in win));
   assert.equal(sampleVariance(single(7, 0)), undefined);
+  // The prefix fields count P_0 = 0: one win peaks at 7 and never dips, one loss dips to -7.
+  assert.deepStrictEqual(
+    [single(7, 0).maxPrefix, single(7, 0).minPrefix, single(7, 0).maxDrawdown], [7, 0, 0]);
+  assert.deepStrictEqual(
+    [single(-7, 0).maxPrefix, single(-7, 0).minPrefix, single(-7, 0).maxDrawdown], [0, -7, 7]);
   const loss = windowStats(single(-7, 0));
   assert.equal(loss.profit_factor, 0); // 0 / 7
   assert.equal(loss.max_drawdown, 7);

@@ -107,11 +107,14 @@ export function combine(a: Agg, b: Agg): Agg {
 /** Mutates target into "target then one trade" and returns it. */
 export function addTrade(target: Agg, pnl: number, fees: number): Agg {
   checkFinite(pnl, fees);
-  const p = pnl + 0; // turns -0 into 0, so a flat trade never shows as net_pnl -0
+  const win = pnl > 0;
+  const loss = pnl < 0; // pnl == 0 (or -0) is neither: a flat trade
+  // The fields of single(pnl): prefix sums 0, pnl, so maxPrefix max(0, pnl), minPrefix
+  // min(0, pnl), drawdown max(0, -pnl); mean pnl, m2 0.
   return mergeInto(
-    target, 1, p > 0 ? 1 : 0, p, p, 0,
-    p > 0 ? p : 0, p < 0 ? -p : 0, fees + 0,
-    p > 0 ? p : 0, p < 0 ? p : 0, p < 0 ? -p : 0,
+    target, 1, win ? 1 : 0, pnl, pnl, 0,
+    win ? pnl : 0, loss ? -pnl : 0, fees,
+    win ? pnl : 0, loss ? pnl : 0, loss ? -pnl : 0,
   );
 }
 
