@@ -176,6 +176,18 @@ describe('docker-compose stack', { skip: compose.skip }, () => {
     }
   });
 
+  test('Alertmanager gets every variable its configuration template asks for', () => {
+    const env = config().services.alertmanager!.environment ?? {};
+    const template = read('alertmanager/alertmanager.template.yml')
+      .split('\n')
+      .filter((line) => !/^\s*#/.test(line))
+      .join('\n');
+    const names = new Set([...template.matchAll(/\$\{([A-Z0-9_]+)(?::-[^}]*)?\}/g)].map((m) => m[1]!));
+    names.delete('EDGEWATCH_AM_TEMPLATES_DIR'); // set by entrypoint.sh itself
+    assert.ok(names.size >= 4, [...names].join(','));
+    for (const name of names) assert.ok(name in env, `${name} is not passed to the alertmanager service`);
+  });
+
   test('the hosts prometheus.yml scrapes and alerts are services of the stack', () => {
     const services = config().services;
     const targets = [...read('prometheus/prometheus.yml').matchAll(/'([a-z][\w-]*):(\d+)'/g)].map((m) => m[1]!);
