@@ -5,6 +5,7 @@ import { ConfigError } from '../errors.js';
 import { runDemoCommand } from './demo.js';
 import { runSidecarCommand } from './sidecar.js';
 import { runStartCommand } from './start.js';
+import { experimentsList, experimentsShow, paramsDiff, paramsHistory, paramsShow, report } from './inspect.js';
 
 const program = new Command();
 program.name('edgewatch').description('Watch a trading bot\'s edge with Prometheus, Alertmanager and Grafana.').showHelpAfterError();
@@ -40,6 +41,26 @@ program
   .option('--db <path>', 'ledger file (EDGEWATCH_DB)')
   .option('--degrade', 'start the demo degraded')
   .action((flags) => runStartCommand(flags));
+
+const db = '--db <path>';
+const dbHelp = 'ledger file (EDGEWATCH_DB, default ./data/edgewatch.db)';
+const params = program.command('params').description('parameter versions of a strategy');
+params.command('history').description('every deploy, oldest first').requiredOption('--strategy <name>').option(db, dbHelp).option('--json').action((o) => paramsHistory(o));
+params.command('show <version>').description('one version\'s parameters').requiredOption('--strategy <name>').option(db, dbHelp).action((v, o) => paramsShow(v, o));
+params.command('diff <from> <to>').description('keys added, removed and changed between two versions').requiredOption('--strategy <name>').option(db, dbHelp).action((a, b, o) => paramsDiff(a, b, o));
+
+const experiments = program.command('experiments').description('experiments and their results');
+experiments.command('list').option('--strategy <name>').option(db, dbHelp).action((o) => experimentsList(o));
+experiments.command('show <name>').description('variants, statistics and p-values').option('--strategy <name>').option(db, dbHelp).action((n, o) => experimentsShow(n, o));
+
+program
+  .command('report')
+  .description('windows, drift, versions ranked, experiments and recommendations')
+  .requiredOption('--strategy <name>')
+  .option('--window <w>', '1h, 24h or 7d', '24h')
+  .option('--format <f>', 'md or json', 'md')
+  .option(db, dbHelp)
+  .action((o) => report(o));
 
 async function main(): Promise<void> {
   try {
