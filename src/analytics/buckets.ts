@@ -101,26 +101,31 @@ export class BucketSeries {
   }
 
   /**
-   * Rebuilds one bucket from all of its trades, already sorted by (closedMs, id), and
-   * clears its dirty mark. An empty list removes the bucket. Throws on a trade outside
-   * the bucket or out of order: that is a bug in the caller's query.
+   * Rebuilds one bucket from all of its trades and clears its dirty mark. The trades
+   * should come sorted by (closedMs, id); if they are not by our rule (JS string order),
+   * they are sorted here. That matters for SQL: SQLite's BINARY collation orders UTF-8
+   * bytes (code points), which differs from JS's UTF-16 order for ids that mix characters
+   * above U+FFFF with ones in U+E000..U+FFFF. An empty list removes the bucket. A trade
+   * outside the bucket throws: that is a bug in the caller's query.
    */
   replaceBucket(start: number, trades: Array<{ closedMs: number; id: string; pnl: number; fees: number }>): void {
     if (bucketStart(start, this.bucketMs) !== start) {
       throw new RangeError(`${start} is not a bucket start (bucket ${this.bucketMs} ms)`);
     }
-    const agg = empty();
-    let last: TradeKey | undefined;
-    for (const t of trades) {
+    let ordered = trades;
+    for (let k = 0; k < trades.length; k++) {
+      const t = trades[k];
       if (bucketStart(t.closedMs, this.bucketMs) !== start) {
         throw new RangeError(`trade ${t.id} at ${t.closedMs} is not in bucket ${start}`);
       }
-      if (last && !keyAfter(t.closedMs, t.id, last)) {
-        throw new RangeError(`trades for bucket ${start} are not sorted by (closedMs, id) at ${t.id}`);
+      if (k > 0 && ordered === trades && !keyAfter(t.closedMs, t.id, trades[k - 1])) {
+        ordered = trades.slice().sort((a, b) => (keyAfter(a.closedMs, a.id, b) ? 1 : keyAfter(b.closedMs, b.id, a) ? -1 : 0));
       }
-      addTrade(agg, t.pnl, t.fees);
-      last = { closedMs: t.closedMs, id: t.id };
     }
+    const agg = empty();
+    for (const t of ordered) addTrade(agg, t.pnl, t.fees);
+    const lastTrade = ordered[ordered.length - 1];
+    const last: TradeKey | undefined = lastTrade && { closedMs: lastTrade.closedMs, id: lastTrade.id };
     const i = this.lowerBound(start);
     const exists = i < this.buckets.length && this.buckets[i].start === start;
     if (last === undefined) {
