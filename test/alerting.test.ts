@@ -320,7 +320,57 @@ function startSink(t: { after: (fn: () => Promise<void> | void) => void }): Prom
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ port: (server.address() as net.AddressInfo).port, received })));
 }
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
+/** A minimal SMTP server that accepts every message (no TLS, no auth), for the mail leg. */
+function startSmtpSink(t: { after: (fn: () => Promise<void> | void) => void }): Promise<{ port: number; mails: string[] }> {
+  const mails: string[] = [];
+  const server = net.createServer((socket) => {
+    let buffer = '';
+    let inData = false;
+    socket.write('220 sink ESMTP\r\n');
+    socket.on('data', (chunk) => {
+      buffer += chunk.toString('utf8');
+      for (;;) {
+        if (inData) {
+          const end = buffer.indexOf('\r\n.\r\n');
+          if (end < 0) return;
+          mails.push(buffer.slice(0, end));
+          buffer = buffer.slice(end + 5);
+          inData = false;
+          socket.write('250 queued\r\n');
+          continue;
+        }
+        const eol = buffer.indexOf('\r\n');
+        if (eol < 0) return;
+        const line = buffer.slice(0, eol).toUpperCase();
+        buffer = buffer.slice(eol + 2);
+        if (line.startsWith('EHLO')) socket.write('250-sink\r\n250 8BITMIME\r\n');
+        else if (line.startsWith('DATA')) {
+          inData = true;
+          socket.write('354 go ahead\r\n');
+        } else if (line.startsWith('QUIT')) socket.end('221 bye\r\n');
+        else socket.write('250 ok\r\n');
+      }
+    });
+    socket.on('error', () => undefined);
+  });
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ port: (server.address() as net.AddressInfo).port, mails })));
+}
+
+/** A mail as a reader sees it: SMTP dot-stuffing, RFC 2047 headers and quoted-printable undone. */
+function decodeMail(raw: string): string {
+  const unstuffed = raw.replace(/\r\n\.\./g, '\r\n.');
+  const headers = unstuffed.replace(/=\?utf-8\?q\?(.*?)\?=/gi, (_m, word: string) => word.replace(/_/g, ' '));
+  const bytes = headers.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  return Buffer.from(bytes, 'latin1').toString('utf8');
+}
+
+async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined> | T | undefined,
+  context: () => string = () => '',
+  timeoutMs = 15_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -332,20 +382,20 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | u
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}\n${context()}`);
 }
 
 test('a running Alertmanager inhibits symptoms of a down bot and warnings under a critical, and its Discord and Watchdog notifications carry what an operator needs', { skip: alertmanager.skip, timeout: 60_000 }, async (t) => {
   const dir = tempDir(t);
   const sink = await startSink(t);
-  const closedPort = await freePort();
+  const smtp = await startSmtpSink(t);
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   let text = renderAlertmanagerConfig(
     alertmanagerEnv({
       EDGEWATCH_DISCORD_WEBHOOK_URL: `http://127.0.0.1:${sink.port}/discord`,
       EDGEWATCH_WATCHDOG_URL: `http://127.0.0.1:${sink.port}/watchdog`,
-      EDGEWATCH_SMTP_SMARTHOST: `127.0.0.1:${closedPort}`,
+      EDGEWATCH_SMTP_SMARTHOST: `127.0.0.1:${smtp.port}`,
       EDGEWATCH_SMTP_REQUIRE_TLS: 'false',
     }),
   );
@@ -364,9 +414,9 @@ test('a running Alertmanager inhibits symptoms of a down bot and warnings under 
   t.after(() => {
     if (child.exitCode === null) child.kill('SIGTERM');
   });
-  await waitFor('Alertmanager to be ready', async () => ((await fetch(`${base}/-/ready`)).ok ? true : undefined)).catch((e) => {
-    throw new Error(`${e.message}\n${log}`);
-  });
+  // What a failing wait shows: the notifications received so far and Alertmanager's log.
+  const context = () => `discord/webhook: ${JSON.stringify(sink.received)}\nmails: ${JSON.stringify(smtp.mails)}\nalertmanager log:\n${log}`;
+  await waitFor('Alertmanager to be ready', async () => ((await fetch(`${base}/-/ready`)).ok ? true : undefined), context);
 
   const annotations = (name: string, strategy: string) => ({
     summary: `${name} of ${strategy} (test)`,
@@ -387,6 +437,7 @@ test('a running Alertmanager inhibits symptoms of a down bot and warnings under 
     alert({ alertname: 'TradingDrawdownHigh', severity: 'critical', bot: 'demo', strategy: 'beta', param_version: 'v2' }),
     alert({ alertname: 'TradingDrawdownHigh', severity: 'warning', bot: 'demo', strategy: 'beta', param_version: 'v2' }),
     alert({ alertname: 'Watchdog', severity: 'info' }),
+    alert({ alertname: 'TradingExperimentDecided', severity: 'info', bot: 'demo', strategy: 'alpha', experiment: 'spread', variant: 'candidate' }),
   ];
   const post = await fetch(`${base}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(posted) });
   assert.equal(post.status, 200, await post.text());
@@ -399,7 +450,7 @@ test('a running Alertmanager inhibits symptoms of a down bot and warnings under 
     const warning = map.get('TradingDrawdownHigh/warning/demo/beta');
     if (map.size < posted.length || stalled?.state !== 'suppressed' || warning?.state !== 'suppressed') return undefined;
     return map;
-  });
+  }, context);
   // Symptom of the down bot: inhibited; the same alert of another bot: not.
   assert.equal(states.get('TradingLoopStalled/critical/demo/alpha')!.inhibitedBy.length, 1);
   assert.equal(states.get('TradingLoopStalled/critical/other/alpha')!.state, 'active');
@@ -423,14 +474,33 @@ test('a running Alertmanager inhibits symptoms of a down bot and warnings under 
   assert.ok(!embed.description.includes('edgewatch_'), 'link-base labels leaked into the message');
 
   // The Watchdog reaches its own webhook, and nothing else does.
-  const watchdog = await waitFor('the Watchdog ping', () => sink.received.find((r) => r.path === '/watchdog'));
+  const watchdog = await waitFor('the Watchdog ping', () => sink.received.find((r) => r.path === '/watchdog'), context);
   assert.equal(watchdog.body.commonLabels.alertname, 'Watchdog');
   assert.equal(watchdog.body.receiver, 'watchdog');
 
-  // Critical alerts reach Discord too (the email leg fails here: no SMTP server, by design).
+  // Critical alerts reach Discord and email; info alerts reach the digest mail only.
+  t.diagnostic(`Discord message:\n${embed.title}\n${embed.description}`);
+  const critical = await waitFor('the critical mail', () => smtp.mails.map(decodeMail).find((m) => m.includes('Subject: [FIRING:1] TradingLoopStalled')), context);
+  assert.match(critical, /^To: oncall@example\.invalid\r?$/m);
+  assert.ok(critical.includes('FIRING: TradingLoopStalled of alpha (test)'), critical);
+  assert.ok(critical.includes('strategy alpha · version v1 · bot other · critical · since'), critical);
+  assert.ok(critical.includes('<a href="https://docs.example.invalid/runbook.md#tradingloopstalled">Runbook</a>'), critical);
+  assert.ok(critical.includes('Dashboard: http://grafana.example.invalid/d/edgewatch-overview?var-strategy=alpha'), critical);
+  const digest = await waitFor('the digest mail', () => smtp.mails.map(decodeMail).find((m) => m.includes('Subject: edgewatch daily digest')), context);
+  assert.ok(digest.includes('Subject: edgewatch daily digest: 1 info alert(s) firing'), digest);
+  assert.ok(digest.includes('strategy alpha · bot demo · experiment spread · variant candidate · info'), digest);
+  assert.ok(!JSON.stringify(sink.received).includes('TradingExperimentDecided'), 'an info alert went to Discord');
+  assert.equal(smtp.mails.filter((m) => m.includes('Subject: [FIRING:1] TradingWinRatioDrift')).length, 0, 'a warning went to email');
   await waitFor('the Discord message for the other bot\'s stalled loop', () =>
     sink.received.find((r) => r.path === '/discord' && r.body.embeds?.[0]?.title === '[FIRING:1] TradingLoopStalled · alpha' && r.body.embeds[0].description.includes('bot other')),
+    context,
   );
+  // An alert without strategy: the facts line starts with what it has.
+  const botDown = await waitFor('the Discord message for the down bot', () =>
+    sink.received.find((r) => r.path === '/discord' && r.body.embeds?.[0]?.title === '[FIRING:1] TradingBotDown · bot demo'),
+    context,
+  );
+  assert.match(botDown.body.embeds[0].description, /\nbot demo · instance bot:9464 · critical · since /);
   // Give the inhibited ones the same time; none may arrive.
   await new Promise((r) => setTimeout(r, 1500));
   const all = JSON.stringify(sink.received);
