@@ -76,6 +76,7 @@ export class DemoBot {
   /** Back-fills history on a new ledger, serves metrics and starts trading live. */
   async start(): Promise<string> {
     if (!this.ew.strategy('momentum').activeVersion) this.backfill(Date.now());
+    this.tickAll(Date.now()); // heartbeat, equity and positions are there at the first scrape
     const server = await this.ew.serve({ port: this.opts.port ?? 9464, host: this.opts.host ?? '127.0.0.1' });
     this.timer = setInterval(() => void this.tickAll(Date.now()), this.opts.tickMs ?? 500);
     return server.url;
@@ -155,7 +156,8 @@ export class DemoBot {
         notional: size,
         openedAt: exited.openedMs,
         closedAt: nowMs,
-        ...(lane.variant ? { variant: lane.variant } : {}),
+        // A position opened under a variant of an experiment that has since stopped is plain trading.
+        ...(lane.variant && lane.handle.experiments.running() ? { variant: lane.variant } : {}),
       });
       if (r.ok) {
         this.recorded++;

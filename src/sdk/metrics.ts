@@ -83,6 +83,8 @@ export class BotMetrics {
     const l = { strategy, param_version: paramVersion };
     for (const outcome of ['win', 'loss', 'flat']) this.incTracked(this.trades, { ...l, outcome }, 0);
     for (const m of [this.grossProfit, this.grossLoss, this.fees]) this.incTracked(m, l, 0);
+    // Every order status too, so increase() sees the first rejected order of a version.
+    for (const status of ORDER_STATUSES) this.incTracked(this.orders, { ...l, status }, 0);
   }
 
   incTracked(metric: Counter<string>, labels: Labels, value: number): void {
