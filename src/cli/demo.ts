@@ -28,11 +28,16 @@ export async function runDemoCommand(flags: DemoFlags): Promise<void> {
   log.info({ url, ledger: db, degraded: degrade }, `demo bot trading; metrics at ${url} (kill -USR2 ${process.pid} toggles degrade)`);
   process.on('SIGUSR2', () => bot.setDegraded(!bot.degraded));
   await new Promise<void>((done) => {
+    // Ctrl-C reaches this process twice under `edgewatch start` (the terminal and the parent
+    // forward it): the first signal closes cleanly, later ones are ignored.
+    let stopping = false;
     const stop = () => {
+      if (stopping) return;
+      stopping = true;
       log.info('demo bot stopping');
       void bot.stop().then(done);
     };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
   });
 }

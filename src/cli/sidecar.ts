@@ -58,11 +58,16 @@ export async function runSidecarCommand(flags: SidecarFlags): Promise<void> {
   const sidecar = await startSidecar({ db, port, host, token, thresholds, keepVersions, maxStrategies, logger: log });
   log.info({ metrics: `${sidecar.url}/metrics`, report: `${sidecar.url}/v1/report?strategy=<name>&format=markdown`, ledger: db }, 'sidecar ready');
   await new Promise<void>((done) => {
+    // Ctrl-C reaches this process twice under `edgewatch start` (the terminal and the parent
+    // forward it): the first signal closes cleanly, later ones are ignored.
+    let stopping = false;
     const stop = () => {
+      if (stopping) return;
+      stopping = true;
       log.info('sidecar stopping');
       void sidecar.close().then(done);
     };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
   });
 }
