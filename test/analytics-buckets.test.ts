@@ -6,34 +6,14 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { type Agg, addTrade, empty } from '../src/analytics/aggregate.js';
 import { BUCKET_MS, BucketSeries, bucketStart } from '../src/analytics/buckets.js';
+import { naiveAgg } from './support/analytics-reference.js';
 
 interface T { closedMs: number; id: string; pnl: number; fees: number }
 
 const byKey = (a: T, b: T): number =>
   a.closedMs !== b.closedMs ? a.closedMs - b.closedMs : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 
-// Naive reference over a trade list taken in the given order: direct sums, two-pass
-// variance, drawdown by an O(n²) scan of the cumulative sums (P_0 = 0).
-function naive(trades: T[]): Agg {
-  const n = trades.length;
-  const sum = trades.reduce((s, t) => s + t.pnl, 0);
-  const mean = n ? sum / n : 0;
-  const prefix = [0];
-  for (const t of trades) prefix.push(prefix[prefix.length - 1] + t.pnl);
-  let maxDrawdown = 0;
-  for (let i = 0; i < prefix.length; i++) for (let j = i; j < prefix.length; j++) maxDrawdown = Math.max(maxDrawdown, prefix[i] - prefix[j]);
-  return {
-    n, sum, mean,
-    m2: trades.reduce((s, t) => s + (t.pnl - mean) ** 2, 0),
-    wins: trades.filter((t) => t.pnl > 0).length,
-    grossProfit: trades.reduce((s, t) => s + (t.pnl > 0 ? t.pnl : 0), 0),
-    grossLoss: trades.reduce((s, t) => s + (t.pnl < 0 ? -t.pnl : 0), 0),
-    fees: trades.reduce((s, t) => s + t.fees, 0),
-    maxPrefix: Math.max(...prefix),
-    minPrefix: Math.min(...prefix),
-    maxDrawdown,
-  };
-}
+const naive = naiveAgg;
 
 function assertAggClose(actual: Agg, expected: Agg, what = ''): void {
   assert.equal(actual.n, expected.n, `${what} n`);

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { type Agg, EMPTY, addTrade, combine, combineInto, empty, fold, single } from '../src/analytics/aggregate.js';
 import { STAT_NAMES, windowStats } from '../src/analytics/stats.js';
+import { naiveAgg } from './support/analytics-reference.js';
 
 type Trade = { pnl: number; fees: number };
 
@@ -14,27 +15,7 @@ function aggOf(trades: Trade[]): Agg {
   return a;
 }
 
-// Naive reference: direct sums, two-pass variance, O(n²) drawdown over P_0 = 0 .. P_n.
-function naive(trades: Trade[]): Agg {
-  const n = trades.length;
-  const sum = trades.reduce((s, t) => s + t.pnl, 0);
-  const mean = n ? sum / n : 0;
-  const prefix = [0];
-  for (const t of trades) prefix.push(prefix[prefix.length - 1] + t.pnl);
-  let maxDrawdown = 0;
-  for (let i = 0; i < prefix.length; i++) for (let j = i; j < prefix.length; j++) maxDrawdown = Math.max(maxDrawdown, prefix[i] - prefix[j]);
-  return {
-    n, sum, mean,
-    m2: trades.reduce((s, t) => s + (t.pnl - mean) ** 2, 0),
-    wins: trades.filter((t) => t.pnl > 0).length,
-    grossProfit: trades.reduce((s, t) => s + (t.pnl > 0 ? t.pnl : 0), 0),
-    grossLoss: trades.reduce((s, t) => s + (t.pnl < 0 ? -t.pnl : 0), 0),
-    fees: trades.reduce((s, t) => s + t.fees, 0),
-    maxPrefix: Math.max(...prefix),
-    minPrefix: Math.min(...prefix),
-    maxDrawdown,
-  };
-}
+const naive = naiveAgg;
 
 // Rounding errors of a sum are relative to the magnitudes summed, not to the result (which
 // may cancel to ~0), so tolerances scale with Σ|pnl| (and (Σ|pnl|)² for m2).

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DemoBot } from '../demo/bot.js';
 import { createLogger } from '../log.js';
+import { untilSignal } from './signals.js';
 import { pick, readBool, readHost, readInt, readPort } from './env.js';
 
 export interface DemoFlags {
@@ -27,17 +28,5 @@ export async function runDemoCommand(flags: DemoFlags): Promise<void> {
   const url = await bot.start();
   log.info({ url, ledger: db, degraded: degrade }, `demo bot trading; metrics at ${url} (kill -USR2 ${process.pid} toggles degrade)`);
   process.on('SIGUSR2', () => bot.setDegraded(!bot.degraded));
-  await new Promise<void>((done) => {
-    // Ctrl-C reaches this process twice under `edgewatch start` (the terminal and the parent
-    // forward it): the first signal closes cleanly, later ones are ignored.
-    let stopping = false;
-    const stop = () => {
-      if (stopping) return;
-      stopping = true;
-      log.info('demo bot stopping');
-      void bot.stop().then(done);
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await untilSignal(log, 'demo bot', () => bot.stop());
 }

@@ -5,6 +5,7 @@ import { ConfigError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { startSidecar } from '../sidecar/server.js';
 import { loadThresholds } from '../sidecar/thresholds.js';
+import { untilSignal } from './signals.js';
 import { pick, readHost, readInt, readPort } from './env.js';
 
 export const DEFAULT_DB = './data/edgewatch.db';
@@ -57,17 +58,5 @@ export async function runSidecarCommand(flags: SidecarFlags): Promise<void> {
   const log = createLogger('edgewatch-sidecar');
   const sidecar = await startSidecar({ db, port, host, token, thresholds, keepVersions, maxStrategies, logger: log });
   log.info({ metrics: `${sidecar.url}/metrics`, report: `${sidecar.url}/v1/report?strategy=<name>&format=markdown`, ledger: db }, 'sidecar ready');
-  await new Promise<void>((done) => {
-    // Ctrl-C reaches this process twice under `edgewatch start` (the terminal and the parent
-    // forward it): the first signal closes cleanly, later ones are ignored.
-    let stopping = false;
-    const stop = () => {
-      if (stopping) return;
-      stopping = true;
-      log.info('sidecar stopping');
-      void sidecar.close().then(done);
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await untilSignal(log, 'sidecar', () => sidecar.close());
 }

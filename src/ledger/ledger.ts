@@ -30,21 +30,8 @@ export interface LedgerOptions {
   maxVersionsPerStrategy?: number;
 }
 
-export interface TradeRow {
-  seq: number;
-  strategy: string;
-  id: string;
-  symbol: string;
-  side: string;
-  openedMs: number | null;
-  closedMs: number;
-  pnl: number;
-  fees: number;
-  notional: number | null;
-  paramVersion: number | null;
-  experiment: string | null;
-  variant: string | null;
-}
+/** A stored trade: the validated input plus its arrival sequence number. */
+export type TradeRow = Omit<TradeInput, 'closedDefaulted'> & { seq: number };
 
 export interface InsertResult {
   accepted: number;
