@@ -201,6 +201,13 @@ export class Ledger {
       tradesInRange: db.prepare(`SELECT ${TRADE_COLUMNS} FROM trades
         WHERE strategy = ? AND closed_ms >= ? AND closed_ms < ? ORDER BY closed_ms, id`),
       maxSeq: db.prepare('SELECT coalesce(max(seq), 0) FROM trades').pluck(),
+      versions: db.prepare('SELECT strategy, version, hash, params, created_ms AS createdMs FROM param_versions WHERE strategy = ? ORDER BY version'),
+      deploys: db.prepare(`SELECT d.strategy, d.version, v.hash, d.deployed_ms AS deployedMs, d.source, d.git_sha AS gitSha, d.note
+        FROM param_deploys d JOIN param_versions v USING (strategy, version) WHERE d.strategy = ? ORDER BY d.seq`),
+      allExperiments: db.prepare('SELECT * FROM experiments ORDER BY strategy, started_ms'),
+      experimentsOf: db.prepare('SELECT * FROM experiments WHERE strategy = ? ORDER BY started_ms'),
+      strategies: db.prepare('SELECT name FROM strategies ORDER BY name').pluck(),
+      heartbeats: db.prepare('SELECT strategy, last_ms AS lastMs, beats FROM heartbeats'),
     };
   }
 
@@ -362,7 +369,7 @@ export class Ledger {
 
   versions(strategy: string): VersionInfo[] {
     return this.read('listing versions', () =>
-      (this.db.prepare('SELECT strategy, version, hash, params, created_ms AS createdMs FROM param_versions WHERE strategy = ? ORDER BY version').all(strategy) as Array<Omit<VersionInfo, 'params'> & { params: string }>).map(
+      (this.st.versions.all(strategy) as Array<Omit<VersionInfo, 'params'> & { params: string }>).map(
         (r) => ({ ...r, params: JSON.parse(r.params) as ParamSet }),
       ),
     );
@@ -370,8 +377,7 @@ export class Ledger {
 
   deploys(strategy: string): DeployInfo[] {
     return this.read('listing deploys', () =>
-      this.db.prepare(`SELECT d.strategy, d.version, v.hash, d.deployed_ms AS deployedMs, d.source, d.git_sha AS gitSha, d.note
-        FROM param_deploys d JOIN param_versions v USING (strategy, version) WHERE d.strategy = ? ORDER BY d.seq`).all(strategy) as DeployInfo[],
+      this.st.deploys.all(strategy) as DeployInfo[],
     );
   }
 
@@ -383,18 +389,18 @@ export class Ledger {
   experiments(strategy?: string): ExperimentInfo[] {
     return this.read('listing experiments', () => {
       const rows = (strategy === undefined
-        ? this.db.prepare('SELECT * FROM experiments ORDER BY strategy, started_ms').all()
-        : this.db.prepare('SELECT * FROM experiments WHERE strategy = ? ORDER BY started_ms').all(strategy)) as RawExperiment[];
+        ? this.st.allExperiments.all()
+        : this.st.experimentsOf.all(strategy)) as RawExperiment[];
       return rows.map(experimentFromRow);
     });
   }
 
   strategies(): string[] {
-    return this.read('listing strategies', () => this.db.prepare('SELECT name FROM strategies ORDER BY name').pluck().all() as string[]);
+    return this.read('listing strategies', () => this.st.strategies.all() as string[]);
   }
 
   heartbeats(): Array<{ strategy: string; lastMs: number; beats: number }> {
-    return this.read('reading heartbeats', () => this.db.prepare('SELECT strategy, last_ms AS lastMs, beats FROM heartbeats').all() as Array<{ strategy: string; lastMs: number; beats: number }>);
+    return this.read('reading heartbeats', () => this.st.heartbeats.all() as Array<{ strategy: string; lastMs: number; beats: number }>);
   }
 
   getTrade(strategy: string, id: string): TradeRow | undefined {
