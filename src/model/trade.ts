@@ -94,7 +94,7 @@ export function checkTrade(raw: unknown, opts: TradeValidationOptions, details: 
   const before = details.length;
   const name = (f: WireField) => (style === 'wire' ? f : FIELDS[f]);
   const fail = (f: WireField | string, message: string) =>
-    details.push({ index, path: (f in FIELDS ? name(f as WireField) : f), message });
+    details.push({ index, path: (Object.hasOwn(FIELDS, f) ? name(f as WireField) : f), message });
 
   if (!isPlainObject(raw)) {
     details.push({ index, path: '', message: 'a trade must be a JSON object' });
@@ -164,7 +164,8 @@ export function checkTrade(raw: unknown, opts: TradeValidationOptions, details: 
   const exp = get('experiment');
   const variant = get('variant');
   if (exp !== undefined && exp !== null) checkName(exp, name('experiment'), details, index);
-  if (variant !== undefined && variant !== null) checkName(variant, name('variant'), details, index);
+  if (variant !== undefined && variant !== null && checkName(variant, name('variant'), details, index) && variant === '__proto__')
+    fail('variant', 'no experiment variant can be named "__proto__"');
   if (style === 'wire' && (exp == null) !== (variant == null)) fail('variant', 'experiment and variant go together');
 
   if (details.length > before) return undefined;
@@ -206,7 +207,7 @@ export const MAX_BATCH = 5000;
 
 /** `POST /v1/trades` body: one trade or `{"trades": [...]}`; all-or-nothing. */
 export function validateTradeBody(body: unknown, now: number): TradeInput[] {
-  if (isPlainObject(body) && 'trades' in body) {
+  if (isPlainObject(body) && Object.hasOwn(body, 'trades')) {
     const extra = Object.keys(body).filter((k) => k !== 'trades');
     if (extra.length) throw new ValidationError('invalid batch', extra.map((k) => ({ path: k, message: 'unknown field' })));
     const list = body.trades;

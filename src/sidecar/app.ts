@@ -13,7 +13,7 @@ import type { SidecarMetrics } from './exposition.js';
 import { buildReport, renderMarkdown } from './report.js';
 import { snapshot } from './snapshot.js';
 import type { ThresholdConfig } from './thresholds.js';
-import { tokenMatches } from './auth.js';
+import { tokenMatches, tokenlessRefusal } from './auth.js';
 
 export interface AppContext {
   ledger: Ledger;
@@ -84,6 +84,12 @@ export function createApp(ctx: AppContext): express.Express {
         });
         return;
       }
+      const refusal = ctx.token === undefined ? tokenlessRefusal(req.socket.remoteAddress, req.get('host'), req.get('origin')) : undefined;
+      if (refusal !== undefined) {
+        ctx.metrics.ingestEvents.inc({ kind, result: 'unauthorized' });
+        res.status(403).json({ error: `write refused without EDGEWATCH_TOKEN: ${refusal}`, details: [] });
+        return;
+      }
       if (req.is('application/json') === false) {
         ctx.metrics.ingestEvents.inc({ kind, result: 'rejected' });
         res.status(415).json({ error: 'the body must be JSON: send Content-Type: application/json', details: [] });
@@ -138,7 +144,8 @@ export function createApp(ctx: AppContext): express.Express {
   });
 
   app.post('/v1/experiments/:name/stop', ...write('experiments'), (req, res) => {
-    const body = objectBody(req.body ?? {}, ['strategy', 'outcome', 'winner']);
+    // No body at all means no options; a JSON null is not an object, as everywhere else.
+    const body = objectBody(req.body === undefined ? {} : req.body, ['strategy', 'outcome', 'winner']);
     const name = String(req.params.name);
     const details: ErrorDetail[] = [];
     checkName(name, 'name', details);
@@ -227,7 +234,7 @@ export function createApp(ctx: AppContext): express.Express {
   app.get('/v1/report', (req, res) => {
     const strategy = queryName(req, 'strategy');
     const window = String(req.query.window ?? '24h');
-    if (!(window in WINDOWS)) throw new ValidationError('invalid query', [{ path: 'window', message: 'must be 1h, 24h or 7d' }]);
+    if (!Object.hasOwn(WINDOWS, window)) throw new ValidationError('invalid query', [{ path: 'window', message: 'must be 1h, 24h or 7d' }]);
     const format = String(req.query.format ?? 'json');
     if (format !== 'json' && format !== 'markdown' && format !== 'md') throw new ValidationError('invalid query', [{ path: 'format', message: 'must be json or markdown' }]);
     const t = now();
