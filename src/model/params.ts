@@ -12,7 +12,7 @@ const MAX_KEYS = 256;
 /** Checks a parameter set; keys at the top level become `param` label values, so they follow the name rule. */
 export function validateParams(value: unknown, path = 'params'): ParamSet {
   const details: ErrorDetail[] = [];
-  if (!isPlainObject(value)) {
+  if (!isJsonObject(value)) {
     throw new ValidationError('invalid parameters', [{ path, message: 'must be a JSON object' }]);
   }
   const keys = Object.keys(value);
@@ -36,14 +36,26 @@ function checkJson(v: unknown, path: string, depth: number, details: ErrorDetail
     return;
   }
   if (Array.isArray(v)) {
-    v.forEach((x, i) => checkJson(x, `${path}[${i}]`, depth + 1, details));
+    // A plain loop, not forEach: a hole of a sparse array is an undefined value, not skipped
+    // (canonicalJson would write "[,1]", which no JSON parser reads back).
+    for (let i = 0; i < v.length; i++) checkJson(v[i], `${path}[${i}]`, depth + 1, details);
     return;
   }
-  if (isPlainObject(v)) {
+  if (isJsonObject(v)) {
     for (const k of Object.keys(v)) checkJson(v[k], `${path}.${k}`, depth + 1, details);
     return;
   }
-  details.push({ path, message: `unsupported value of type ${typeof v}` });
+  details.push({ path, message: `unsupported value of type ${typeof v === 'object' ? (v as object).constructor?.name ?? 'object' : typeof v} (JSON values only)` });
+}
+
+/**
+ * A plain object (prototype Object.prototype or null): a Date, Map, Set or class instance from
+ * an SDK caller has no own enumerable keys worth keeping and would be stored as {}.
+ */
+function isJsonObject(v: unknown): v is Record<string, unknown> {
+  if (!isPlainObject(v)) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
 }
 
 /** JSON with object keys sorted at every level: the identity of a parameter set. */
