@@ -1,0 +1,277 @@
+// `npm run stack`: the whole pipeline without Docker. Starts the demo bot, the sidecar,
+// Prometheus and Alertmanager (Debian's binaries) on loopback, with configuration rendered
+// from the committed files into the data folder (./data/stack), prints the URLs, prints
+// every notification Alertmanager delivers, and stops everything on Ctrl-C.
+//
+//   npm run stack                    normal demo
+//   npm run stack -- --degrade       momentum starts losing at once (or: kill -USR2 <pid>)
+//   npm run stack -- --fast          alerts wait at most 1m (`for:`) and Alertmanager at most 10s
+//                                    (group_wait), in the rendered copies only
+//   npm run stack -- --fresh         start over: delete the data folder first
+//
+// Receivers: Discord, the Watchdog URL and mail come from the EDGEWATCH_* variables of
+// alertmanager/alertmanager.template.yml when they are set; the ones that are not set go to
+// a local sink started here, which prints what it receives.
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { renderPrometheusConfig, PROMETHEUS_RULES_DIR } from '../prometheus/render.js';
+import { localAlertmanagerEnv, renderLocalAlertmanager, writeRules } from './lib/configs.js';
+import {
+  CLI,
+  ROOT,
+  alertmanagerArgs,
+  findStackBinaries,
+  portIsFree,
+  prometheusArgs,
+  startProc,
+  waitReady,
+  type Proc,
+} from './lib/processes.js';
+import { formatNotification, startSmtpSink, startWebhookSink, type Notification, type Sink } from './lib/sinks.js';
+
+const HELP = `npm run stack -- [options]
+
+Runs the demo bot, the sidecar, Prometheus and Alertmanager on 127.0.0.1. Ctrl-C stops all.
+
+  --degrade                start the demo degraded (momentum loses; kill -USR2 <pid> toggles)
+  --fast                   cap every alert's for: at 1m and Alertmanager's group_wait at 10s
+  --fresh                  delete the data folder first (new ledger, back-filled again)
+  --data-dir <dir>         ledger, rendered configs, Prometheus/Alertmanager data, logs (./data/stack)
+  --prometheus-port <n>    default 9090
+  --alertmanager-port <n>  default 9093
+  --bot-port <n>           demo bot metrics, default EDGEWATCH_BOT_PORT or 9464
+  --sidecar-port <n>       sidecar, default EDGEWATCH_PORT or 9465
+`;
+
+function fail(message: string): never {
+  process.stderr.write(`edgewatch stack: ${message}\n`);
+  process.exit(1);
+}
+
+function port(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined || value === '') return fallback;
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 65535) fail(`${name} must be a port number 1-65535 (got "${value}")`);
+  return Number(value);
+}
+
+const { values: flags } = parseArgs({
+  options: {
+    degrade: { type: 'boolean', default: false },
+    fast: { type: 'boolean', default: false },
+    fresh: { type: 'boolean', default: false },
+    'data-dir': { type: 'string', default: './data/stack' },
+    'prometheus-port': { type: 'string' },
+    'alertmanager-port': { type: 'string' },
+    'bot-port': { type: 'string' },
+    'sidecar-port': { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+  strict: true,
+});
+if (flags.help) {
+  process.stdout.write(HELP);
+  process.exit(0);
+}
+
+const ports = {
+  prometheus: port(flags['prometheus-port'], 9090, '--prometheus-port'),
+  alertmanager: port(flags['alertmanager-port'], 9093, '--alertmanager-port'),
+  bot: port(flags['bot-port'] ?? process.env.EDGEWATCH_BOT_PORT, 9464, '--bot-port'),
+  sidecar: port(flags['sidecar-port'] ?? process.env.EDGEWATCH_PORT, 9465, '--sidecar-port'),
+};
+const HOST = '127.0.0.1';
+const url = (p: number) => `http://${HOST}:${p}`;
+const MAX_FOR = '1m';
+const MAX_GROUP_WAIT = '10s';
+
+async function main(): Promise<void> {
+  // Everything that can be checked before starting anything.
+  const bins = findStackBinaries();
+  if (bins.problem) fail(bins.problem);
+  for (const [name, p] of Object.entries(ports)) {
+    if (!(await portIsFree(p, HOST))) {
+      const hint = name === 'prometheus' || name === 'alertmanager' ? ` (Debian's ${name === 'prometheus' ? 'prometheus' : 'prometheus-alertmanager'} service? stop it, or` : ' (';
+      fail(`port ${p} (${name}) is in use${hint} pass --${name}-port)`);
+    }
+  }
+
+  const dataDir = path.resolve(flags['data-dir']!);
+  if (flags.fresh) rmSync(dataDir, { recursive: true, force: true });
+  const logDir = path.join(dataDir, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const ledger = path.join(dataDir, 'edgewatch.db');
+
+  // The Watchdog repeats every 5 minutes by design: show the first ping only.
+  let watchdogs = 0;
+  const print = (n: Notification) => {
+    if (n.channel === 'watchdog' && watchdogs++) return;
+    const note = n.channel === 'watchdog' ? '\n    (the dead man\'s switch ping; it repeats every 5m, not printed again)' : '';
+    process.stdout.write(`\n[notification] ${formatNotification(n)}${note}\n`);
+  };
+  const sinks: Sink[] = [];
+  const webhook = await startWebhookSink(print);
+  const smtp = await startSmtpSink(print);
+  sinks.push(webhook, smtp);
+
+  // Prometheus: the committed prometheus.yml with loopback targets; the committed rules, or
+  // a copy with shorter `for:` under --fast.
+  const ruleDir = flags.fast ? writeRules(path.join(dataDir, 'rules'), { maxFor: MAX_FOR }) : PROMETHEUS_RULES_DIR;
+  const prometheusConfig = path.join(dataDir, 'prometheus.yml');
+  writeFileSync(
+    prometheusConfig,
+    renderPrometheusConfig({
+      bot: `${HOST}:${ports.bot}`,
+      sidecar: `${HOST}:${ports.sidecar}`,
+      alertmanager: `${HOST}:${ports.alertmanager}`,
+      prometheus: `${HOST}:${ports.prometheus}`,
+      ruleDir,
+      runbookUrl: `file://${path.join(ROOT, 'docs', 'runbook.md')}`,
+    }),
+  );
+  // Alertmanager: the committed template, receivers from the environment or the local sinks.
+  const am = localAlertmanagerEnv(process.env, { webhookBase: `http://${HOST}:${webhook.port}`, smtp: `${HOST}:${smtp.port}` });
+  const alertmanagerConfig = path.join(dataDir, 'alertmanager.yml');
+  let amText: string;
+  try {
+    amText = renderLocalAlertmanager(am.env, flags.fast ? { maxGroupWait: MAX_GROUP_WAIT } : {});
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  // It may hold a real Discord webhook URL (a secret): readable by this user only.
+  writeFileSync(alertmanagerConfig, amText, { mode: 0o600 });
+
+  const procs: Proc[] = [];
+  let stopping = false;
+  const stopAll = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write('\nstopping ...\n');
+    for (const p of [...procs].reverse()) await p.stop();
+    await Promise.all(sinks.map((s) => s.close()));
+    process.stdout.write('stopped.\n');
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
+  const start = (name: string, bin: string, args: string[], env: NodeJS.ProcessEnv = process.env): Proc => {
+    const proc = startProc(name, bin, args, { env, logFile: path.join(logDir, `${name}.log`) });
+    procs.push(proc);
+    void proc.exited.then(({ code, signal }) => {
+      // Ctrl-C in a terminal signals every process of the group at once: let our own
+      // SIGINT handler run before calling this exit unexpected.
+      setTimeout(() => {
+        if (stopping) return;
+        process.stderr.write(`\nedgewatch stack: ${name} exited (${signal ?? `code ${code}`}); its last output:\n${proc.tail()}\n`);
+        void stopAll(1);
+      }, 300);
+    });
+    return proc;
+  };
+  const step = async (what: string, fn: () => Promise<void>) => {
+    process.stdout.write(`${what} ... `);
+    try {
+      await fn();
+      process.stdout.write('ready\n');
+    } catch (err) {
+      process.stdout.write('failed\n');
+      process.stderr.write(`edgewatch stack: ${(err as Error).message}\n`);
+      await stopAll(1);
+    }
+  };
+
+  const nodeEnv = { ...process.env, EDGEWATCH_DB: ledger, EDGEWATCH_LOG_FORMAT: 'json' };
+  let demo!: Proc;
+  process.stdout.write(`edgewatch stack: data in ${dataDir}\n`);
+  // The demo first: on a new ledger it back-fills 8 days of trading before it serves metrics.
+  // It always starts normal and --degrade switches it after the back-fill (SIGUSR2): the
+  // demo's own --degrade also degrades the back-filled week, which leaves no drift to see.
+  await step('demo bot (back-fills 8 days on a new ledger)', async () => {
+    demo = start('demo', process.execPath, [CLI, 'demo'], { ...nodeEnv, EDGEWATCH_BOT_PORT: String(ports.bot), EDGEWATCH_BOT_HOST: HOST });
+    await waitReady(demo, `${url(ports.bot)}/healthz`, 180_000);
+    if (flags.degrade) demo.child.kill('SIGUSR2');
+  });
+  await step('sidecar', async () => {
+    const sidecar = start('sidecar', process.execPath, [CLI, 'sidecar'], { ...nodeEnv, EDGEWATCH_PORT: String(ports.sidecar), EDGEWATCH_HOST: HOST });
+    await waitReady(sidecar, `${url(ports.sidecar)}/readyz`);
+  });
+  await step('alertmanager', async () => {
+    const p = start('alertmanager', bins.alertmanager!, alertmanagerArgs({ config: alertmanagerConfig, dataDir: path.join(dataDir, 'alertmanager'), port: ports.alertmanager }));
+    await waitReady(p, `${url(ports.alertmanager)}/-/ready`);
+  });
+  await step('prometheus', async () => {
+    const p = start('prometheus', bins.prometheus!, prometheusArgs({ config: prometheusConfig, dataDir: path.join(dataDir, 'prometheus'), port: ports.prometheus }));
+    await waitReady(p, `${url(ports.prometheus)}/-/ready`, 60_000);
+  });
+
+  // kill -USR2 of this process toggles the demo's degrade, like kill -USR2 of the demo.
+  process.on('SIGUSR2', () => {
+    demo.child.kill('SIGUSR2');
+    process.stdout.write('\n[stack] toggled the demo\'s degrade (SIGUSR2)\n');
+  });
+
+  const local = am.local.length ? `local sink, printed here (not configured: ${am.local.join(', ')})` : 'as configured in the environment';
+  process.stdout.write(
+    `\nedgewatch stack is running (logs: ${logDir})\n` +
+      `  Prometheus    ${url(ports.prometheus)}   alerts: ${url(ports.prometheus)}/alerts\n` +
+      `  Alertmanager  ${url(ports.alertmanager)}   API: ${url(ports.alertmanager)}/api/v2/alerts\n` +
+      `  bot metrics   ${url(ports.bot)}/metrics   (demo pid ${demo.child.pid}${flags.degrade ? ', degraded' : ''})\n` +
+      `  sidecar       ${url(ports.sidecar)}/metrics   report: ${url(ports.sidecar)}/v1/report?strategy=momentum&format=markdown\n` +
+      `  receivers     ${local}\n` +
+      `  processes     ${procs.map((p) => `${p.name} ${p.child.pid}`).join(', ')}\n` +
+      `\n` +
+      `Degrade the demo: kill -USR2 ${process.pid} (this script passes it on; again to undo).\n` +
+      `Drift alerts need a few minutes of degraded trading to move the 24h window, then hold for\n` +
+      `their for: (${flags.fast ? `at most ${MAX_FOR} with --fast` : '15m as shipped; --fast caps it at 1m'}). Alert changes and notifications appear below.\n` +
+      `Ctrl-C stops everything.\n`,
+  );
+  watchAlerts();
+}
+
+/** Prints each alert's state changes in Prometheus and its arrival in Alertmanager (not the Watchdog). */
+function watchAlerts(): void {
+  const states = new Map<string, string>();
+  const inAlertmanager = new Map<string, string>();
+  const describe = (labels: Record<string, string>) =>
+    [labels.alertname, ...['strategy', 'param_version', 'metric', 'bot'].filter((k) => labels[k]).map((k) => `${k}=${labels[k]}`)].join(' ');
+  const poll = async () => {
+    try {
+      const rules = (await (await fetch(`${url(ports.prometheus)}/api/v1/rules?type=alert`)).json()) as {
+        data: { groups: Array<{ rules: Array<{ name: string; duration: number; alerts: Array<{ labels: Record<string, string>; state: string }> }> }> };
+      };
+      const seen = new Set<string>();
+      for (const rule of rules.data.groups.flatMap((g) => g.rules)) {
+        if (rule.name === 'Watchdog') continue;
+        for (const a of rule.alerts) {
+          const key = describe(a.labels);
+          seen.add(key);
+          if (states.get(key) === a.state) continue;
+          states.set(key, a.state);
+          const wait = a.state === 'pending' ? ` (fires if it holds for ${rule.duration}s)` : '';
+          process.stdout.write(`[prometheus] ${a.state}: ${key}${wait}\n`);
+        }
+      }
+      for (const key of [...states.keys()].filter((k) => !seen.has(k))) {
+        process.stdout.write(`[prometheus] inactive: ${key}\n`);
+        states.delete(key);
+      }
+      const alerts = (await (await fetch(`${url(ports.alertmanager)}/api/v2/alerts`)).json()) as Array<{ labels: Record<string, string>; status: { state: string } }>;
+      const present = new Set<string>();
+      for (const a of alerts) {
+        if (a.labels.alertname === 'Watchdog') continue;
+        const key = describe(a.labels);
+        present.add(key);
+        if (inAlertmanager.get(key) === a.status.state) continue;
+        inAlertmanager.set(key, a.status.state);
+        process.stdout.write(`[alertmanager] ${a.status.state}: ${key}\n`);
+      }
+      for (const key of [...inAlertmanager.keys()].filter((k) => !present.has(k))) inAlertmanager.delete(key);
+    } catch {
+      // a restart or a slow answer: the next poll tells
+    }
+  };
+  setInterval(() => void poll(), 5000).unref();
+  void poll();
+}
+
+main().catch((err) => fail((err as Error).stack ?? String(err)));
