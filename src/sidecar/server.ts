@@ -17,6 +17,8 @@ export interface SidecarOptions {
   thresholds?: ThresholdConfig;
   keepVersions?: number;
   maxStrategies?: number;
+  /** Cap on parameter versions per strategy (default 10,000): the next new one is a 422. */
+  maxVersionsPerStrategy?: number;
   logger?: Logger;
   /** Clock override for tests. */
   now?: () => number;
@@ -34,7 +36,7 @@ export interface Sidecar {
 export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
   const log = opts.logger ?? createLogger('edgewatch-sidecar');
   const host = opts.host ?? '127.0.0.1';
-  const ledger = Ledger.open(opts.db, { maxStrategies: opts.maxStrategies });
+  const ledger = Ledger.open(opts.db, { maxStrategies: opts.maxStrategies, maxVersionsPerStrategy: opts.maxVersionsPerStrategy });
   const engine = new WindowEngine(ledger);
   const metrics = new SidecarMetrics();
   const writesOpen = opts.token === undefined && isLoopback(host);
