@@ -5,14 +5,15 @@
 //
 //   npm run stack                    normal demo
 //   npm run stack -- --degrade       momentum starts losing at once (or: kill -USR2 <pid>)
-//   npm run stack -- --fast          alerts wait at most 1m (`for:`) and Alertmanager at most 10s
-//                                    (group_wait), in the rendered copies only
+//   npm run stack -- --fast          a demo that moves faster: scrape and rule evaluation every
+//                                    5s, every alert's `for:` at most 1m, Alertmanager's
+//                                    group_wait at most 10s (in the rendered copies only)
 //   npm run stack -- --fresh         start over: delete the data folder first
 //
 // Receivers: Discord, the Watchdog URL and mail come from the EDGEWATCH_* variables of
 // alertmanager/alertmanager.template.yml when they are set; the ones that are not set go to
 // a local sink started here, which prints what it receives.
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { renderPrometheusConfig, PROMETHEUS_RULES_DIR } from '../prometheus/render.js';
@@ -35,7 +36,9 @@ const HELP = `npm run stack -- [options]
 Runs the demo bot, the sidecar, Prometheus and Alertmanager on 127.0.0.1. Ctrl-C stops all.
 
   --degrade                start the demo degraded (momentum loses; kill -USR2 <pid> toggles)
-  --fast                   cap every alert's for: at 1m and Alertmanager's group_wait at 10s
+  --fast                   scrape and evaluate every 5s, cap every alert's for: at 1m and
+                           Alertmanager's group_wait at 10s (rendered copies; the committed
+                           files are untouched)
   --fresh                  delete the data folder first (new ledger, back-filled again)
   --data-dir <dir>         ledger, rendered configs, Prometheus/Alertmanager data, logs (./data/stack)
   --prometheus-port <n>    default 9090
@@ -84,6 +87,9 @@ const HOST = '127.0.0.1';
 const url = (p: number) => `http://${HOST}:${p}`;
 const MAX_FOR = '1m';
 const MAX_GROUP_WAIT = '10s';
+const FAST_INTERVAL = '5s';
+/** What the stack writes into its data folder (the ledger and the sidecar's state next to it). */
+const OWN_FILES = /^(edgewatch\.db.*|logs|rules|prometheus|alertmanager|prometheus\.yml|alertmanager\.yml)$/;
 
 async function main(): Promise<void> {
   // Everything that can be checked before starting anything.
@@ -97,10 +103,16 @@ async function main(): Promise<void> {
   }
 
   const dataDir = path.resolve(flags['data-dir']!);
-  if (flags.fresh) rmSync(dataDir, { recursive: true, force: true });
+  if (flags.fresh && existsSync(dataDir)) {
+    // Delete only a folder this script made: a mistyped --data-dir must not cost a home folder.
+    const foreign = readdirSync(dataDir).filter((f) => !OWN_FILES.test(f));
+    if (foreign.length) fail(`--fresh: ${dataDir} holds files the stack did not make (${foreign.slice(0, 5).join(', ')}); delete it yourself or pick another --data-dir`);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
   const logDir = path.join(dataDir, 'logs');
   mkdirSync(logDir, { recursive: true });
   const ledger = path.join(dataDir, 'edgewatch.db');
+  const reused = existsSync(ledger);
 
   // The Watchdog repeats every 5 minutes by design: show the first ping only.
   let watchdogs = 0;
@@ -126,6 +138,7 @@ async function main(): Promise<void> {
       alertmanager: `${HOST}:${ports.alertmanager}`,
       prometheus: `${HOST}:${ports.prometheus}`,
       ruleDir,
+      ...(flags.fast ? { scrapeInterval: FAST_INTERVAL, evaluationInterval: FAST_INTERVAL } : {}),
       runbookUrl: `file://${path.join(ROOT, 'docs', 'runbook.md')}`,
     }),
   );
@@ -140,6 +153,7 @@ async function main(): Promise<void> {
   }
   // It may hold a real Discord webhook URL (a secret): readable by this user only.
   writeFileSync(alertmanagerConfig, amText, { mode: 0o600 });
+  chmodSync(alertmanagerConfig, 0o600);
 
   const procs: Proc[] = [];
   let stopping = false;
@@ -183,6 +197,8 @@ async function main(): Promise<void> {
   const nodeEnv = { ...process.env, EDGEWATCH_DB: ledger, EDGEWATCH_LOG_FORMAT: 'json' };
   let demo!: Proc;
   process.stdout.write(`edgewatch stack: data in ${dataDir}\n`);
+  // The demo back-fills only a new ledger: after a long pause the windows hold a gap.
+  if (reused) process.stdout.write(`reusing the ledger ${ledger} (--fresh starts over with a newly back-filled week)\n`);
   // The demo first: on a new ledger it back-fills 8 days of trading before it serves metrics.
   // It always starts normal and --degrade switches it after the back-fill (SIGUSR2): the
   // demo's own --degrade also degrades the back-filled week, which leaves no drift to see.
