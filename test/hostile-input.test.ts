@@ -330,13 +330,10 @@ test('ids holding SQL, quotes, unicode and HTML are stored verbatim and read bac
   assert.equal((await s.get('/readyz')).status, 200);
 });
 
-// Names of Object.prototype members are valid names (^[A-Za-z0-9_.:-]{1,64}$). The ledger looks
-// variants up with `in`, which also finds inherited members: "constructor" passes as a variant
-// of every experiment. Needs `Object.hasOwn(variants, ...)` in src/ledger/ledger.ts
-// (insertTrades and stopExperiment); until then these are todo.
-const LEDGER_FIX = 'src/ledger/ledger.ts looks variants up with `in` (finds Object.prototype members): use Object.hasOwn';
+// Names of Object.prototype members are valid names (^[A-Za-z0-9_.:-]{1,64}$): variants must be
+// looked up as own properties, or "constructor" would pass as a variant of every experiment.
 
-test('a trade naming variant "constructor" is a 400 that stores nothing, and readiness is untouched', { todo: LEDGER_FIX }, async (t) => {
+test('a trade naming variant "constructor" is a 400 that stores nothing, and readiness is untouched', async (t) => {
   const s = await seeded(t);
   const before = ledgerDigest(s.ledger.raw);
   const res = await s.post('/v1/trades', { ...baseTrade(), strategy: 'x', experiment: 'e', variant: 'constructor' });
@@ -345,7 +342,7 @@ test('a trade naming variant "constructor" is a 400 that stores nothing, and rea
   assert.equal((await s.get('/readyz')).status, 200);
 });
 
-test('stopping with winner "constructor" is a 400 that leaves the experiment running', { todo: LEDGER_FIX }, async (t) => {
+test('stopping with winner "constructor" is a 400 that leaves the experiment running', async (t) => {
   const s = await seeded(t);
   const before = ledgerDigest(s.ledger.raw);
   const res = await s.post('/v1/experiments/e/stop', { strategy: 'x', winner: 'constructor' });

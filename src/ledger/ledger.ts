@@ -267,7 +267,7 @@ export class Ledger {
           const exp = this.st.experiment.get(t.strategy, t.experiment) as { variants: string } | undefined;
           if (!exp) throw new ValidationError('invalid trade', [{ index, path: 'experiment', message: `unknown experiment "${t.experiment}" of strategy "${t.strategy}"` }]);
           const variants = JSON.parse(exp.variants) as Record<string, number>;
-          if (t.variant === null || !(t.variant in variants))
+          if (t.variant === null || !Object.hasOwn(variants, t.variant))
             throw new ValidationError('invalid trade', [{ index, path: 'variant', message: `unknown variant "${t.variant}" of experiment "${t.experiment}" (known: ${Object.keys(variants).join(', ')})` }]);
           version ??= variants[t.variant];
         }
@@ -342,7 +342,7 @@ export class Ledger {
       const exp = this.getExperiment(strategy, name);
       if (!exp) throw new NotFoundError(`no experiment "${name}" for strategy "${strategy}"`);
       if (exp.stoppedMs !== null) throw new ConflictError(`experiment "${name}" of strategy "${strategy}" is already stopped`, [{ path: 'name', message: 'already stopped' }]);
-      if (winner !== null && !(winner in exp.variants))
+      if (winner !== null && !Object.hasOwn(exp.variants, winner))
         throw new ValidationError('invalid stop', [{ path: 'winner', message: `not a variant of "${name}" (variants: ${Object.keys(exp.variants).join(', ')})` }]);
       this.st.stopExperiment.run(nowMs, outcome, winner, strategy, name);
       return { ...exp, stoppedMs: nowMs, outcome, winner };

@@ -295,14 +295,13 @@ export class StrategyHandle {
         const variant = t.variant ?? exp?.current ?? null;
         if (variant !== null) {
           if (!exp) throw new ValidationError('invalid trade', [{ path: 'variant', message: 'no experiment is running for this strategy' }]);
-          if (!(variant in exp.info.variants))
+          if (!Object.hasOwn(exp.info.variants, variant))
             throw new ValidationError('invalid trade', [{ path: 'variant', message: `unknown variant "${variant}" (variants: ${Object.keys(exp.info.variants).join(', ')})` }]);
           t.experiment = exp.info.name;
           t.variant = variant;
-          t.paramVersion = exp.info.variants[variant];
-        } else {
-          t.paramVersion = this.activeNumber;
         }
+        // The version is left to the ledger (the variant's, or the active one) and not compared
+        // on a duplicate: a retry after a redeploy is the same trade, not a conflict.
         const r = this.ew.ledger.insertTrades([t], now);
         const version = versionLabel(r.versions[0]);
         if (r.outcomes[0] === 'accepted') this.count(t.pnl, t.fees, t.notional, t.symbol, version);
