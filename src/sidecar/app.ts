@@ -1,7 +1,7 @@
 // The sidecar's HTTP interface: /metrics computed on scrape, the ingestion API for bots in
 // any language, and the read API. A 2xx answer is sent only after the ledger committed.
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { ConflictError, EdgewatchError, LedgerError, LimitError, NotFoundError, ValidationError, type ErrorDetail } from '../errors.js';
+import { ConflictError, EdgewatchError, LedgerError, LimitError, NotFoundError, ValidationError, type ErrorDetail, type LedgerFault } from '../errors.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { Logger } from '../log.js';
 import { checkName, isPlainObject, parseVersionLabel, versionLabel } from '../model/names.js';
@@ -48,7 +48,8 @@ export function createApp(ctx: AppContext): express.Express {
       res.json({ ready: true });
     } catch (err) {
       ctx.metrics.ready.set(0);
-      res.status(503).json({ ready: false, error: (err as Error).message });
+      const fault = err instanceof LedgerError ? err.fault : undefined;
+      res.status(503).json({ ready: false, error: withHint((err as Error).message, fault), ...(fault ? { fault } : {}) });
     }
   });
 
@@ -256,6 +257,7 @@ export function createApp(ctx: AppContext): express.Express {
     if (kind !== 'read') ctx.metrics.ingestEvents.inc({ kind, result });
     if (status >= 500) ctx.log.error({ err: (err as Error)?.message, kind }, 'request failed');
     else ctx.log.debug({ err: body.error, kind }, 'request refused');
+    if (status === 503) res.set('Retry-After', '5');
     res.status(status).json(body);
   });
 
@@ -272,9 +274,23 @@ function errorResponse(err: unknown): { status: number; body: { error: string; d
   if (err instanceof ConflictError) return { status: 409, body: { error: err.message, details: err.details }, result: 'conflict' };
   if (err instanceof NotFoundError) return { status: 404, body: { error: err.message, details: [] }, result: 'rejected' };
   if (err instanceof LimitError) return { status: 422, body: { error: err.message, details: [{ path: err.limit, message: 'limit reached' }] }, result: 'refused' };
-  if (err instanceof LedgerError) return { status: 503, body: { error: `${err.message}`, details: [], fault: err.fault }, result: 'error' };
+  if (err instanceof LedgerError) return { status: 503, body: { error: withHint(err.message, err.fault), details: [], fault: err.fault }, result: 'error' };
   if (err instanceof EdgewatchError) return { status: 400, body: { error: err.message, details: [] }, result: 'rejected' };
   return { status: 500, body: { error: 'internal error', details: [] }, result: 'error' };
+}
+
+/** What an operator does about a storage fault; SQLite's own words ("disk I/O error") do not say. */
+const FAULT_HINT: Partial<Record<LedgerFault, string>> = {
+  disk_full: 'free space on the ledger volume; writes resume by themselves',
+  readonly: 'make the ledger file and its folder writable for the sidecar; writes resume by themselves',
+  io: 'the ledger volume refused the write (a read-only remount, an immutable file or a failing disk: check the mount and the kernel log); writes resume once it takes writes again',
+  busy: 'another process held the ledger write lock too long; retry',
+  corrupt: 'stop writing and restore the ledger from a backup',
+};
+
+function withHint(message: string, fault: LedgerFault | undefined): string {
+  const hint = fault && FAULT_HINT[fault];
+  return hint ? `${message} — ${hint}` : message;
 }
 
 function objectBody(body: unknown, known: string[]): Record<string, unknown> {
