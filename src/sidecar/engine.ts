@@ -1,16 +1,21 @@
 // The window engine: folds the ledger's trades into time buckets incrementally and answers
 // exact windows (now - W, now] as a fold over buckets plus the two partial minutes at the
-// edges (read from SQL). Each refresh reads only rows with seq above the last one seen.
+// edges. Each refresh reads only rows with seq above the last one seen.
 //
-// Cost of a scrape (bench/RESULTS.md): a window folds whole hours from a cache of hour
-// aggregates and only the minutes of its two partial hours, so a 7d window is ~170 + 120
-// combines instead of 10,080; the edge minutes are read once per scrape and shared by the
-// windows that end in them. Cost of a start: the bucket state is saved next to the ledger
-// (a cache, see StateFile), so a restart reads only the trades recorded since the last save;
-// without a usable state it reads every trade once, per strategy in (closed_at, id) order.
+// What a scrape costs (measured in bench/RESULTS.md):
+// - a window folds cached whole-hour aggregates and only the minutes of its two partial
+//   hours, so a 7d window is ~170 + 120 combines rather than 10,080;
+// - the rows of an edge minute are read from SQL once and kept while a window ends in it
+//   (new trades are appended), so a scrape reads no rows at all in the steady state, and a
+//   minute with no trades or whose trades all lie inside the window needs no rows;
+// - a late trade rebuilds one minute from SQL: whole-life series (versions, variants) keep
+//   minute buckets for the recent past and fold them into hours after RECENT_MS.
+// What a start costs: the bucket state is saved next to the ledger (a cache, see "saved
+// state" below), so a restart reads only the trades recorded since the last save; without a
+// usable state it reads every trade once, per strategy in (closed_at, id) order.
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Statement } from 'better-sqlite3';
-import { BucketSeries, addTrade, bucketStart, combineInto, empty, type Agg } from '../analytics/index.js';
+import { BucketSeries, addTrade, bucketStart, combineInto, empty, fold as foldAggs, type Agg } from '../analytics/index.js';
 import { LedgerError } from '../errors.js';
 import { faultOf, type Ledger } from '../ledger/ledger.js';
 
@@ -19,10 +24,9 @@ export const DAY = 24 * HOUR;
 export const WINDOWS = { '1h': HOUR, '24h': DAY, '7d': 7 * DAY } as const;
 export type WindowName = keyof typeof WINDOWS;
 
-/** Buckets of the rolling windows: one minute, kept for 7 days (+1 bucket). */
-const WINDOW_BUCKET_MS = 60_000;
-/** Buckets of whole-life series (versions, experiment variants): one hour, kept for ever. */
-const LIFE_BUCKET_MS = HOUR;
+const MINUTE = 60_000;
+/** Whole-life series keep minute buckets this long before folding them into hours. */
+const RECENT_MS = 2 * HOUR;
 const PAGE = 20_000;
 
 export interface EngineOptions {
@@ -34,32 +38,128 @@ export interface EngineOptions {
   stateIntervalMs?: number;
 }
 
-// The lean rows of this file's reads: arrays, not objects, because a start without state
-// reads every trade of the ledger once (a third of the time objects with 13 fields take).
+// The rows this file reads: arrays rather than objects, because a start without state reads
+// every trade of the ledger once (objects with all 13 columns take about twice as long).
 type Row = [seq: number, id: string, closedMs: number, pnl: number, fees: number, version: number | null, experiment: string | null, variant: string | null, strategy: string];
 const LEAN = 'seq, id, closed_ms, pnl, fees, param_version, experiment, variant, strategy';
+type Trade = { closedMs: number; id: string; pnl: number; fees: number };
+const trade = (r: Row): Trade => ({ closedMs: r[2], id: r[1], pnl: r[3], fees: r[4] });
 
-interface Series {
-  buckets: BucketSeries;
-  strategy: string;
-  /** Which rows of the strategy belong to this series (for rebuilding a bucket from SQL). */
-  keep: (r: Row) => boolean;
-  /** Window series only: the strategy's hour cache, to drop an hour when one of its minutes changes. */
-  hours?: Map<number, Agg>;
+/** Trades are ordered by (closedMs, id), id compared as a JS string (as BucketSeries does). */
+function after(closedMs: number, id: string, last: { closedMs: number; id: string }): boolean {
+  return closedMs > last.closedMs || (closedMs === last.closedMs && id > last.id);
+}
+
+/** SQL orders ids by UTF-8 bytes, which differs from JS order for a few astral characters. */
+function inOrder<T extends Trade>(trades: T[]): T[] {
+  for (let k = 1; k < trades.length; k++)
+    if (!after(trades[k].closedMs, trades[k].id, trades[k - 1])) return trades.slice().sort((a, b) => (after(a.closedMs, a.id, b) ? 1 : after(b.closedMs, b.id, a) ? -1 : 0));
+  return trades;
+}
+
+interface Hour {
+  start: number;
+  agg: Agg;
+  /** The greatest trade key folded in; closedMs Infinity when unknown (any later trade rebuilds the hour). */
+  last: { closedMs: number; id: string };
+}
+
+/**
+ * The whole-life aggregate of one series (a parameter version or an experiment variant), in
+ * (closed_at, id) order: minute buckets for trades at or after `cutoff`, where late trades
+ * land and rebuild one minute; before it, one aggregate per hour, rebuilt from SQL only when a
+ * trade arrives more than RECENT_MS late.
+ */
+class LifeSeries {
+  readonly recent = new BucketSeries(MINUTE);
+  hours: Hour[] = [];
+  private hoursTotal: Agg | undefined;
+
+  constructor(readonly strategy: string, readonly keep: (r: Row) => boolean) {}
+
+  /** Adds a trade; returns the hour to rebuild when it cannot simply be appended. */
+  add(row: Row, cutoff: number, dirtyMinutes: Dirty): number | undefined {
+    const [, id, closedMs, pnl, fees] = row;
+    if (closedMs >= cutoff) {
+      if (this.recent.add(closedMs, id, pnl, fees) === 'dirty') markDirty(dirtyMinutes, this.recent, this.strategy, this.keep, bucketStart(closedMs, MINUTE));
+      return undefined;
+    }
+    const start = bucketStart(closedMs, HOUR);
+    const last = this.hours[this.hours.length - 1];
+    if (last && last.start === start && after(closedMs, id, last.last)) {
+      addTrade(last.agg, pnl, fees);
+      last.last = { closedMs, id };
+    } else if (!last || start > last.start) {
+      this.hours.push({ start, agg: addTrade(empty(), pnl, fees), last: { closedMs, id } });
+    } else return start;
+    this.hoursTotal = undefined;
+    return undefined;
+  }
+
+  replaceHour(start: number, trades: Trade[]): void {
+    const ordered = inOrder(trades);
+    const agg = empty();
+    for (const t of ordered) addTrade(agg, t.pnl, t.fees);
+    const i = this.hours.findIndex((h) => h.start >= start);
+    const at = i < 0 ? this.hours.length : i;
+    const exists = at < this.hours.length && this.hours[at].start === start;
+    const lastTrade = ordered[ordered.length - 1];
+    const hour = lastTrade && { start, agg, last: { closedMs: lastTrade.closedMs, id: lastTrade.id } };
+    if (hour) this.hours.splice(at, exists ? 1 : 0, hour);
+    else if (exists) this.hours.splice(at, 1);
+    this.hoursTotal = undefined;
+  }
+
+  /** Folds the minute buckets before `cutoff` (from `from` on) into hours. */
+  compact(from: number, cutoff: number): void {
+    if (this.recent.size === 0) return;
+    for (let h = from; h < cutoff; h += HOUR) {
+      const agg = this.recent.foldRange(h, h + HOUR);
+      if (agg.n > 0) this.hours.push({ start: h, agg, last: { closedMs: Infinity, id: '' } });
+    }
+    this.recent.dropBefore(cutoff);
+    this.hoursTotal = undefined;
+  }
+
+  total(): Agg {
+    this.hoursTotal ??= foldAggs(this.hours.map((h) => h.agg));
+    return combineInto({ ...this.hoursTotal }, this.recent.total());
+  }
+}
+
+/** The rows of one minute, kept while a window edge lies in it (sorted by (closed_at, id)). */
+interface EdgeRows {
+  closed: number[];
+  pnl: number[];
+  fees: number[];
+  last: { closedMs: number; id: string };
+  /** The refresh generation that last used it. */
+  used: number;
 }
 
 interface StrategyState {
   name: string;
-  windows: Series;
+  /** Minute buckets of the last 7 days (+1 minute): the rolling windows. */
+  windows: BucketSeries;
   /** Folds of whole hours of `windows`, dropped when one of their minutes changes. */
   hours: Map<number, Agg>;
-  versions: Map<number, Series>;
+  /** Rows of the minutes the current windows start or end in. */
+  edges: Map<number, EdgeRows>;
+  versions: Map<number, LifeSeries>;
   /** experiment -> variant -> series */
-  variants: Map<string, Map<string, Series>>;
+  variants: Map<string, Map<string, LifeSeries>>;
   lastTradeMs: number;
 }
 
-type Dirty = Map<Series, Set<number>>;
+type Dirty = Map<BucketSeries, { strategy: string; keep: (r: Row) => boolean; starts: Set<number> }>;
+
+function markDirty(dirty: Dirty, series: BucketSeries, strategy: string, keep: (r: Row) => boolean, start: number): void {
+  let d = dirty.get(series);
+  if (!d) dirty.set(series, (d = { strategy, keep, starts: new Set() }));
+  d.starts.add(start);
+}
+
+const ALL = () => true;
 
 export class WindowEngine {
   private lastSeq = 0;
@@ -68,13 +168,14 @@ export class WindowEngine {
   tradesSeen = 0;
   /** Start of the oldest minute any window can still need: older rows skip the window series. */
   private horizon = -Infinity;
+  /** Whole-life series hold minute buckets from here on, hours before. */
+  private cutoff = -Infinity;
+  private generation = 0;
   private started = false;
   /** How the first refresh got its buckets: 'state' (saved state + newer rows) or 'scan' (every trade). */
   startMode?: 'state' | 'scan';
-  /** Why a saved state was not used or not written (for the start-up log), if it was not. */
+  /** Why a saved state was not used or not written, if so (for the start-up log). */
   stateNote?: string;
-  /** Rows of the edge minutes of the current scrape, shared by the windows that end in them. */
-  private readonly edgeRows = new Map<string, Row[]>();
   private readonly st: { after: Statement; byStrategy: Statement; range: Statement; atSeq: Statement };
   private readonly statePath: string | null;
   private readonly stateMinTrades: number;
@@ -84,8 +185,8 @@ export class WindowEngine {
 
   constructor(private readonly ledger: Ledger, opts: EngineOptions = {}) {
     const db = ledger.raw;
-    // The engine's reads, kept here rather than in ledger.ts because only the engine needs the
-    // lean shape (see Row); same tables and index as the ledger's own reads.
+    // The engine's reads, here rather than in ledger.ts because only the engine needs the lean
+    // shape (see Row); same table and index as the ledger's own reads.
     this.st = {
       after: db.prepare(`SELECT ${LEAN} FROM trades WHERE seq > ? ORDER BY seq LIMIT ?`).raw(),
       byStrategy: db.prepare(`SELECT ${LEAN} FROM trades WHERE strategy = ? AND seq <= ? ORDER BY closed_ms, id`).raw(),
@@ -99,46 +200,54 @@ export class WindowEngine {
 
   /** Reads the rows added since the last refresh and folds them in. Returns how many. */
   refresh(nowMs: number): number {
-    const horizon = bucketStart(nowMs - WINDOWS['7d'], WINDOW_BUCKET_MS) - WINDOW_BUCKET_MS;
-    if (horizon > this.horizon) this.horizon = horizon;
+    this.horizon = Math.max(this.horizon, bucketStart(nowMs - WINDOWS['7d'], MINUTE) - MINUTE);
+    const cutoff = bucketStart(nowMs - RECENT_MS, HOUR);
+    if (this.cutoff === -Infinity) this.cutoff = cutoff;
+    this.generation++;
     let read = 0;
     const dirty: Dirty = new Map();
+    const dirtyHours = new Map<LifeSeries, Set<number>>();
     const starting = !this.started;
     if (starting) {
       this.started = true;
       if (this.restore()) this.startMode = 'state';
       else {
         this.startMode = 'scan';
-        read = this.scanAll(dirty);
+        read = this.scanAll(dirty, dirtyHours);
       }
     }
     for (;;) {
       const rows = this.sql('reading new trades', () => this.st.after.all(this.lastSeq, PAGE) as Row[]);
-      for (const row of rows) this.fold(this.state(row[8]), row, dirty);
+      for (const row of rows) this.fold(this.state(row[8]), row, dirty, dirtyHours);
       read += rows.length;
       if (rows.length) this.lastSeq = rows[rows.length - 1][0];
       if (rows.length < PAGE) break;
     }
     this.tradesSeen += read;
-    this.rebuild(dirty);
-    for (const s of this.strategies.values()) {
-      s.windows.buckets.dropBefore(this.horizon);
-      for (const h of s.hours.keys()) if (h < this.horizon) s.hours.delete(h);
+    this.rebuild(dirty, dirtyHours);
+    if (cutoff > this.cutoff) {
+      for (const series of this.lifeSeries()) series.compact(this.cutoff, cutoff);
+      this.cutoff = cutoff;
     }
-    if (read || this.edgeRows.size > 64) this.edgeRows.clear();
+    for (const s of this.strategies.values()) {
+      s.windows.dropBefore(this.horizon);
+      for (const h of s.hours.keys()) if (h < this.horizon) s.hours.delete(h);
+      // Keep the edge rows the last snapshot used: the next one most likely needs the same minutes.
+      for (const [m, e] of s.edges) if (e.used < this.generation - 1 || m < this.horizon) s.edges.delete(m);
+    }
     this.maybeSave(read, starting);
     return read;
   }
 
-  /** A start without saved state: every trade up to now, per strategy in (closed_at, id) order, so no bucket is rebuilt. */
-  private scanAll(dirty: Dirty): number {
+  /** A start without saved state: every trade up to now, per strategy in (closed_at, id) order, so nothing is rebuilt. */
+  private scanAll(dirty: Dirty, dirtyHours: Map<LifeSeries, Set<number>>): number {
     const maxSeq = this.ledger.maxSeq();
     let read = 0;
     for (const name of this.ledger.strategies()) {
       const s = this.state(name);
       this.sql('reading the ledger', () => {
         for (const row of this.st.byStrategy.iterate(name, maxSeq) as IterableIterator<Row>) {
-          this.fold(s, row, dirty);
+          this.fold(s, row, dirty, dirtyHours);
           read++;
         }
       });
@@ -149,56 +258,70 @@ export class WindowEngine {
 
   private state(strategy: string): StrategyState {
     let s = this.strategies.get(strategy);
-    if (!s) {
-      const hours = new Map<number, Agg>();
-      const windows = { buckets: new BucketSeries(WINDOW_BUCKET_MS), strategy, keep: () => true, hours };
-      this.strategies.set(strategy, (s = { name: strategy, windows, hours, versions: new Map(), variants: new Map(), lastTradeMs: -Infinity }));
-    }
+    if (!s) this.strategies.set(strategy, (s = { name: strategy, windows: new BucketSeries(MINUTE), hours: new Map(), edges: new Map(), versions: new Map(), variants: new Map(), lastTradeMs: -Infinity }));
     return s;
   }
 
-  private versionSeries(s: StrategyState, version: number): Series {
+  private versionSeries(s: StrategyState, version: number): LifeSeries {
     let v = s.versions.get(version);
-    if (!v) s.versions.set(version, (v = { buckets: new BucketSeries(LIFE_BUCKET_MS), strategy: s.name, keep: (r) => r[5] === version }));
+    if (!v) s.versions.set(version, (v = new LifeSeries(s.name, (r) => r[5] === version)));
     return v;
   }
 
-  private variantSeries(s: StrategyState, experiment: string, variant: string): Series {
+  private variantSeries(s: StrategyState, experiment: string, variant: string): LifeSeries {
     let e = s.variants.get(experiment);
     if (!e) s.variants.set(experiment, (e = new Map()));
     let v = e.get(variant);
-    if (!v) e.set(variant, (v = { buckets: new BucketSeries(LIFE_BUCKET_MS), strategy: s.name, keep: (r) => r[6] === experiment && r[7] === variant }));
+    if (!v) e.set(variant, (v = new LifeSeries(s.name, (r) => r[6] === experiment && r[7] === variant)));
     return v;
   }
 
-  private fold(s: StrategyState, row: Row, dirty: Dirty): void {
+  private *lifeSeries(): Iterable<LifeSeries> {
+    for (const s of this.strategies.values()) {
+      yield* s.versions.values();
+      for (const e of s.variants.values()) yield* e.values();
+    }
+  }
+
+  private fold(s: StrategyState, row: Row, dirty: Dirty, dirtyHours: Map<LifeSeries, Set<number>>): void {
     const closed = row[2];
     if (closed > s.lastTradeMs) s.lastTradeMs = closed;
-    // Rows older than every window still feed the whole-life series, never the minute buckets.
+    // Rows older than every window only feed the whole-life series.
     if (closed >= this.horizon) {
-      this.feed(s.windows, row, dirty);
+      const minute = bucketStart(closed, MINUTE);
+      if (s.windows.add(closed, row[1], row[3], row[4]) === 'dirty') markDirty(dirty, s.windows, s.name, ALL, minute);
       s.hours.delete(bucketStart(closed, HOUR));
+      const e = s.edges.get(minute);
+      if (e && after(closed, row[1], e.last)) {
+        e.closed.push(closed);
+        e.pnl.push(row[3]);
+        e.fees.push(row[4]);
+        e.last = { closedMs: closed, id: row[1] };
+      } else if (e) s.edges.delete(minute);
     }
-    if (row[5] !== null) this.feed(this.versionSeries(s, row[5]), row, dirty);
-    if (row[6] !== null && row[7] !== null) this.feed(this.variantSeries(s, row[6], row[7]), row, dirty);
+    const feed = (series: LifeSeries) => {
+      const hour = series.add(row, this.cutoff, dirty);
+      if (hour === undefined) return;
+      let hours = dirtyHours.get(series);
+      if (!hours) dirtyHours.set(series, (hours = new Set()));
+      hours.add(hour);
+    };
+    if (row[5] !== null) feed(this.versionSeries(s, row[5]));
+    if (row[6] !== null && row[7] !== null) feed(this.variantSeries(s, row[6], row[7]));
   }
 
-  private feed(series: Series, row: Row, dirty: Dirty): void {
-    if (series.buckets.add(row[2], row[1], row[3], row[4]) === 'dirty') {
-      let starts = dirty.get(series);
-      if (!starts) dirty.set(series, (starts = new Set()));
-      starts.add(bucketStart(row[2], series.buckets.bucketMs));
-    }
-  }
-
-  /** Rebuilds buckets that received a trade out of (closed_at, id) order, from SQL, in order. */
-  private rebuild(dirty: Dirty): void {
-    for (const [series, starts] of dirty)
-      for (const start of starts) {
-        const rows = this.rows(series.strategy, start, start + series.buckets.bucketMs).filter(series.keep);
-        series.buckets.replaceBucket(start, rows.map((r) => ({ closedMs: r[2], id: r[1], pnl: r[3], fees: r[4] })));
-        series.hours?.delete(bucketStart(start, HOUR));
+  /** Rebuilds from SQL, in order, the buckets that received a trade out of (closed_at, id) order. */
+  private rebuild(dirty: Dirty, dirtyHours: Map<LifeSeries, Set<number>>): void {
+    for (const [series, d] of dirty)
+      for (const start of d.starts) {
+        series.replaceBucket(start, this.rows(d.strategy, start, start + MINUTE).filter(d.keep).map(trade));
+        if (d.keep === ALL) {
+          const s = this.strategies.get(d.strategy)!;
+          s.hours.delete(bucketStart(start, HOUR));
+          s.edges.delete(start);
+        }
       }
+    for (const [series, hours] of dirtyHours) for (const start of hours) series.replaceHour(start, this.rows(series.strategy, start, start + HOUR).filter(series.keep).map(trade));
   }
 
   /** Trades of [fromMs, toMs) in (closed_at, id) order, limited to rows this engine has seen. */
@@ -208,25 +331,32 @@ export class WindowEngine {
   }
 
   /**
-   * Aggregate of [lo, hi) within one minute. SQL only when the minute holds trades and the
-   * range cuts it: a minute without a bucket has none, and the newest minute is whole when its
-   * last trade is before hi. The rows of a minute are read once per scrape.
+   * Aggregate of [lo, hi) within one minute. A minute without a bucket holds no trade; the
+   * newest minute is whole when its last trade is before hi; otherwise the minute's rows.
    */
   private edgeAgg(s: StrategyState, lo: number, hi: number): Agg {
     if (lo >= hi) return empty();
-    const minute = bucketStart(lo, WINDOW_BUCKET_MS);
-    const bucket = s.windows.buckets.bucket(minute);
+    const minute = bucketStart(lo, MINUTE);
+    const bucket = s.windows.bucket(minute);
     if (!bucket) return empty();
-    if (lo === minute && (s.windows.buckets.lastKey()?.closedMs ?? Infinity) < hi) return bucket;
-    return this.edgeRowsAgg(s.name, minute, lo, hi);
-  }
-
-  private edgeRowsAgg(strategy: string, minute: number, lo: number, hi: number): Agg {
+    if (lo === minute && (s.windows.lastKey()?.closedMs ?? Infinity) < hi) return bucket;
+    let e = s.edges.get(minute);
+    if (!e) {
+      const rows = inOrder(this.rows(s.name, minute, minute + MINUTE).map(trade));
+      const last = rows[rows.length - 1];
+      e = { closed: rows.map((r) => r.closedMs), pnl: rows.map((r) => r.pnl), fees: rows.map((r) => r.fees), last: { closedMs: last?.closedMs ?? -Infinity, id: last?.id ?? '' }, used: 0 };
+      s.edges.set(minute, e);
+    }
+    e.used = this.generation;
     const agg = empty();
-    const key = `${strategy}\u0000${minute}`;
-    let rows = this.edgeRows.get(key);
-    if (!rows) this.edgeRows.set(key, (rows = this.rows(strategy, minute, minute + WINDOW_BUCKET_MS)));
-    for (const r of rows) if (r[2] >= lo && r[2] < hi) addTrade(agg, r[3], r[4]);
+    // Sorted by closed_at: start at the first row >= lo.
+    let i = 0;
+    for (let k = e.closed.length; i < k; ) {
+      const mid = (i + k) >>> 1;
+      if (e.closed[mid] < lo) i = mid + 1;
+      else k = mid;
+    }
+    for (; i < e.closed.length && e.closed[i] < hi; i++) addTrade(agg, e.pnl[i], e.fees[i]);
     return agg;
   }
 
@@ -234,15 +364,14 @@ export class WindowEngine {
   private foldMinutes(s: StrategyState, from: number, to: number): Agg {
     const firstHour = Math.ceil(from / HOUR) * HOUR;
     const endHour = Math.floor(to / HOUR) * HOUR;
-    const minutes = s.windows.buckets;
-    if (firstHour >= endHour) return minutes.foldRange(from, to);
-    const acc = minutes.foldRange(from, firstHour);
+    if (firstHour >= endHour) return s.windows.foldRange(from, to);
+    const acc = s.windows.foldRange(from, firstHour);
     for (let h = firstHour; h < endHour; h += HOUR) {
       let hour = s.hours.get(h);
-      if (!hour) s.hours.set(h, (hour = minutes.foldRange(h, h + HOUR)));
+      if (!hour) s.hours.set(h, (hour = s.windows.foldRange(h, h + HOUR)));
       combineInto(acc, hour);
     }
-    return combineInto(acc, minutes.foldRange(endHour, to));
+    return combineInto(acc, s.windows.foldRange(endHour, to));
   }
 
   /** Exact aggregate of trades with fromExclusive < closed_at <= toInclusive. */
@@ -251,9 +380,8 @@ export class WindowEngine {
     const lo = fromExclusive + 1;
     const hi = toInclusive + 1; // [lo, hi)
     if (!s || lo >= hi) return empty();
-    const B = WINDOW_BUCKET_MS;
-    const firstFull = Math.ceil(lo / B) * B;
-    const endFull = Math.floor(hi / B) * B;
+    const firstFull = Math.ceil(lo / MINUTE) * MINUTE;
+    const endFull = Math.floor(hi / MINUTE) * MINUTE;
     if (firstFull > endFull) return this.edgeAgg(s, lo, hi); // inside one minute
     const acc = this.edgeAgg(s, lo, firstFull);
     if (firstFull < endFull) combineInto(acc, this.foldMinutes(s, firstFull, endFull));
@@ -276,14 +404,14 @@ export class WindowEngine {
   /** Whole-life aggregate of each parameter version of a strategy. */
   versionTotals(strategy: string): Map<number, Agg> {
     const out = new Map<number, Agg>();
-    for (const [v, series] of this.strategies.get(strategy)?.versions ?? []) out.set(v, series.buckets.total());
+    for (const [v, series] of this.strategies.get(strategy)?.versions ?? []) out.set(v, series.total());
     return out;
   }
 
   /** Whole-life aggregate of each variant of an experiment. */
   variantTotals(strategy: string, experiment: string): Map<string, Agg> {
     const out = new Map<string, Agg>();
-    for (const [v, series] of this.strategies.get(strategy)?.variants.get(experiment) ?? []) out.set(v, series.buckets.total());
+    for (const [v, series] of this.strategies.get(strategy)?.variants.get(experiment) ?? []) out.set(v, series.total());
     return out;
   }
 
@@ -300,7 +428,7 @@ export class WindowEngine {
   // A cache of the buckets, written next to the ledger (atomically: temp file + rename) after a
   // start that read many trades and then every stateIntervalMs while trades arrive. It is used
   // only when the ledger still holds, at the saved seq, the very row it was saved after; any
-  // doubt (other file, other format, unreadable) means a full read. Trades are never deleted
+  // doubt (another file, another format, unreadable) means a full read. Trades are never deleted
   // from a ledger; a ledger pruned by hand needs its state file removed.
 
   private maybeSave(read: number, starting: boolean): void {
@@ -318,28 +446,28 @@ export class WindowEngine {
     }
   }
 
-  /** Writes the state file now (also used by the benchmark). */
+  /** Writes the state file now. */
   save(path: string): void {
     const check = this.lastSeq > 0 ? (this.st.atSeq.get(this.lastSeq) as [string, string, number] | undefined) : undefined;
     const series: SeriesHeader[] = [];
     const numbers: number[] = [];
     const ids: string[] = [];
-    const put = (s: Series, head: Omit<SeriesHeader, 'count'>) => {
-      const buckets = internals(s.buckets);
-      series.push({ ...head, count: buckets.length });
+    const put = (head: Omit<SeriesHeader, 'count' | 'hours'>, buckets: Array<Bucket | Hour>, hours = 0) => {
+      series.push({ ...head, count: buckets.length - hours, hours });
       for (const b of buckets) {
         numbers.push(b.start, b.last.closedMs);
         for (const f of AGG_FIELDS) numbers.push(b.agg[f]);
         ids.push(b.last.id);
       }
     };
+    const life = (head: Omit<SeriesHeader, 'count' | 'hours'>, l: LifeSeries) => put(head, [...l.hours, ...internals(l.recent)], l.hours.length);
     const strategies = [...this.strategies.values()].map((s) => {
-      put(s.windows, { strategy: s.name });
-      for (const [version, v] of s.versions) put(v, { strategy: s.name, version });
-      for (const [experiment, variants] of s.variants) for (const [variant, v] of variants) put(v, { strategy: s.name, experiment, variant });
+      put({ strategy: s.name }, internals(s.windows));
+      for (const [version, v] of s.versions) life({ strategy: s.name, version }, v);
+      for (const [experiment, variants] of s.variants) for (const [variant, v] of variants) life({ strategy: s.name, experiment, variant }, v);
       return [s.name, s.lastTradeMs] as [string, number];
     });
-    const header: StateHeader = { format: STATE_FORMAT, fields: AGG_FIELDS, lastSeq: this.lastSeq, check: check ?? null, tradesSeen: this.tradesSeen, strategies, series, ids };
+    const header: StateHeader = { format: STATE_FORMAT, fields: AGG_FIELDS, lastSeq: this.lastSeq, check: check ?? null, tradesSeen: this.tradesSeen, cutoff: this.cutoff, strategies, series, ids };
     const json = Buffer.from(JSON.stringify(header));
     const pad = (8 - ((4 + json.length) % 8)) % 8;
     const out = Buffer.alloc(4 + json.length + pad + numbers.length * 8);
@@ -365,20 +493,30 @@ export class WindowEngine {
       const numbers = new Float64Array(file.buffer.slice(file.byteOffset + 4 + length + pad, file.byteOffset + file.length));
       const width = 2 + AGG_FIELDS.length;
       let at = 0;
-      let bucket = 0;
+      let n = 0;
+      const take = (count: number): Bucket[] => {
+        const out: Bucket[] = [];
+        for (let k = 0; k < count; k++, at += width, n++) {
+          if (at + width > numbers.length) throw new Error('truncated');
+          const agg = empty();
+          AGG_FIELDS.forEach((f, i) => (agg[f] = numbers[at + 2 + i]));
+          out.push({ start: numbers[at], agg, last: { closedMs: numbers[at + 1], id: header.ids[n] } });
+        }
+        return out;
+      };
       for (const [name, lastTradeMs] of header.strategies) this.state(name).lastTradeMs = lastTradeMs ?? -Infinity;
       for (const h of header.series) {
         const s = this.state(h.strategy);
-        const series = h.version !== undefined ? this.versionSeries(s, h.version) : h.experiment !== undefined ? this.variantSeries(s, h.experiment, h.variant as string) : s.windows;
-        const buckets: Bucket[] = [];
-        for (let k = 0; k < h.count; k++, at += width, bucket++) {
-          const agg = empty();
-          AGG_FIELDS.forEach((f, i) => (agg[f] = numbers[at + 2 + i]));
-          buckets.push({ start: numbers[at], agg, last: { closedMs: numbers[at + 1], id: header.ids[bucket] } });
+        if (h.version === undefined && h.experiment === undefined) {
+          setInternals(s.windows, take(h.count));
+          continue;
         }
-        if (at > numbers.length) throw new Error('truncated');
-        setInternals(series.buckets, buckets);
+        const life = h.version !== undefined ? this.versionSeries(s, h.version) : this.variantSeries(s, h.experiment as string, h.variant as string);
+        life.hours = take(h.hours);
+        setInternals(life.recent, take(h.count));
       }
+      // Minutes before the saved cutoff are already hours; later ones fold in as time passes.
+      this.cutoff = Math.min(this.cutoff, header.cutoff);
       this.lastSeq = this.savedSeq = header.lastSeq;
       this.tradesSeen = header.tradesSeen;
       return true;
@@ -394,7 +532,7 @@ export class WindowEngine {
   }
 }
 
-const STATE_FORMAT = 1;
+const STATE_FORMAT = 2;
 /** The fields of Agg, in the order the state file stores them. */
 const AGG_FIELDS = Object.keys(empty()) as Array<keyof Agg>;
 
@@ -403,7 +541,9 @@ interface SeriesHeader {
   version?: number;
   experiment?: string;
   variant?: string;
+  /** Minute buckets, after `hours` hour aggregates (whole-life series). */
   count: number;
+  hours: number;
 }
 
 interface StateHeader {
@@ -413,6 +553,7 @@ interface StateHeader {
   /** strategy, id, closed_ms of the row at lastSeq: proof that the state belongs to this ledger. */
   check: [string, string, number] | null;
   tradesSeen: number;
+  cutoff: number;
   strategies: Array<[string, number]>;
   series: SeriesHeader[];
   /** The id of the last trade of each bucket, in bucket order. */
@@ -421,7 +562,7 @@ interface StateHeader {
 
 // BucketSeries (src/analytics/buckets.ts) has no public way to list or restore its buckets, so
 // the state file reads and writes its private array here, with a check that it still has the
-// shape this code expects. To replace with BucketSeries.toBuckets()/fromBuckets() once those exist.
+// shape this code expects. To replace with public BucketSeries methods once those exist.
 interface Bucket {
   start: number;
   agg: Agg;

@@ -43,13 +43,16 @@ export interface SnapshotOptions {
   stoppedExperiments?: boolean;
 }
 
-export function snapshot(engine: WindowEngine, ledger: Ledger, nowMs: number, opts: SnapshotOptions): StrategySnapshot[] {
+/** What a snapshot reads windows from: the window engine (or, in bench/, the naive SQL baseline). */
+export type WindowSource = Pick<WindowEngine, 'range' | 'window' | 'strategyNames' | 'lastTradeMs' | 'versionTotals' | 'variantTotals'>;
+
+export function snapshot(engine: WindowSource, ledger: Ledger, nowMs: number, opts: SnapshotOptions): StrategySnapshot[] {
   const names = [...new Set([...ledger.strategies(), ...engine.strategyNames()])].filter((n) => n !== '__readyz__').sort();
   const beats = new Map(ledger.heartbeats().map((h) => [h.strategy, h.lastMs]));
   return names.map((strategy) => strategySnapshot(engine, ledger, strategy, nowMs, opts, beats.get(strategy)));
 }
 
-function strategySnapshot(engine: WindowEngine, ledger: Ledger, strategy: string, nowMs: number, opts: SnapshotOptions, lastHeartbeatMs: number | undefined): StrategySnapshot {
+function strategySnapshot(engine: WindowSource, ledger: Ledger, strategy: string, nowMs: number, opts: SnapshotOptions, lastHeartbeatMs: number | undefined): StrategySnapshot {
   const thresholds = thresholdsFor(opts.thresholds, strategy);
   const windows = {} as StrategySnapshot['windows'];
   for (const name of Object.keys(WINDOWS) as WindowName[]) {
