@@ -16,6 +16,8 @@ export interface LoadConfig {
   /** Most requests in flight at once (default 64). */
   maxInFlight?: number;
   token?: string;
+  /** closed_at = send time minus (index mod jitterMs): trades arrive out of order within a second (default 1000; 1 = in order). */
+  jitterMs?: number;
 }
 
 export interface Sample {
@@ -59,6 +61,7 @@ export async function runClient(c: LoadConfig): Promise<LoadSummary> {
   const total = Math.round(c.rate * c.seconds);
   const requests = Math.ceil(total / c.batch);
   const maxInFlight = c.maxInFlight ?? 64;
+  const jitter = Math.max(1, c.jitterMs ?? 1000);
   const s: LoadSummary = { trades: 0, acked: 0, requests: 0, errors: 0, errorSamples: [], deploys: 0, deployErrors: 0, scrapes: 0, scrapeErrors: 0, seconds: 0, latency: { p50: 0, p95: 0, p99: 0, max: 0 }, scrapeLatency: { p50: 0, p99: 0, max: 0 }, samples: [] };
   const latencies: number[] = [];
   const scrapeTimes: number[] = [];
@@ -79,7 +82,8 @@ export async function runClient(c: LoadConfig): Promise<LoadSummary> {
     const now = Date.now();
     const trades = Array.from({ length: n }, (_, j) => {
       const i = k * c.batch + j;
-      return { id: `L-${i}`, strategy: `s${i % strategies}`, symbol: 'BTC-USD', side: i % 2 ? 'long' : 'short', closed_at: now - (i % 1000), pnl: ((i * 7919) % 200) / 10 - 9.9, fees: 0.01 };
+      // Zero-padded ids: trades closed in the same millisecond sort by id in arrival order.
+      return { id: `L-${String(i).padStart(9, '0')}`, strategy: `s${i % strategies}`, symbol: 'BTC-USD', side: i % 2 ? 'long' : 'short', closed_at: now - (i % jitter), pnl: ((i * 7919) % 200) / 10 - 9.9, fees: 0.01 };
     });
     s.trades += n;
     inFlight++;

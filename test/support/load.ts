@@ -17,19 +17,24 @@ export interface LoadFigures extends LoadSummary {
   batch: number;
   achievedRate: number;
   ledgerTrades: number;
-  /** Heap used (MB) at the first sample after warm-up, and the highest of the last third of the run. */
-  heapStartMb: number;
-  heapEndMb: number;
-  rssStartMb: number;
-  rssEndMb: number;
+  /**
+   * Memory of the sidecar in MB, from its own /metrics once a second. heapUsed swings with the
+   * garbage collector, so the floor (lowest sample) of the first and last third of the run after
+   * warm-up tells a leak (the floor rises) from garbage; peaks are reported too.
+   */
+  heapFloorFirstMb: number;
+  heapFloorLastMb: number;
+  heapPeakMb: number;
+  rssFirstMb: number;
+  rssLastMb: number;
 }
 
-export async function runLoad(o: { dir: string; seconds: number; rate: number; batch: number; deployEveryMs?: number; warmupSeconds?: number }): Promise<LoadFigures> {
+export async function runLoad(o: { dir: string; seconds: number; rate: number; batch: number; deployEveryMs?: number; warmupSeconds?: number; jitterMs?: number }): Promise<LoadFigures> {
   const db = join(o.dir, 'load.db');
   const token = 'load-test-token-0123456789abcdef';
   const sc = await spawnSidecar({ db, env: { EDGEWATCH_TOKEN: token }, waitPath: '/readyz' });
   try {
-    const config: LoadConfig = { url: sc.url, seconds: o.seconds, rate: o.rate, batch: o.batch, scrapeEveryMs: 1000, deployEveryMs: o.deployEveryMs ?? 2000, token };
+    const config: LoadConfig = { url: sc.url, seconds: o.seconds, rate: o.rate, batch: o.batch, scrapeEveryMs: 1000, deployEveryMs: o.deployEveryMs ?? 2000, token, jitterMs: o.jitterMs };
     const child = spawn(process.execPath, [CLIENT, JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
@@ -64,7 +69,8 @@ export async function runLoad(o: { dir: string; seconds: number; rate: number; b
       l.close();
     }
     const warm = s.samples.filter((x) => x.atMs >= (o.warmupSeconds ?? 1) * 1000);
-    const lastThird = warm.slice(Math.floor((warm.length * 2) / 3));
+    const third = Math.max(1, Math.floor(warm.length / 3));
+    const [first, last] = [warm.slice(0, third), warm.slice(-third)];
     const mb = (b: number) => Math.round((b / 1048576) * 10) / 10;
     return {
       ...s,
@@ -72,10 +78,11 @@ export async function runLoad(o: { dir: string; seconds: number; rate: number; b
       batch: o.batch,
       achievedRate: Math.round(total / s.seconds),
       ledgerTrades,
-      heapStartMb: mb(warm[0]?.heapUsed ?? NaN),
-      heapEndMb: mb(Math.max(...lastThird.map((x) => x.heapUsed))),
-      rssStartMb: mb(warm[0]?.rss ?? NaN),
-      rssEndMb: mb(Math.max(...lastThird.map((x) => x.rss))),
+      heapFloorFirstMb: mb(Math.min(...first.map((x) => x.heapUsed))),
+      heapFloorLastMb: mb(Math.min(...last.map((x) => x.heapUsed))),
+      heapPeakMb: mb(Math.max(...warm.map((x) => x.heapUsed))),
+      rssFirstMb: mb(Math.max(...first.map((x) => x.rss))),
+      rssLastMb: mb(Math.max(...last.map((x) => x.rss))),
     };
   } finally {
     await sc.kill();
