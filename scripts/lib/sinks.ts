@@ -119,7 +119,10 @@ export function formatNotification(n: Notification): string {
   }
   const embeds = (n.body as { embeds?: Array<{ title?: string; description?: string }> })?.embeds;
   if (Array.isArray(embeds)) {
-    return `${time} ${n.channel}: ${embeds.map((e) => `${e.title ?? ''}\n${indent(e.description ?? '')}`).join('\n')}`;
+    // The Query link is a URL-encoded PromQL expression, unreadable in a terminal: Prometheus's
+    // /alerts page shows the same.
+    const text = (e: { description?: string }) => (e.description ?? '').replace(/ · \[Query\]\([^)]*\)/g, '').trimEnd();
+    return `${time} ${n.channel}: ${embeds.map((e) => `${e.title ?? ''}\n${indent(text(e))}`).join('\n')}`;
   }
   const alerts = (n.body as { status?: string; alerts?: Array<{ labels?: Record<string, string> }> })?.alerts;
   if (Array.isArray(alerts)) {
