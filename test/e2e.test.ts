@@ -9,7 +9,8 @@
 // `for:` capped at 2s, Alertmanager's group_wait capped at 1s, firing alerts resent every 2s
 // (Prometheus's --rules.alert.resend-delay, default 1m), heartbeat_max_age_seconds 10
 // (so the stalled loop of the stopped bot shows within the test). Expressions, labels,
-// annotations, routes, receivers and inhibition rules are the committed ones.
+// annotations, routes, grouping, inhibition and templates are the committed ones; the
+// receivers are too, with their URLs and mail server pointed at the local sinks.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
