@@ -21,10 +21,12 @@ function normals(seed: number): () => number {
   return () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
 }
 
-test('hand-worked example: residuals against the trades so far, W in nats per shift', () => {
-  // shifts 0.5, minimum 2 trades. Trades 1, 3: mean 2, m2 2, sd √2.
-  // Trade 0: r = (0 - 2)/√2 · √(2/3) = -2/√3; W = 0.5 (2/√3 - 0.25).
-  // Then mean 4/3, m2 = 2 + (-2)(0 - 4/3) = 14/3, sd = √(7/3).
+test('hand-worked example: residuals against the reference, W in nats per shift', () => {
+  // shifts 0.5, minimum 2 trades (the lag (n - 2)/3 stays 0 for 4 trades, so every trade
+  // joins the reference right after it is scored). Trades 1, 3: mean 2, m2 2, sd √2 (the
+  // recent sd starts equal to it). Trade 0: r = (0 - 2)/√2 · √(2/3) = -2/√3;
+  // W = 0.5 (2/√3 - 0.25). Then mean 4/3, m2 = 2 + (-2)(0 - 4/3) = 14/3, sd = √(7/3); the
+  // recent variance (1-α)(2 + α·4) = 2.03 < 7/3, so the reference sd is the scale.
   // Trade 2: r = (2 - 4/3)/√(7/3) · √(3/4); W = max(0, W + 0.5 (-r - 0.25)).
   const s = cusumStart([0.5]);
   cusumAdd(s, 1, 2);
@@ -33,8 +35,8 @@ test('hand-worked example: residuals against the trades so far, W in nats per sh
   cusumAdd(s, 0, 2);
   const w1 = 0.5 * (2 / Math.sqrt(3) - 0.25);
   close(s.llr[0], w1);
-  close(s.mean, 4 / 3);
-  close(s.m2, 14 / 3);
+  close(s.ref.mean, 4 / 3);
+  close(s.ref.m2, 14 / 3);
   const r = ((2 - 4 / 3) / Math.sqrt(7 / 3)) * Math.sqrt(3 / 4);
   close(cusumResidual(s, 2, 2)!, r);
   cusumAdd(s, 2, 2);
@@ -110,6 +112,57 @@ test('stationary streams stay low; after a 1σ fall W(0.5) grows by about δ(1 -
   const w = s.llr[CUSUM_SHIFTS.indexOf(0.5)];
   // Expected 37.5 (contamination of the running mean by the fall makes it a little less).
   assert.ok(w > 25 && w < 45, `W(0.5) after 100 trades at -1σ: ${w}`);
+});
+
+test('the newest (n - minTrades)/3 trades stay out of the reference (at most 1000): a fall is scored against the level before it', () => {
+  const s = cusumStart([0.5]);
+  for (let i = 0; i < 80; i++) cusumAdd(s, i % 2 ? 1 : -1, 20);
+  // n 80: lag (80 - 20)/3 = 20, so the reference holds the first 60 trades.
+  assert.equal(s.ref.n, 60);
+  assert.equal(s.lagged.length, 20);
+  close(s.ref.mean, 0);
+  for (let i = 0; i < 10; i++) cusumAdd(s, -3, 20);
+  // n 90: lag 23, reference 67 trades, all from before the fall.
+  assert.equal(s.ref.n, 67);
+  close(s.ref.mean, -1 / 67);
+  // Without the lag the fall is already in the reference.
+  const plain = cusumStart([0.5], { maxLag: 0 });
+  for (let i = 0; i < 80; i++) cusumAdd(plain, i % 2 ? 1 : -1, 20);
+  for (let i = 0; i < 10; i++) cusumAdd(plain, -3, 20);
+  assert.equal(plain.ref.n, 90);
+  assert.ok(s.llr[0] > plain.llr[0], `lagged ${s.llr[0]} vs plain ${plain.llr[0]}`);
+  // The lag is capped.
+  const long = cusumStart([0.5]);
+  for (let i = 0; i < 5000; i++) cusumAdd(long, i % 2 ? 1 : -1, 20);
+  assert.equal(long.lagged.length, 1000);
+});
+
+test('doubled volatility with the same mean: the recent sd keeps W low, the reference sd alone does not', () => {
+  const z = normals(99);
+  let alarmsRecent = 0;
+  let alarmsPlain = 0;
+  for (let run = 0; run < 20; run++) {
+    const recent = cusumStart();
+    const plain = cusumStart(CUSUM_SHIFTS, { scaleHalfLife: 0 });
+    for (let i = 0; i < 1000; i++) {
+      const x = 0.1 + z();
+      cusumAdd(recent, x, 20);
+      cusumAdd(plain, x, 20);
+    }
+    let maxRecent = 0;
+    let maxPlain = 0;
+    for (let i = 0; i < 1000; i++) {
+      const x = 0.1 + 2 * z();
+      cusumAdd(recent, x, 20);
+      cusumAdd(plain, x, 20);
+      maxRecent = Math.max(maxRecent, ...recent.llr);
+      maxPlain = Math.max(maxPlain, ...plain.llr);
+    }
+    if (maxRecent > 10) alarmsRecent++;
+    if (maxPlain > 10) alarmsPlain++;
+  }
+  assert.ok(alarmsRecent <= 2, `with the recent sd: ${alarmsRecent} of 20 runs above 10 nats`);
+  assert.ok(alarmsPlain >= 5, `with the reference sd alone: ${alarmsPlain} of 20 runs above 10 nats`);
 });
 
 test('a non-finite PnL or a non-positive shift is refused', () => {
