@@ -7,16 +7,18 @@
 // stores each trade once); the load runs also check that memory is flat (the post-GC floor of the
 // heap does not rise) and that no request or scrape takes long enough to time out. Prints the figures as JSON lines and a
 // summary; exits 1 if any property failed. Settings (environment):
-//   EDGEWATCH_SOAK_SECONDS (60), EDGEWATCH_SOAK_RATE (2000), EDGEWATCH_SOAK_KILLS (100),
+//   EDGEWATCH_SOAK_SECONDS (60), EDGEWATCH_SOAK_RATE (2000), EDGEWATCH_SOAK_BATCH (10 trades per
+//   request), EDGEWATCH_SOAK_KILLS (100),
 //   EDGEWATCH_SOAK_ONLY (load|crash), EDGEWATCH_CRASH_SEED.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sdkCrashRounds, sidecarCrashRounds } from '../support/crash.js';
 import { runLoad, type LoadFigures } from '../support/load.js';
 
 const seconds = Number(process.env.EDGEWATCH_SOAK_SECONDS ?? 60);
 const rate = Number(process.env.EDGEWATCH_SOAK_RATE ?? 2000);
+const batch = Number(process.env.EDGEWATCH_SOAK_BATCH ?? 10);
 const kills = Number(process.env.EDGEWATCH_SOAK_KILLS ?? 100);
 const only = process.env.EDGEWATCH_SOAK_ONLY;
 const seed = Number(process.env.EDGEWATCH_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -50,9 +52,11 @@ async function step(name: string, fn: (dir: string) => Promise<void>): Promise<v
 
 async function load(name: string, jitterMs: number): Promise<void> {
   await step(name, async (dir) => {
-    const f = await runLoad({ dir, seconds, rate, batch: 10, deployEveryMs: 2000, warmupSeconds: 5, jitterMs });
+    const f = await runLoad({ dir, seconds, rate, batch, deployEveryMs: 2000, warmupSeconds: 5, jitterMs });
+    // Latencies depend on what else the machine runs: say how busy it was (1-minute load average).
+    const busy = `load average ${loadavg()[0].toFixed(1)} on ${cpus().length} cores`;
     const { samples, ...figures } = f;
-    log(name, { ...figures, samples: samples.map((x) => [x.atMs, Math.round(x.heapUsed / 1048576), Math.round(x.rss / 1048576), x.scrapeMs]) });
+    log(name, { ...figures, busy, samples: samples.map((x) => [x.atMs, Math.round(x.heapUsed / 1048576), Math.round(x.rss / 1048576), x.scrapeMs]) });
     const problems: string[] = [];
     if (!flat(f)) problems.push(`heap floor rose from ${f.heapFloorFirstMb} to ${f.heapFloorLastMb} MB`);
     if (f.latency.max > MAX_REQUEST_MS) problems.push(`slowest request ${f.latency.max} ms > ${MAX_REQUEST_MS}`);
@@ -60,15 +64,15 @@ async function load(name: string, jitterMs: number): Promise<void> {
     summary.push(
       `${problems.length ? 'FAIL' : 'ok  '} ${name}: ${f.acked} trades in ${f.requests} requests over ${f.seconds.toFixed(1)} s (${f.achievedRate}/s), ${f.scrapes} scrapes, ${f.deploys} deploys, 0 errors; ` +
         `request p50/p99/max ${f.latency.p50}/${f.latency.p99}/${f.latency.max} ms, scrape p50/p99/max ${f.scrapeLatency.p50}/${f.scrapeLatency.p99}/${f.scrapeLatency.max} ms; ` +
-        `heap floor ${f.heapFloorFirstMb} -> ${f.heapFloorLastMb} MB (peak ${f.heapPeakMb}), rss ${f.rssFirstMb} -> ${f.rssLastMb} MB`,
+        `heap floor ${f.heapFloorFirstMb} -> ${f.heapFloorLastMb} MB (peak ${f.heapPeakMb}), rss ${f.rssFirstMb} -> ${f.rssLastMb} MB; ${busy}`,
     );
     if (problems.length) throw new Error(problems.join('; '));
   });
 }
 
 if (only === undefined || only === 'load') {
-  await load(`load, in order, ${seconds} s at ${rate}/s`, 1);
-  await load(`load, shuffled within 1 s, ${seconds} s at ${rate}/s`, 1000);
+  await load(`load, in order, ${seconds} s at ${rate}/s in batches of ${batch}`, 1);
+  await load(`load, shuffled within 1 s, ${seconds} s at ${rate}/s in batches of ${batch}`, 1000);
 }
 if (only === undefined || only === 'crash') {
   await step(`kill -9 of the SDK bot x${kills}`, async (dir) => {
