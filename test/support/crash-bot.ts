@@ -1,5 +1,5 @@
 // Child process for the crash tests: a bot that records trades through the SDK as fast as it
-// can, re-deploys its parameter set every 50 trades, and prints one line per acknowledged call
+// can, deploys one of two parameter sets every 50 trades, and prints one line per acknowledged call
 // ("ack <id>", "deploy <version> <deployed ms>") until it is killed. stdout to a pipe is
 // written synchronously on Linux, so a printed line was acknowledged before the kill.
 import { openEdgewatch } from '../../src/index.js';
@@ -9,14 +9,14 @@ const [ledger, prefix, base] = process.argv.slice(2);
 const baseMs = Number(base);
 const ew = openEdgewatch({ ledger, strategies: ['alpha'], logger: false });
 const a = ew.strategy('alpha');
-// Always the same set: an SDK retry stamps the active version, so the version must not change
-// between the first attempt and the retry (see the todo test in reliability-crash.test.ts).
-const PARAMS = { lookback: 20, threshold: 0.5 };
+// Two sets in turn: versions change between a trade and its retry at the end, which must
+// still be a duplicate (the ledger keeps the version the trade was stored with).
+const PARAMS = [{ lookback: 20, threshold: 0.5 }, { lookback: 30, threshold: 0.4 }];
 let i = 0;
 const tick = () => {
   for (let k = 0; k < 10; k++, i++) {
     if (i % 50 === 0) {
-      const d = a.params.deploy(PARAMS, { note: `${prefix} at ${i}` });
+      const d = a.params.deploy(PARAMS[(i / 50) % 2], { note: `${prefix} at ${i}` });
       if (d.ok) process.stdout.write(`deploy ${d.version} ${d.deployedAt.getTime()}\n`);
       else process.stdout.write(`fail deploy ${d.error.message}\n`);
     }
