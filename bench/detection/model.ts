@@ -1,0 +1,333 @@
+// Per-trade PnL models of the detection benchmark, the scenarios of issue 7, and the
+// information-theoretic limit each scenario allows (Kullback–Leibler divergence, Lorden).
+//
+// A trade's PnL is scale * (edge + ε), ε standardized (mean 0, variance 1). Two families:
+// - "skew": ε is Azzalini's skew t, ν = 5: fat tails (excess kurtosis of the t: 6),
+//   asymmetric payoffs (α < 0: losses larger than wins; α > 0: the reverse) and a smooth
+//   density, so a shift of the expectancy has an honest KL (a density with a kink or a jump
+//   would make a shift look far more detectable than any real PnL stream allows).
+// - "binary": equal payoffs ±1 with a little size noise, win probability p: the issue's
+//   "0.55 → 0.45 with equal payoffs" example.
+
+import { lgamma, studentTCdf } from '../../src/analytics/ttest.js';
+
+/** Deterministic PRNG (sfc32) seeded from a string, so every run is reproducible. */
+export class Rng {
+  private a: number;
+  private b: number;
+  private c: number;
+  private d: number;
+  private spare: number | undefined;
+
+  constructor(seed: string) {
+    // xmur3 string hash -> four 32-bit words
+    let h = 1779033703 ^ seed.length;
+    for (let i = 0; i < seed.length; i++) {
+      h = Math.imul(h ^ seed.charCodeAt(i), 3432918353);
+      h = (h << 13) | (h >>> 19);
+    }
+    const next = (): number => {
+      h = Math.imul(h ^ (h >>> 16), 2246822507);
+      h = Math.imul(h ^ (h >>> 13), 3266489909);
+      return (h ^= h >>> 16) >>> 0;
+    };
+    this.a = next();
+    this.b = next();
+    this.c = next();
+    this.d = next();
+    for (let i = 0; i < 12; i++) this.uniform();
+  }
+
+  /** Uniform in (0, 1): never exactly 0, so log() is safe. */
+  uniform(): number {
+    this.a >>>= 0; this.b >>>= 0; this.c >>>= 0; this.d >>>= 0;
+    let t = (this.a + this.b) | 0;
+    this.a = this.b ^ (this.b >>> 9);
+    this.b = (this.c + (this.c << 3)) | 0;
+    this.c = (this.c << 21) | (this.c >>> 11);
+    this.d = (this.d + 1) | 0;
+    t = (t + this.d) | 0;
+    this.c = (this.c + t) | 0;
+    return ((t >>> 0) + 0.5) / 4294967296;
+  }
+
+  normal(): number {
+    if (this.spare !== undefined) {
+      const s = this.spare;
+      this.spare = undefined;
+      return s;
+    }
+    const r = Math.sqrt(-2 * Math.log(this.uniform()));
+    const th = 2 * Math.PI * this.uniform();
+    this.spare = r * Math.sin(th);
+    return r * Math.cos(th);
+  }
+
+  /** Student t with ν degrees of freedom: Z / sqrt(χ²_ν / ν). */
+  studentT(nu: number): number {
+    let chi = 0;
+    for (let i = 0; i < nu; i++) chi += this.normal() ** 2;
+    return this.normal() / Math.sqrt(chi / nu);
+  }
+
+  exponential(meanValue: number): number {
+    return -Math.log(this.uniform()) * meanValue;
+  }
+}
+
+// ------------------------------------------------------------------ distributions
+
+function tDensity(x: number, nu: number): number {
+  const logc = lgamma((nu + 1) / 2) - lgamma(nu / 2) - 0.5 * Math.log(nu * Math.PI);
+  return Math.exp(logc - ((nu + 1) / 2) * Math.log(1 + (x * x) / nu));
+}
+
+/** A standardized noise distribution: density, sampler, and the raw moments used to standardize. */
+export interface Noise {
+  name: string;
+  /** density of the standardized ε */
+  density(x: number): number;
+  sample(rng: Rng): number;
+}
+
+/**
+ * Azzalini's skew t: density 2 t_ν(e) T_{ν+1}(α e √((ν+1)/(ν+e²))), smooth, skewed (α < 0:
+ * a longer left tail, i.e. larger losses), fat-tailed; standardized to mean 0, variance 1.
+ * Sampled as (δ|Z₀| + √(1-δ²) Z₁) / √(χ²_ν/ν), δ = α/√(1+α²). The density is tabulated once
+ * (the t CDF is slow) and interpolated.
+ */
+export function skewT(nu: number, alpha: number): Noise {
+  const raw = (e: number): number => 2 * tDensity(e, nu) * studentTCdf(alpha * e * Math.sqrt((nu + 1) / (nu + e * e)), nu + 1);
+  const lo = -150, hi = 150, n = 150_000, h = (hi - lo) / n;
+  const table = new Float64Array(n + 1);
+  for (let i = 0; i <= n; i++) table[i] = raw(lo + i * h);
+  const rawTab = (e: number): number => {
+    const u = (e - lo) / h;
+    if (!(u >= 0 && u < n)) return 0;
+    const i = Math.floor(u);
+    return table[i] + (u - i) * (table[i + 1] - table[i]);
+  };
+  const { mean, sd } = moments(rawTab, lo, hi, n);
+  const delta = alpha / Math.sqrt(1 + alpha * alpha);
+  const side = Math.sqrt(1 - delta * delta);
+  return {
+    name: `skew t(ν=${nu}, α=${alpha})`,
+    density: (x) => sd * rawTab(mean + sd * x),
+    sample(rng) {
+      let chi = 0;
+      for (let i = 0; i < nu; i++) chi += rng.normal() ** 2;
+      const e = (delta * Math.abs(rng.normal()) + side * rng.normal()) / Math.sqrt(chi / nu);
+      return (e - mean) / sd;
+    },
+  };
+}
+
+/** ±1 payoffs with Normal(0, noise²) size noise and win probability p, standardized at p. */
+export function binary(p: number, noise: number, standardizeAt = p): Noise {
+  const mean = 2 * standardizeAt - 1;
+  const sd = Math.sqrt(1 + noise * noise - mean * mean);
+  const phi = (x: number): number => Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
+  const raw = (e: number): number => (p * phi((e - 1) / noise) + (1 - p) * phi((e + 1) / noise)) / noise;
+  return {
+    name: `binary(p=${p})`,
+    density: (x) => sd * raw(mean + sd * x),
+    sample(rng) {
+      const e = (rng.uniform() < p ? 1 : -1) + noise * rng.normal();
+      return (e - mean) / sd;
+    },
+  };
+}
+
+function moments(f: (x: number) => number, lo: number, hi: number, n: number): { mean: number; sd: number } {
+  const h = (hi - lo) / n;
+  let m0 = 0, m1 = 0, m2 = 0;
+  for (let i = 0; i <= n; i++) {
+    const x = lo + i * h;
+    const w = (i === 0 || i === n ? 0.5 : 1) * f(x) * h;
+    m0 += w; m1 += w * x; m2 += w * x * x;
+  }
+  const mean = m1 / m0;
+  return { mean, sd: Math.sqrt(m2 / m0 - mean * mean) };
+}
+
+/** KL(Q‖P) = ∫ q ln(q/p), both densities on the standardized axis, by the trapezoid rule. */
+export function kl(q: (x: number) => number, p: (x: number) => number, lo = -200, hi = 200, n = 400_000): number {
+  const h = (hi - lo) / n;
+  let s = 0;
+  for (let i = 0; i <= n; i++) {
+    const x = lo + i * h;
+    const qx = q(x);
+    const px = p(x);
+    if (qx > 1e-300 && px > 1e-300) s += (i === 0 || i === n ? 0.5 : 1) * qx * Math.log(qx / px) * h;
+  }
+  return s;
+}
+
+// ------------------------------------------------------------------ profiles
+
+export type ProfileName = 'skew-loss' | 'skew-win' | 'binary';
+
+export interface Profile {
+  name: ProfileName;
+  /** What a user would recognise. */
+  description: string;
+  /** edge in σ per trade before any change */
+  edge: number;
+  noise: Noise;
+}
+
+const NU = 5;
+const cache = new Map<string, Profile>();
+
+export function profile(name: ProfileName): Profile {
+  let p = cache.get(name);
+  if (p) return p;
+  if (name === 'skew-loss') p = { name, description: 'many small wins, fewer larger losses (mean-reverting)', edge: 0.1, noise: skewT(NU, -1.5) };
+  else if (name === 'skew-win') p = { name, description: 'fewer larger wins, many small losses (trend-following)', edge: 0.1, noise: skewT(NU, 1.5) };
+  // edge = mean / sd of the ±1 payoff, so edge + ε is exactly the payoff in σ units.
+  else p = { name, description: 'equal payoffs ±1, win probability 0.55', edge: 0.1 / Math.sqrt(1 + 0.04 - 0.01), noise: binary(0.55, 0.2) };
+  cache.set(name, p);
+  return p;
+}
+
+/** P(PnL > 0) for a profile with its edge shifted by `shift` σ and its noise scaled by `vol`. */
+export function winProbability(pr: Profile, shift = 0, vol = 1): number {
+  // P(edge + shift + vol ε > 0) = P(ε > -(edge + shift)/vol)
+  const lo = -(pr.edge + shift) / vol;
+  const n = 200_000;
+  const h = (200 - lo) / n;
+  let s = 0;
+  for (let i = 0; i <= n; i++) s += (i === 0 || i === n ? 0.5 : 1) * pr.noise.density(lo + i * h) * h;
+  return s;
+}
+
+// ------------------------------------------------------------------ scenarios
+
+export type ScenarioName = 'stationary' | 'drop-0.5sd' | 'drop-1sd' | 'winprob-0.55-0.45' | 'gradual-3d' | 'volatility-x2' | 'deploy-regress' | 'deploy-neutral';
+
+export interface Scenario {
+  name: ScenarioName;
+  title: string;
+  /** Profiles the runs cycle through. */
+  profiles: ProfileName[];
+  /** true: a decay to detect; false: alarms after the change are false alarms. */
+  decay: boolean;
+  /** A parameter deploy at the change time (the new version carries the change). */
+  deploy: boolean;
+  /**
+   * The PnL of one trade closed `sinceChangeMs` after the change (≤ 0: before it, or at
+   * it), in σ units (edge + shift + vol·ε) before scaling.
+   */
+  draw(pr: Profile, sinceChangeMs: number, rng: Rng): number;
+  /** Per-trade KL(after ‖ before) at `sinceChangeMs` (0 before the change). */
+  klAt?(sinceChangeMs: number): number;
+}
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+/**
+ * KL(shifted ‖ original) of the skew profiles as a function of the shift d (σ units), for
+ * d in [-1, 0], tabulated once at steps of 0.01 (the runs alternate between the two skew
+ * profiles; their KLs differ a little, so the table holds their mean).
+ */
+let shiftKlTable: Float64Array | undefined;
+export function shiftKl(d: number): number {
+  if (d === 0) return 0;
+  if (!shiftKlTable) {
+    const a = profile('skew-loss');
+    const b = profile('skew-win');
+    shiftKlTable = new Float64Array(101);
+    for (let i = 1; i <= 100; i++) {
+      const s = -i / 100;
+      const f = (p: Profile): number => kl((x) => p.noise.density(x - s), (x) => p.noise.density(x), -60, 60, 60_000);
+      shiftKlTable[i] = (f(a) + f(b)) / 2;
+    }
+  }
+  const u = Math.min(100, Math.abs(d) * 100);
+  const i = Math.min(99, Math.floor(u));
+  return shiftKlTable[i] + (u - i) * (shiftKlTable[i + 1] - shiftKlTable[i]);
+}
+
+function shiftScenario(name: ScenarioName, title: string, shiftAt: (ms: number) => number, deploy = false): Scenario {
+  return {
+    name,
+    title,
+    profiles: ['skew-loss', 'skew-win'],
+    decay: true,
+    deploy,
+    draw: (p, ms, rng) => p.edge + shiftAt(ms) + p.noise.sample(rng),
+    klAt: (ms) => shiftKl(shiftAt(ms)),
+  };
+}
+
+export const SCENARIOS: Record<ScenarioName, Scenario> = {
+  stationary: {
+    name: 'stationary',
+    title: 'stationary (no change)',
+    profiles: ['skew-loss', 'skew-win', 'binary'],
+    decay: false,
+    deploy: false,
+    draw: (p, _ms, rng) => p.edge + p.noise.sample(rng),
+  },
+  'drop-0.5sd': shiftScenario('drop-0.5sd', 'abrupt expectancy drop of 0.5σ', (ms) => (ms > 0 ? -0.5 : 0)),
+  'drop-1sd': shiftScenario('drop-1sd', 'abrupt expectancy drop of 1σ', (ms) => (ms > 0 ? -1 : 0)),
+  'gradual-3d': shiftScenario('gradual-3d', 'expectancy falling linearly by 1σ over 3 days', (ms) => (ms <= 0 ? 0 : -Math.min(1, ms / (3 * DAY)))),
+  'deploy-regress': shiftScenario('deploy-regress', 'parameter deploy that costs 0.5σ of expectancy', (ms) => (ms > 0 ? -0.5 : 0), true),
+  'winprob-0.55-0.45': (() => {
+    const before = binary(0.55, 0.2);
+    const after = binary(0.45, 0.2, 0.55); // standardized on the same axis as before
+    const k = kl(after.density, before.density, -20, 20, 400_000);
+    return {
+      name: 'winprob-0.55-0.45' as const,
+      title: 'win probability 0.55 → 0.45, equal payoffs',
+      profiles: ['binary' as const],
+      decay: true,
+      deploy: false,
+      draw: (p: Profile, ms: number, rng: Rng) => (ms > 0 ? p.edge + after.sample(rng) : p.edge + p.noise.sample(rng)),
+      klAt: (ms: number) => (ms > 0 ? k : 0),
+    };
+  })(),
+  'deploy-neutral': {
+    name: 'deploy-neutral',
+    title: 'parameter deploy that changes nothing (must not alert)',
+    profiles: ['skew-loss', 'skew-win', 'binary'],
+    decay: false,
+    deploy: true,
+    draw: (p, _ms, rng) => p.edge + p.noise.sample(rng),
+  },
+  'volatility-x2': {
+    name: 'volatility-x2',
+    title: 'volatility doubles, same expectancy (must not alert)',
+    profiles: ['skew-loss', 'skew-win'],
+    decay: false,
+    deploy: false,
+    draw: (p, ms, rng) => p.edge + (ms > 0 ? 2 : 1) * p.noise.sample(rng),
+  },
+};
+
+// binary(0.45, …, standardizeAt 0.55) draws (e - mean_0.55)/sd_0.55 with e from the p = 0.45
+// mixture: the edge term p.edge then keeps the same meaning (σ units of the old stream).
+
+/**
+ * Lorden's limit: the number of post-change trades n at which the expected cumulative
+ * information Σ KL_i reaches ln(ARL0), ARL0 in trades. Trades arrive at `ratePerDay`
+ * (Poisson); for an abrupt change this is ln(ARL0)/KL. Returns trades and hours, or
+ * undefined when the information never gets there within `maxDays`.
+ */
+export function lordenLimit(sc: Scenario, arl0Trades: number, ratePerDay: number, maxDays = 10_000): { trades: number; hours: number } | undefined {
+  if (!sc.klAt) return undefined;
+  const target = Math.log(arl0Trades);
+  const dt = Math.min(HOUR, DAY / ratePerDay / 4);
+  let info = 0;
+  for (let t = 0; t < maxDays * DAY; t += dt) {
+    const inc = ((ratePerDay * dt) / DAY) * sc.klAt(t + dt / 2);
+    if (info + inc >= target) {
+      const f = (target - info) / inc;
+      const ms = t + f * dt;
+      return { trades: (ms / DAY) * ratePerDay, hours: ms / HOUR };
+    }
+    info += inc;
+  }
+  return undefined;
+}

@@ -1,0 +1,335 @@
+// Tables (results.md), numbers (results.json) and the plot (SVG, and PNG when rsvg-convert
+// is installed) from the groups' alert data.
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { episodes, summarize, type Decay, type GroupData, type Member, type Quiet, type Stationary, type Summary } from './analyze.js';
+import { SCENARIOS, lordenLimit, type ScenarioName } from './model.js';
+import { findBinary } from './prometheus.js';
+import type { Options } from './plan.js';
+import type { DesignRow } from './cusum-design.js';
+import { CUSUM_THRESHOLD } from './simulate.js';
+
+export const DETECTORS: Record<string, { title: string; members: Member[] }> = {
+  pnlDrift: { title: 'TradingPnlPerTradeDrift', members: [{ alert: 'TradingPnlPerTradeDrift' }] },
+  winDrift: { title: 'TradingWinRatioDrift', members: [{ alert: 'TradingWinRatioDrift' }] },
+  regression: { title: 'TradingParamVersionRegression', members: [{ alert: 'TradingParamVersionRegression' }] },
+  shipped: { title: 'shipped rules (both drifts + regression)', members: [{ alert: 'TradingPnlPerTradeDrift' }, { alert: 'TradingWinRatioDrift' }, { alert: 'TradingParamVersionRegression' }] },
+  cusum: { title: 'proposed TradingPnlPerTradeCusum', members: [{ alert: 'TradingPnlPerTradeCusum' }] },
+  proposed: { title: 'shipped rules + CUSUM', members: [{ alert: 'TradingPnlPerTradeDrift' }, { alert: 'TradingWinRatioDrift' }, { alert: 'TradingParamVersionRegression' }, { alert: 'TradingPnlPerTradeCusum' }] },
+  naive: { title: 'naive: 24h win rate < 80% of 7d', members: [{ alert: 'Naive' }] },
+};
+
+export const SWEEPS = {
+  drift: { title: 'drift_zscore (both drift alerts)', values: [2, 2.5, 3, 3.5, 4, 4.5, 5], members: (v: number): Member[] => [{ alert: 'TradingPnlPerTradeDrift', threshold: v }, { alert: 'TradingWinRatioDrift', threshold: v }] },
+  cusum: { title: 'cusum_threshold (nats)', values: [5, 6, 7, 8, 9, 10, 11, 12, 13], members: (v: number): Member[] => [{ alert: 'TradingPnlPerTradeCusum', threshold: v }] },
+  naive: { title: 'naive factor (24h win rate below f × 7d)', values: [0.5, 0.6, 0.7, 0.8, 0.9], members: (v: number): Member[] => [{ alert: 'Naive', threshold: v }] },
+  driftFor: { title: '`for:` of both drift alerts in minutes (drift_zscore 3)', values: [15, 30, 60, 120], members: (v: number): Member[] => [{ alert: 'TradingPnlPerTradeDrift', forMs: v * 60_000 }, { alert: 'TradingWinRatioDrift', forMs: v * 60_000 }] },
+  driftFor35: { title: '`for:` of both drift alerts in minutes (drift_zscore 3.5)', values: [15, 30, 60, 120], members: (v: number): Member[] => [{ alert: 'TradingPnlPerTradeDrift', threshold: 3.5, forMs: v * 60_000 }, { alert: 'TradingWinRatioDrift', threshold: 3.5, forMs: v * 60_000 }] },
+} as const;
+export type SweepName = keyof typeof SWEEPS;
+
+/** The false-alarm target of issue 7: 1 per 20 strategy-weeks. */
+export const TARGET_PER_WEEK = 1 / 20;
+
+export interface Results {
+  generated: string;
+  seconds: number;
+  /** the CUSUM statistic alone, variants of its design (bench/detection/cusum-design.ts) */
+  design: DesignRow[];
+  options: Omit<Options, 'out' | 'plot' | 'keep' | 'everyStep'>;
+  rates: Array<{
+    rate: number;
+    stepMinutes: number;
+    horizonDays: number;
+    checks: GroupData['checks'];
+    detectors: Record<string, Partial<Record<ScenarioName, Summary>>>;
+    sweeps: Record<SweepName, Array<{ value: number; summaries: Partial<Record<ScenarioName, Summary>> }>>;
+    /** Lorden's limit per decay scenario: at the target rate, and at the measured rate of "proposed" */
+    limits: Partial<Record<ScenarioName, { target?: { trades: number; hours: number }; measured?: { trades: number; hours: number }; perWeek: number }>>;
+  }>;
+}
+
+function summaries(g: GroupData, members: Member[], scenarios: ScenarioName[]): Partial<Record<ScenarioName, Summary>> {
+  const eps = episodes(g, members);
+  const out: Partial<Record<ScenarioName, Summary>> = {};
+  for (const s of scenarios) out[s] = summarize(g, eps, s);
+  return out;
+}
+
+export function compute(groups: GroupData[], opts: Options, seconds: number, design: DesignRow[]): Results {
+  const { out: _o, plot: _p, keep: _k, everyStep: _e, ...options } = opts;
+  return {
+    generated: new Date().toISOString(),
+    seconds,
+    design,
+    options,
+    rates: groups.map((g) => {
+      const detectors: Results['rates'][number]['detectors'] = {};
+      for (const [name, d] of Object.entries(DETECTORS)) detectors[name] = summaries(g, d.members, opts.scenarios);
+      const sweeps = {} as Results['rates'][number]['sweeps'];
+      for (const [name, sw] of Object.entries(SWEEPS) as Array<[SweepName, (typeof SWEEPS)[SweepName]]>)
+        sweeps[name] = sw.values.map((value) => ({ value, summaries: summaries(g, sw.members(value), opts.scenarios) }));
+      const st = detectors.proposed.stationary as Stationary;
+      // Measured rate of "shipped + CUSUM"; with no alarm at all, its 95% upper bound.
+      const perWeek = st.alarms > 0 ? st.perWeek : st.perWeekUpper;
+      const limits: Results['rates'][number]['limits'] = {};
+      for (const s of opts.scenarios) {
+        if (!SCENARIOS[s].decay) continue;
+        limits[s] = {
+          target: lordenLimit(SCENARIOS[s], (g.rate * 7) / TARGET_PER_WEEK, g.rate),
+          measured: lordenLimit(SCENARIOS[s], (g.rate * 7) / perWeek, g.rate),
+          perWeek,
+        };
+      }
+      return { rate: g.rate, stepMinutes: g.stepMs / 60_000, horizonDays: g.horizonMs / 86_400_000, checks: g.checks, detectors, sweeps, limits };
+    }),
+  };
+}
+
+// ------------------------------------------------------------------ markdown
+
+const f1 = (x: number) => (Number.isFinite(x) ? (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2)) : '—');
+const pct = (a: number, b: number) => (b ? `${Math.round((100 * a) / b)}%` : '—');
+
+function hoursText(h: number): string {
+  if (!Number.isFinite(h)) return '>horizon';
+  return h < 48 ? `${f1(h)} h` : `${f1(h / 24)} d`;
+}
+
+function stationaryCell(s: Summary | undefined): string {
+  if (!s || s.kind !== 'stationary') return '';
+  return s.alarms ? `${f1(s.perWeek)} (${s.alarms})` : `0 (< ${f1(s.perWeekUpper)})`;
+}
+
+function decayCell(s: Summary | undefined): string {
+  if (!s || s.kind !== 'decay') return '';
+  const left = s.alarmedAtChange ? ` (${s.alarmedAtChange} alarmed at change)` : '';
+  return `${pct(s.detected, s.runs)} · ${hoursText(s.medianHours)} · ${Number.isFinite(s.medianTrades) ? f1(s.medianTrades) + ' tr' : '—'}${left}`;
+}
+
+function quietCell(s: Summary | undefined): string {
+  if (!s || s.kind !== 'quiet') return '';
+  return `${pct(s.runs - s.alarmed7d, s.runs)} quiet (${s.alarmed7d}/${s.runs} alarmed)`;
+}
+
+export function markdown(r: Results): string {
+  const lines: string[] = [];
+  const scen = r.options.scenarios;
+  lines.push(`# Detection benchmark results`, '');
+  lines.push(`Generated by \`npm run bench:detection\` on ${r.generated.slice(0, 10)} in ${Math.round(r.seconds / 60)} min: rates ${r.options.rates.join(', ')} trades/day; ${r.options.runs} runs per decay scenario and rate; ${r.options.stationaryRuns} stationary runs of ${r.options.weeks} weeks per rate; seed \`${r.options.seed}\`.`, '');
+  lines.push('Cells: false alarms per strategy-week (alarms) on stationary streams; for decays: share of runs detected within the horizon · median delay · median delay in trades; for changes that must not alert: runs without an alarm in the 7 days after the change.', '');
+  lines.push(...designMarkdown(r.design, CUSUM_THRESHOLD), '');
+  for (const rate of r.rates) {
+    lines.push(`## ${rate.rate} trades a day (step ${rate.stepMinutes} min, horizon ${rate.horizonDays} days)`, '');
+    lines.push(`| detector | ${scen.map((s) => s).join(' | ')} |`);
+    lines.push(`|---|${scen.map(() => '---').join('|')}|`);
+    for (const [name, d] of Object.entries(DETECTORS)) {
+      const row = scen.map((s) => {
+        const x = rate.detectors[name][s];
+        return x?.kind === 'stationary' ? stationaryCell(x) : x?.kind === 'decay' ? decayCell(x) : quietCell(x);
+      });
+      lines.push(`| ${d.title} | ${row.join(' | ')} |`);
+    }
+    const lim = scen.map((s) => {
+      const l = rate.limits[s];
+      if (!l) return '';
+      const t = l.target ? `${f1(l.target.trades)} tr / ${hoursText(l.target.hours)}` : '—';
+      const m = l.measured ? `${f1(l.measured.trades)} tr / ${hoursText(l.measured.hours)}` : '—';
+      return `${t} (at measured: ${m})`;
+    });
+    lines.push(`| **limit** ln(ARL0)/KL at 1 per 20 strategy-weeks | ${lim.join(' | ')} |`, '');
+    for (const [name, sw] of Object.entries(SWEEPS) as Array<[SweepName, (typeof SWEEPS)[SweepName]]>) {
+      lines.push(`Sweep of ${sw.title}:`, '');
+      lines.push(`| value | ${scen.join(' | ')} |`);
+      lines.push(`|---|${scen.map(() => '---').join('|')}|`);
+      for (const p of rate.sweeps[name]) {
+        const row = scen.map((s) => {
+          const x = p.summaries[s];
+          return x?.kind === 'stationary' ? stationaryCell(x) : x?.kind === 'decay' ? decayCell(x) : quietCell(x);
+        });
+        lines.push(`| ${p.value} | ${row.join(' | ')} |`);
+      }
+      lines.push('');
+    }
+    lines.push(...naiveComparison(rate, scen), '');
+    const checks = Object.entries(rate.checks).map(([a, c]) => `${a} ${c.mismatched}/${c.compared}`).join(', ');
+    lines.push(`Check, exact expression against the swept one at the shipped threshold (differing label-set steps / steps returned): ${checks}.`, '');
+  }
+  return lines.join('\n');
+}
+
+/**
+ * At the naive rule's own false-alarm rate: the most sensitive drift_zscore and
+ * cusum_threshold of the sweeps whose stationary rate is not above the naive one.
+ */
+export function atNaiveRate(rate: Results['rates'][number]): { naive: Stationary; drift?: number; cusum?: number } {
+  const naive = rate.detectors.naive.stationary as Stationary;
+  const pick = (name: SweepName): number | undefined => {
+    const ok = rate.sweeps[name].filter((p) => (p.summaries.stationary as Stationary).perWeek <= naive.perWeek);
+    if (!ok.length) return undefined;
+    return Math.min(...ok.map((p) => p.value));
+  };
+  return { naive, drift: pick('drift'), cusum: pick('cusum') };
+}
+
+function naiveComparison(rate: Results['rates'][number], scen: ScenarioName[]): string[] {
+  const m = atNaiveRate(rate);
+  const decays = scen.filter((s) => SCENARIOS[s].decay);
+  const cell = (x: Summary | undefined) => (x?.kind === 'decay' ? `${hoursText(x.medianHours)} (${pct(x.detected, x.runs)})` : '');
+  const out = [`At the naive rule's own false-alarm rate (${f1(m.naive.perWeek)} per strategy-week), median delay (share detected):`, ''];
+  out.push(`| detector | ${decays.join(' | ')} |`, `|---|${decays.map(() => '---').join('|')}|`);
+  out.push(`| naive (f = 0.8) | ${decays.map((s) => cell(rate.detectors.naive[s])).join(' | ')} |`);
+  const row = (name: SweepName, value: number | undefined, label: string) => {
+    if (value === undefined) return `| ${label}: no setting as quiet as the naive rule | ${decays.map(() => '').join(' | ')} |`;
+    const p = rate.sweeps[name].find((x) => x.value === value)!;
+    return `| ${label} ${value} (${f1((p.summaries.stationary as Stationary).perWeek)}/week) | ${decays.map((s) => cell(p.summaries[s])).join(' | ')} |`;
+  };
+  out.push(row('drift', m.drift, 'drift rules, drift_zscore'));
+  out.push(row('cusum', m.cusum, 'CUSUM, cusum_threshold'));
+  return out;
+}
+
+export function designMarkdown(design: DesignRow[], threshold: number): string[] {
+  if (!design.length) return [];
+  const cols = design[0].delays.map((d) => `${d.scenario} after ${d.history}`);
+  const out = [`## The CUSUM statistic alone (threshold ${threshold} nats, trade time, no windows)`, ''];
+  out.push('False alarms per 28,000 trades of a fresh run (20 strategy-weeks at 200 a day); share of runs alarmed within 1,400 trades after volatility doubles; median trades to the threshold after each change, by the number of trades before it.', '');
+  out.push(`| variant | false alarms / 28k trades | volatility x2 alarmed | ${cols.join(' | ')} |`);
+  out.push(`|---|---|---|${cols.map(() => '---').join('|')}|`);
+  for (const d of design) out.push(`| ${d.variant} | ${f1(d.falseAlarmsPer28k)} | ${pct(d.volatilityAlarmed, 1)} | ${d.delays.map((x) => (Number.isFinite(x.median) ? f1(x.median) : '>5000')).join(' | ')} |`);
+  return out;
+}
+
+// ------------------------------------------------------------------ plot
+
+interface Curve {
+  label: string;
+  color: string;
+  dash?: string;
+  points: Array<{ x: number; y: number; zero: boolean; mark?: boolean }>;
+}
+
+/** The x of a point: the measured rate, or half the upper bound when no alarm was seen. */
+function faX(s: Stationary): { x: number; zero: boolean } {
+  return s.alarms > 0 ? { x: s.perWeek, zero: false } : { x: s.perWeekUpper / 2, zero: true };
+}
+
+export function panelCurves(rate: Results['rates'][number], scenario: ScenarioName): Curve[] {
+  const curve = (name: SweepName, label: string, color: string, shipped: number): Curve => ({
+    label,
+    color,
+    points: rate.sweeps[name]
+      .map((p) => {
+        const st = p.summaries.stationary as Stationary;
+        const d = p.summaries[scenario] as Decay;
+        return { ...faX(st), y: d.medianHours, mark: p.value === shipped };
+      })
+      .filter((p) => Number.isFinite(p.y)),
+  });
+  const out = [
+    curve('drift', 'drift rules (drift_zscore 2…5)', '#1f77b4', 3),
+    curve('cusum', 'CUSUM (threshold 5…13 nats)', '#2ca02c', 10),
+    curve('naive', 'naive (f = 0.5…0.9)', '#d62728', 0.8),
+  ];
+  const limit: Curve = { label: 'limit ln(ARL0)/KL', color: '#000000', dash: '5,4', points: [] };
+  for (let e = -3; e <= 1.01; e += 0.1) {
+    const perWeek = 10 ** e;
+    const l = lordenLimit(SCENARIOS[scenario], (rate.rate * 7) / perWeek, rate.rate);
+    if (l && l.hours > 0) limit.points.push({ x: perWeek, y: l.hours, zero: false });
+  }
+  out.push(limit);
+  return out;
+}
+
+export function svg(r: Results, panels: Array<{ rate: number; scenario: ScenarioName }>): string {
+  const W = 460;
+  const H = 340;
+  const cols = 2;
+  const rows = Math.ceil(panels.length / cols);
+  const m = { l: 62, r: 14, t: 34, b: 46 };
+  const parts: string[] = [];
+  const xMin = -3;
+  const xMax = 1;
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W * cols}" height="${H * rows + 40}" font-family="DejaVu Sans, Arial, sans-serif" font-size="12">`);
+  parts.push(`<rect width="100%" height="100%" fill="white"/>`);
+  panels.forEach((p, k) => {
+    const rate = r.rates.find((x) => x.rate === p.rate);
+    if (!rate) return;
+    const ox = (k % cols) * W;
+    const oy = Math.floor(k / cols) * H;
+    const curves = panelCurves(rate, p.scenario);
+    const ys = curves.flatMap((c) => c.points.map((q) => q.y)).filter((y) => y > 0);
+    const yMin = Math.floor(Math.log10(Math.min(...ys)));
+    const yMax = Math.ceil(Math.log10(Math.max(...ys)));
+    const px = (x: number) => ox + m.l + ((Math.log10(Math.max(x, 10 ** xMin)) - xMin) / (xMax - xMin)) * (W - m.l - m.r);
+    const py = (y: number) => oy + H - m.b - ((Math.log10(y) - yMin) / Math.max(1, yMax - yMin)) * (H - m.t - m.b);
+    parts.push(`<text x="${ox + W / 2}" y="${oy + 20}" text-anchor="middle" font-weight="bold">${SCENARIOS[p.scenario].title}, ${p.rate} trades/day</text>`);
+    for (let e = xMin; e <= xMax; e++) {
+      const x = px(10 ** e);
+      parts.push(`<line x1="${x}" y1="${oy + m.t}" x2="${x}" y2="${oy + H - m.b}" stroke="#ddd"/>`);
+      parts.push(`<text x="${x}" y="${oy + H - m.b + 16}" text-anchor="middle">${10 ** e >= 1 ? 10 ** e : (10 ** e).toFixed(-e)}</text>`);
+    }
+    for (let e = yMin; e <= yMax; e++) {
+      const y = py(10 ** e);
+      parts.push(`<line x1="${ox + m.l}" y1="${y}" x2="${ox + W - m.r}" y2="${y}" stroke="#ddd"/>`);
+      parts.push(`<text x="${ox + m.l - 6}" y="${y + 4}" text-anchor="end">${10 ** e >= 1 ? 10 ** e : (10 ** e).toFixed(-e)} h</text>`);
+    }
+    const tx = px(TARGET_PER_WEEK);
+    parts.push(`<line x1="${tx}" y1="${oy + m.t}" x2="${tx}" y2="${oy + H - m.b}" stroke="#999" stroke-dasharray="2,3"/>`);
+    parts.push(`<text x="${tx + 3}" y="${oy + m.t + 10}" fill="#777" font-size="10">target 1/20</text>`);
+    parts.push(`<text x="${ox + (W + m.l) / 2}" y="${oy + H - 10}" text-anchor="middle">false alarms per strategy-week (stationary)</text>`);
+    parts.push(`<text transform="translate(${ox + 14},${oy + (H - m.b + m.t) / 2}) rotate(-90)" text-anchor="middle">median delay</text>`);
+    for (const c of curves) {
+      if (!c.points.length) continue;
+      const pts = [...c.points].sort((a, b) => a.x - b.x);
+      parts.push(`<polyline fill="none" stroke="${c.color}" stroke-width="2" ${c.dash ? `stroke-dasharray="${c.dash}"` : ''} points="${pts.map((q) => `${px(q.x).toFixed(1)},${py(q.y).toFixed(1)}`).join(' ')}"/>`);
+      for (const q of pts) {
+        if (c.dash) continue;
+        const fill = q.zero ? 'white' : c.color;
+        parts.push(`<circle cx="${px(q.x).toFixed(1)}" cy="${py(q.y).toFixed(1)}" r="${q.mark ? 6 : 3.5}" fill="${fill}" stroke="${c.color}" stroke-width="${q.mark ? 2.5 : 1.5}"/>`);
+      }
+    }
+  });
+  // legend
+  const ly = H * rows + 14;
+  const legend = [
+    { label: 'drift rules (drift_zscore 2…5)', color: '#1f77b4' },
+    { label: 'CUSUM (threshold 5…13 nats)', color: '#2ca02c' },
+    { label: 'naive (f = 0.5…0.9)', color: '#d62728' },
+    { label: 'limit ln(ARL0)/KL', color: '#000000', dash: '5,4' },
+  ];
+  legend.forEach((l, i) => {
+    const x = 20 + i * 220;
+    parts.push(`<line x1="${x}" y1="${ly}" x2="${x + 26}" y2="${ly}" stroke="${l.color}" stroke-width="2" ${l.dash ? `stroke-dasharray="${l.dash}"` : ''}/>`);
+    parts.push(`<text x="${x + 32}" y="${ly + 4}">${l.label}</text>`);
+  });
+  parts.push(`<text x="20" y="${ly + 22}" font-size="11" fill="#444">Large markers: the default (drift_zscore 3, cusum_threshold 10, f = 0.8). Hollow: no false alarm observed, drawn at half the 95% upper bound.</text>`);
+  parts.push('</svg>');
+  return parts.join('\n');
+}
+
+export const PLOT_PANELS: Array<{ rate: number; scenario: ScenarioName }> = [
+  { rate: 50, scenario: 'drop-1sd' },
+  { rate: 50, scenario: 'drop-0.5sd' },
+  { rate: 200, scenario: 'winprob-0.55-0.45' },
+  { rate: 10, scenario: 'drop-1sd' },
+];
+
+export function report(groups: GroupData[], opts: Options, outDir: string, seconds: number, plotPath?: string, design: DesignRow[] = []): Results {
+  const r = compute(groups, opts, seconds, design);
+  writeFileSync(path.join(outDir, 'results.json'), JSON.stringify(r, (_k, v) => (v === Infinity ? 'Infinity' : v), 1));
+  writeFileSync(path.join(outDir, 'results.md'), markdown(r));
+  let panels = PLOT_PANELS.filter((p) => r.rates.some((x) => x.rate === p.rate) && opts.scenarios.includes(p.scenario));
+  // A smaller run (the smoke test, a subset): the first decay scenario at each rate.
+  const decay = opts.scenarios.find((s) => SCENARIOS[s].decay);
+  if (!panels.length && decay) panels = r.rates.map((x) => ({ rate: x.rate, scenario: decay }));
+  if (plotPath && panels.length) {
+    writeFileSync(`${plotPath}.svg`, svg(r, panels));
+    const rsvg = findBinary('rsvg-convert');
+    if (rsvg) execFileSync(rsvg, ['-o', `${plotPath}.png`, `${plotPath}.svg`]);
+  }
+  return r;
+}
+
+export type { Decay, Quiet };

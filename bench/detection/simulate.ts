@@ -1,0 +1,186 @@
+// One simulated strategy ("run"): its trades go into a real ledger (a temp SQLite file),
+// the real WindowEngine and snapshot() compute the windows at each scrape step, the real
+// SidecarMetrics exposition turns them into series, and the series are written as
+// OpenMetrics samples with timestamps, ready for `promtool tsdb create-blocks-from
+// openmetrics`. The CUSUM series is what the sidecar would export with
+// src/analytics/cusum.ts integrated (see docs/alerting.md).
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { CUSUM_SHIFTS, cusumAdd, cusumStart, cusumValues, type CusumState } from '../../src/analytics/cusum.js';
+import { Ledger } from '../../src/ledger/ledger.js';
+import type { TradeInput } from '../../src/model/trade.js';
+import { WindowEngine } from '../../src/sidecar/engine.js';
+import { SidecarMetrics } from '../../src/sidecar/exposition.js';
+import { snapshot } from '../../src/sidecar/snapshot.js';
+import { parseThresholds } from '../../src/sidecar/thresholds.js';
+import { Rng, SCENARIOS, profile } from './model.js';
+import { DAY, WEEK, type RunSpec } from './plan.js';
+
+/** PnL of one σ, in quote currency (the unit is irrelevant to every statistic here). */
+const SCALE = 10;
+/** Minimum sample of the CUSUM (the proposed threshold cusum_min_trades). */
+export const CUSUM_MIN_TRADES = 20;
+/** The proposed default of cusum_threshold (nats), exported as edgewatch_threshold. */
+export const CUSUM_THRESHOLD = 10;
+
+export interface Trade {
+  id: string;
+  closedMs: number;
+  pnl: number;
+}
+
+/** Poisson arrivals at `rate` a day from startMs to emitToMs, PnL from the scenario. */
+export function tradesOf(spec: RunSpec): Trade[] {
+  const rng = new Rng(spec.seed);
+  const sc = SCENARIOS[spec.scenario];
+  const pr = profile(spec.profile);
+  const out: Trade[] = [];
+  let t = spec.startMs;
+  for (;;) {
+    t += rng.exponential(DAY / spec.rate);
+    const closedMs = Math.floor(t);
+    if (closedMs > spec.emitToMs) break;
+    const x = sc.draw(pr, closedMs - spec.changeMs, rng);
+    out.push({ id: `t${String(out.length).padStart(7, '0')}`, closedMs, pnl: Math.round(SCALE * x * 1e6) / 1e6 });
+  }
+  return out;
+}
+
+export interface RunResult {
+  strategy: string;
+  rate: number;
+  scenario: string;
+  profile: string;
+  changeMs: number;
+  /** closed_at of the trades after the change (delays in trades count these) */
+  afterChange: number[];
+  trades: number;
+  snapshots: number;
+  samples: number;
+}
+
+export interface Sink {
+  write(text: string): void;
+}
+
+// The series the evaluated rules read (the exposition has more; writing only these keeps
+// the TSDB small). Window stats other than trades and win_ratio, 1h windows, versions'
+// other stats and experiments are not read by any rule evaluated here.
+const WANTED_THRESHOLDS = new Set(['drift_zscore', 'drift_min_trades', 'regression_zscore', 'regression_min_trades']);
+
+function fmt(v: number): string {
+  return v === Infinity ? '+Inf' : v === -Infinity ? '-Inf' : String(v);
+}
+
+function body(name: string, bot: string, labels: Partial<Record<string, string | number>>, value: number): string {
+  let s = `${name}{bot="${bot}"`;
+  for (const [k, v] of Object.entries(labels)) s += `,${k}="${v}"`;
+  return `${s}} ${fmt(value)}`;
+}
+
+/** Reads the current series of one strategy from the real exposition registry. */
+async function seriesOf(metrics: SidecarMetrics, bot: string, strategy: string, cusum: CusumState | undefined): Promise<string[]> {
+  const out: string[] = [];
+  const get = async (name: string) => (await metrics.registry.getSingleMetric(name)!.get()).values;
+  for (const v of await get('edgewatch_drift_zscore')) out.push(body('edgewatch_drift_zscore', bot, v.labels, v.value));
+  for (const name of ['edgewatch_window_trades', 'edgewatch_window_win_ratio'])
+    for (const v of await get(name)) if (v.labels.window !== '1h') out.push(body(name, bot, v.labels, v.value));
+  for (const v of await get('edgewatch_threshold')) if (WANTED_THRESHOLDS.has(String(v.labels.name))) out.push(body('edgewatch_threshold', bot, v.labels, v.value));
+  for (const name of ['edgewatch_active_param_version_info', 'edgewatch_version_trades', 'edgewatch_version_regression_zscore'])
+    for (const v of await get(name)) out.push(body(name, bot, v.labels, v.value));
+  // What the sidecar would add with the CUSUM integrated (docs/alerting.md, "Integration").
+  out.push(body('edgewatch_threshold', bot, { strategy, name: 'cusum_threshold' }, CUSUM_THRESHOLD));
+  const values = cusum && cusumValues(cusum, CUSUM_MIN_TRADES);
+  if (values) for (const v of values) out.push(body('edgewatch_cusum_statistic', bot, { strategy, shift: String(v.shift) }, v.llr));
+  return out;
+}
+
+let shared: SidecarMetrics | undefined;
+
+/**
+ * Simulates one run and writes its samples to `sink`. A snapshot is taken at the first
+ * step and at every step with an event since the previous one (a trade closing, or a
+ * trade's closed_at + 24h or + 7d passing, or a deploy): between events every exported
+ * value is a function of an unchanged set of trades per window, so the previous samples
+ * are repeated. `everyStep` takes a snapshot on every step instead; the smoke test checks
+ * that both write the same series, with values equal but for the last bits (the engine
+ * folds a window's edge minutes in another order as the scrape time moves).
+ */
+export async function simulateRun(spec: RunSpec, tmpDir: string, bot: string, sink: Sink, everyStep = false): Promise<RunResult> {
+  const trades = tradesOf(spec);
+  const sc = SCENARIOS[spec.scenario];
+  const path = join(tmpDir, `${spec.strategy}.db`);
+  const ledger = Ledger.open(path, { synchronous: 'NORMAL' });
+  const metrics = (shared ??= new SidecarMetrics());
+  const opts = { keepVersions: 5, thresholds: parseThresholds(undefined, 'defaults') };
+  try {
+    ledger.deployParams(spec.strategy, { strategy: spec.strategy, version: 1 }, { source: 'bench', note: 'first version' }, spec.startMs);
+    const deployMs = sc.deploy ? spec.changeMs : undefined;
+    const engine = new WindowEngine(ledger);
+    // Event times, ascending.
+    const events: number[] = [];
+    for (const t of trades) events.push(t.closedMs, t.closedMs + DAY, t.closedMs + WEEK);
+    if (deployMs !== undefined) events.push(deployMs);
+    events.sort((a, b) => a - b);
+    let ev = 0;
+    let next = 0; // next trade to insert
+    let cusum: CusumState | undefined = cusumStart(CUSUM_SHIFTS);
+    let cusumNext = 0; // next trade to fold into the CUSUM
+    let deployed = false;
+    let lines: string[] = [];
+    let snapshots = 0;
+    let samples = 0;
+    let buf = '';
+    for (let now = spec.emitFromMs; now <= spec.emitToMs; now += spec.stepMs) {
+      let changed = now === spec.emitFromMs || everyStep;
+      while (ev < events.length && events[ev] <= now) {
+        ev++;
+        changed = true;
+      }
+      if (changed) {
+        // Trades closed up to now, then a deploy due now (trades after it carry the new version).
+        const batch: TradeInput[] = [];
+        while (next < trades.length && trades[next].closedMs <= now) {
+          const t = trades[next++];
+          batch.push({ strategy: spec.strategy, id: t.id, symbol: 'SIM', side: 'long', closedMs: t.closedMs, openedMs: null, pnl: t.pnl, fees: 0, notional: null, paramVersion: null, experiment: null, variant: null });
+        }
+        if (batch.length) ledger.insertTrades(batch, now);
+        // The CUSUM folds the trades of the current run (reset at a deploy) in closed_at order.
+        while (cusumNext < trades.length && trades[cusumNext].closedMs <= now && (deployMs === undefined || deployed || trades[cusumNext].closedMs <= deployMs)) cusumAdd(cusum, trades[cusumNext++].pnl, CUSUM_MIN_TRADES);
+        if (deployMs !== undefined && !deployed && deployMs <= now) {
+          ledger.deployParams(spec.strategy, { strategy: spec.strategy, version: 2 }, { source: 'bench', note: 'the regressing deploy' }, deployMs);
+          deployed = true;
+          cusum = cusumStart(CUSUM_SHIFTS);
+          while (cusumNext < trades.length && trades[cusumNext].closedMs <= now) cusumAdd(cusum, trades[cusumNext++].pnl, CUSUM_MIN_TRADES);
+        }
+        engine.refresh(now);
+        metrics.apply(snapshot(engine, ledger, now, opts));
+        lines = await seriesOf(metrics, bot, spec.strategy, cusum);
+        snapshots++;
+      }
+      const ts = ` ${now / 1000}\n`;
+      for (const l of lines) buf += l + ts;
+      samples += lines.length;
+      if (buf.length > 1 << 20) {
+        sink.write(buf);
+        buf = '';
+      }
+    }
+    if (buf) sink.write(buf);
+    return {
+      strategy: spec.strategy,
+      rate: spec.rate,
+      scenario: spec.scenario,
+      profile: spec.profile,
+      changeMs: spec.changeMs,
+      afterChange: trades.filter((t) => t.closedMs > spec.changeMs).map((t) => t.closedMs),
+      trades: trades.length,
+      snapshots,
+      samples,
+    };
+  } finally {
+    ledger.close();
+    for (const s of ['', '-wal', '-shm']) rmSync(path + s, { force: true });
+  }
+}
+
