@@ -94,15 +94,17 @@ function pair(sync: Sync, r: ReturnType<typeof interleave>, perOp: number): Pair
   return { sync, edgewatch: summarize(r.a), bare: summarize(r.b), edgewatchPerSec: (r.a.length * perOp) / (r.aMs / 1000), barePerSec: (r.b.length * perOp) / (r.bMs / 1000) };
 }
 
-export async function ingestBench(dataDir: string, opts: { seconds: number; httpBatches: number; loadSeconds: number; log: (l: string) => void }): Promise<IngestResult> {
+export async function ingestBench(dataDir: string, opts: { seconds: number; singleSeconds: number; httpBatches: number; loadSeconds: number; log: (l: string) => void }): Promise<IngestResult> {
   const dir = join(dataDir, 'ingest');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const result: IngestResult = { single: [], batch: [], http: [], underLoad: [] };
   const total = opts.seconds * 1000;
+  const single = opts.singleSeconds * 1000;
 
   for (const sync of ['FULL', 'NORMAL'] as const) {
-    // One trade per call: the SDK (validation, version stamping, one transaction, metrics)
+    // One trade per call (5 s a side in 50 ms slices: a FULL commit waits for the disk, whose
+    // latency moves with the neighbours' I/O): the SDK (validation, version stamping, one transaction, metrics)
     // against an autocommit INSERT of the same row.
     const ew = openEdgewatch({ ledger: join(dir, `sdk-${sync}.db`), strategies: ['bench'], logger: false, synchronous: sync });
     const h = ew.strategy('bench');
@@ -125,8 +127,8 @@ export async function ingestBench(dataDir: string, opts: { seconds: number; http
           b.insert.run('bench', `t${k}`, 'BTC-USD', 'long', null, now, (k % 7) - 3, 0.1, 1000, 1, null, null, now);
         },
       },
-      100,
-      total,
+      50,
+      single,
     );
     result.single.push(pair(sync, r, 1));
     opts.log(`  record() ${sync}: SDK ${Math.round(result.single.at(-1)!.edgewatchPerSec)}/s, bare ${Math.round(result.single.at(-1)!.barePerSec)}/s`);
@@ -162,10 +164,7 @@ export async function ingestBench(dataDir: string, opts: { seconds: number; http
     bb.db.close();
   }
 
-  // HTTP: a sidecar on a fresh ledger (its default durability, FULL), batches of 1,000 built beforehand.
-  const db = join(dir, 'http.db');
-  Ledger.open(db).close();
-  const server = await startServer(['sidecar', db, 'now']);
+  // HTTP: a sidecar on a fresh ledger (its default durability, FULL), batches of 1,000.
   const strategies = ['momentum', 'meanrev', 'breakout', 'carry', 'arb'];
   let seq = 0;
   const body = () => {
@@ -177,10 +176,18 @@ export async function ingestBench(dataDir: string, opts: { seconds: number; http
     });
     return Buffer.from(JSON.stringify({ trades }));
   };
-  const post = async (b: Buffer) => http(`${server.url}/v1/trades`, { method: 'POST', body: b, headers: { 'content-type': 'application/json' } });
-  for (let k = 0; k < 5; k++) await post(body()); // warm-up
+  const sidecar = async (name: string, extra: string[] = []) => {
+    const db = join(dir, `${name}.db`);
+    Ledger.open(db).close();
+    const server = await startServer(['sidecar', db, 'now', ...extra]);
+    const post = (b: Buffer) => http(`${server.url}/v1/trades`, { method: 'POST', body: b, headers: { 'content-type': 'application/json' } });
+    for (let k = 0; k < 5; k++) await post(body()); // warm-up
+    return { server, post };
+  };
+
+  const { server, post } = await sidecar('http');
   for (const concurrency of [1, 4]) {
-    const bodies = Array.from({ length: opts.httpBatches }, body);
+    const bodies = Array.from({ length: opts.httpBatches }, body); // built beforehand: the client is not measured
     let errors = 0;
     const times: number[] = [];
     const t = performance.now();
@@ -196,11 +203,22 @@ export async function ingestBench(dataDir: string, opts: { seconds: number; http
     );
     const seconds = ms(t) / 1000;
     result.http.push({ concurrency, batches: bodies.length, trades: bodies.length * 1000, seconds, tradesPerSec: (bodies.length * 1000) / seconds, batch: summarize(times), errors });
-    opts.log(`  HTTP batches of 1,000, ${concurrency} at a time: ${Math.round(result.http.at(-1)!.tradesPerSec)} trades/s, ${errors} errors`);
+    opts.log(`  HTTP batches of 1,000, ${concurrency} in flight: ${Math.round(result.http.at(-1)!.tradesPerSec)} trades/s, ${errors} errors`);
   }
+  server.close();
 
-  // Scrapes every second while ingesting: flat out (2 writers), then at a steady 5,000 trades/s.
-  for (const [label, perSecond] of [['flat out (2 writers)', 0], ['5,000 trades/s', 5]] as const) {
+  // Scrapes every second while ingesting, each case on a fresh sidecar and ledger: a steady
+  // 5,000 trades/s (a thousand times the rate of the 10M ledger), flat out from one writer (in
+  // (closed_at, id) order), flat out from two (batches commit out of order: buckets rebuilt),
+  // and flat out with the sidecar folding new rows every 100 ms between scrapes (a proposal).
+  const cases: Array<[string, number, number, string[]]> = [
+    ['5,000 trades/s', 5, 1, []],
+    ['flat out, 1 writer', 0, 1, []],
+    ['flat out, 2 writers', 0, 2, []],
+    ['flat out, 1 writer, folding every 100 ms', 0, 1, ['', 'refresh=100']],
+  ];
+  for (const [label, perSecond, writers, extra] of cases) {
+    const { server, post } = await sidecar(`load-${result.underLoad.length}`, extra);
     const deadline = performance.now() + opts.loadSeconds * 1000;
     let ingested = 0;
     let ingestErrors = 0;
@@ -229,13 +247,13 @@ export async function ingestBench(dataDir: string, opts: { seconds: number; http
         await sleep(Math.max(0, 1000 - ms(started)));
       }
     };
-    await Promise.all([scraper(), ...Array.from({ length: perSecond ? 1 : 2 }, writer)]);
+    await Promise.all([scraper(), ...Array.from({ length: writers }, writer)]);
     const seconds = ms(t) / 1000;
+    server.close();
     result.underLoad.push({ label, ingestTradesPerSec: ingested / seconds, seconds, scrape: summarize(scrapes), scrapeErrors, ingestErrors });
     const u = result.underLoad.at(-1)!;
     opts.log(`  scrapes every 1 s while ingesting ${label}: ${Math.round(u.ingestTradesPerSec)} trades/s in, scrape p50 ${u.scrape.p50.toFixed(1)} ms p99 ${u.scrape.p99.toFixed(1)} ms, ${scrapeErrors} scrape errors`);
   }
-  server.close();
   rmSync(dir, { recursive: true, force: true });
   return result;
 }

@@ -81,7 +81,7 @@ export async function runBench(o: RunOptions): Promise<Results> {
       );
   if (o.only.has('ingest')) {
     o.log('ingestion');
-    results.ingest = await ingestBench(o.dataDir, { seconds: o.smoke ? 0.2 : 3, httpBatches: o.smoke ? 4 : 100, loadSeconds: o.smoke ? 2 : 30, log: o.log });
+    results.ingest = await ingestBench(o.dataDir, { seconds: o.smoke ? 0.2 : 3, singleSeconds: o.smoke ? 0.2 : 5, httpBatches: o.smoke ? 4 : 100, loadSeconds: o.smoke ? 1.5 : 20, log: o.log });
   }
   if (o.only.has('promql')) {
     const size = o.sizes[o.sizes.length - 1];
@@ -175,8 +175,8 @@ export function render(r: Results, o: Pick<RunOptions, 'smoke'>): string {
     for (const s of r.scrape)
       p(`| ${s.size} (${fmt(s.ledgerMb)} MB) | ${s.series} | ${fmt(s.http.sidecar.p50)} / ${fmt(s.http.sidecar.p99)} | ${fmt(s.http.floor.p50)} / ${fmt(s.http.floor.p99)} | ${fmt(s.http.naive.p50)} / ${fmt(s.http.naive.p99)} (${s.http.naive.n}) | ${ratio(s.http.naive.p50, s.http.sidecar.p50)} | ${ratio(s.http.sidecar.p50, s.http.floor.p50)} |`);
     p();
-    p('Same figures: the naive sidecar and the sidecar agree on every window, version and experiment series compared (drawdown and Sharpe left out: the naive formulas differ by design):');
-    for (const s of r.scrape) p(`- ${s.size}: ${s.agreement.compared} series, largest relative difference ${s.agreement.worst.toExponential(1)}${s.agreement.worst > 1e-6 ? ` (${s.agreement.worstSeries}: the two scrapes were taken at different moments and a trade crossed a window edge)` : ''}`);
+    p('Same figures: the engine and the naive SQL baseline, asked at the same instant, give the same statistics (every window, baseline, drift, version, regression and experiment figure of the snapshot), to rounding (sums in another order, the naive variance from Σx²):');
+    for (const s of r.scrape) p(`- ${s.size}: ${s.agreement.compared} figures, largest relative difference ${s.agreement.worst.toExponential(1)} (${s.agreement.worstSeries})`);
     p();
     p('## Cold start: process spawn to the end of the first /metrics answer');
     p();
@@ -205,7 +205,7 @@ export function render(r: Results, o: Pick<RunOptions, 'smoke'>): string {
   if (ing) {
     p('## Ingestion');
     p();
-    p('Interleaved in slices of 100 ms (single) and 300 ms (batches) for 3 s each, on fresh ledgers on the same disk, same pragmas (WAL, foreign keys on) and the same row; batches are built outside the timed call on both sides.');
+    p('Interleaved in slices of 50 ms for 5 s a side (single trades) and of 300 ms for 3 s a side (batches), on fresh ledgers on the same disk, same pragmas (WAL, foreign keys on) and the same row; batches are built outside the timed call on both sides.');
     p();
     p('| path | synchronous | edgewatch | bare better-sqlite3 | bare / edgewatch | per call p50 / p99 (edgewatch; bare) |');
     p('|---|---|---|---|---|---|');

@@ -13,6 +13,7 @@ import { snapshot } from '../src/sidecar/snapshot.js';
 import { parseThresholds } from '../src/sidecar/thresholds.js';
 import { staticRegistry } from './floor.js';
 import { cachedLedger, type LedgerMeta } from './generate.js';
+import { NaiveWindows } from './naive.js';
 import { http, memoryOf, ms, summarize, type Summary } from './stats.js';
 
 const SERVER = fileURLToPath(new URL('./server.js', import.meta.url));
@@ -55,7 +56,7 @@ export interface ScrapeResult {
   http: { sidecar: Summary; floor: Summary; naive: Summary };
   inProcess: { sidecar: Summary; floor: Summary; parts: Record<'refresh' | 'snapshot' | 'apply' | 'serialize', Summary> };
   memory: { sidecar: { rssMb: number; peakMb: number }; naive: { rssMb: number; peakMb: number }; floor: { rssMb: number; peakMb: number } };
-  /** Largest relative difference between the sidecar's and the naive sidecar's window figures. */
+  /** Largest relative difference between the engine's and the naive SQL figures at the same instant. */
   agreement: { compared: number; worst: number; worstSeries: string };
 }
 
@@ -95,16 +96,6 @@ async function cold(args: string[], log: (l: string) => void, what: string): Pro
   return { server, cold: result, body: r.body };
 }
 
-/** Values of the window series of an exposition, by series text. */
-function windowValues(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    const m = /^(edgewatch_(?:window|version|experiment)_\w+\{[^}]*\}) (\S+)$/.exec(line);
-    if (m) out.set(m[1], Number(m[2]));
-  }
-  return out;
-}
-
 export async function scrapeBench(o: ScrapeOptions): Promise<ScrapeResult> {
   const db = join(o.dataDir, `ledger-${o.size}.db`);
   const t = performance.now();
@@ -135,8 +126,6 @@ export async function scrapeBench(o: ScrapeOptions): Promise<ScrapeResult> {
   for (let i = 0; i < 20; i++) for (const s of [sidecar, floor]) await http(`${s.url}/metrics`);
   const times = { sidecar: [] as number[], floor: [] as number[], naive: [] as number[] };
   let naiveSpent = 0;
-  let lastSidecar = '';
-  let lastNaive = naive.body;
   const rounds = 6;
   const perRound = Math.ceil(o.scrapes / rounds);
   for (let round = 0; round < rounds; round++) {
@@ -144,7 +133,6 @@ export async function scrapeBench(o: ScrapeOptions): Promise<ScrapeResult> {
       const r = await http(`${sidecar.url}/metrics`);
       if (r.status !== 200) throw new Error(`sidecar scrape answered ${r.status}`);
       times.sidecar.push(r.ms);
-      lastSidecar = r.body;
     }
     for (let i = 0; i < perRound; i++) times.floor.push((await http(`${floor.url}/metrics`)).ms);
     const naiveRounds = Math.max(1, Math.ceil(o.naiveMax / rounds));
@@ -152,27 +140,14 @@ export async function scrapeBench(o: ScrapeOptions): Promise<ScrapeResult> {
       const r = await http(`${naive.server.url}/metrics`);
       times.naive.push(r.ms);
       naiveSpent += r.ms;
-      lastNaive = r.body;
     }
   }
   const memory = { sidecar: memoryOf(sidecar.child.pid!), naive: memoryOf(naive.server.child.pid!), floor: memoryOf(floor.child.pid!) };
 
-  // Same figures? The two clocks differ by the time between the scrapes, so a trade may cross an edge.
-  const a = windowValues(lastSidecar);
-  const b = windowValues(lastNaive);
-  let worst = 0;
-  let worstSeries = '';
-  let compared = 0;
-  for (const [k, v] of a) {
-    const w = b.get(k);
-    if (w === undefined || k.includes('sharpe') || k.includes('drawdown')) continue;
-    compared++;
-    const d = Math.abs(v - w) / Math.max(1e-9, Math.abs(v));
-    if (d > worst) [worst, worstSeries] = [d, k];
-  }
   for (const s of [sidecar, floor, naive.server]) s.close();
 
   const inProcess = await inProcessScrapes(db, meta, state.body, o.scrapes);
+  const agreement = agree(db, meta);
   const series = state.body.split('\n').filter((l) => l && !l.startsWith('#')).length;
   const h = { sidecar: summarize(times.sidecar), floor: summarize(times.floor), naive: summarize(times.naive) };
   o.log(`  http p50/p99 ms: sidecar ${h.sidecar.p50.toFixed(2)}/${h.sidecar.p99.toFixed(2)}, floor ${h.floor.p50.toFixed(2)}/${h.floor.p99.toFixed(2)}, naive ${h.naive.p50.toFixed(0)}/${h.naive.p99.toFixed(0)} (${h.naive.n} scrapes)`);
@@ -190,7 +165,7 @@ export async function scrapeBench(o: ScrapeOptions): Promise<ScrapeResult> {
     http: h,
     inProcess,
     memory,
-    agreement: { compared, worst, worstSeries },
+    agreement,
   };
 }
 
@@ -241,4 +216,29 @@ async function inProcessScrapes(db: string, meta: LedgerMeta, exposition: string
     floor: summarize(floorTimes),
     parts: { refresh: summarize(parts.refresh), snapshot: summarize(parts.snapshot), apply: summarize(parts.apply), serialize: summarize(parts.serialize) },
   };
+}
+
+/** Every statistic of the engine's snapshot against the naive SQL one, at the same instant. */
+function agree(db: string, meta: LedgerMeta): ScrapeResult['agreement'] {
+  const ledger = Ledger.open(db, { readonly: true });
+  const now = meta.endMs + 1000;
+  const opts = { keepVersions: 5, thresholds: parseThresholds(undefined, 'defaults') };
+  const engine = new WindowEngine(ledger);
+  engine.refresh(now);
+  const a = snapshot(engine, ledger, now, opts);
+  const b = snapshot(new NaiveWindows(ledger.raw), ledger, now, opts);
+  ledger.close();
+  let worst = 0;
+  let worstSeries = '';
+  let compared = 0;
+  const walk = (x: unknown, y: unknown, path: string) => {
+    if (typeof x === 'number') {
+      if (/maxPrefix|minPrefix|\.m2$|agg\.mean/.test(path)) return; // internal fields the naive baseline does not keep
+      compared++;
+      const d = typeof y !== 'number' ? Infinity : x === y ? 0 : Math.abs(x - y) / Math.max(1e-12, Math.abs(x));
+      if (d > worst) [worst, worstSeries] = [d, path];
+    } else if (x && typeof x === 'object') for (const k of Object.keys(x)) walk((x as Record<string, unknown>)[k], (y as Record<string, unknown> | undefined)?.[k], `${path}.${k}`);
+  };
+  walk(a, b, 'snapshot');
+  return { compared, worst, worstSeries };
 }

@@ -1,5 +1,5 @@
 // One HTTP server per child process, so that each has its own memory and event loop:
-//   node dist/bench/server.js sidecar <ledger> <asOfMs> [frozen]   the real sidecar (startSidecar)
+//   node dist/bench/server.js sidecar <ledger> <asOfMs> [frozen] [refresh=<ms>]   the real sidecar
 //   node dist/bench/server.js naive <ledger> <asOfMs>       SQL over raw trades on every scrape
 //   node dist/bench/server.js floor <exposition-file>       a static registry of the same series
 // The clock starts at asOfMs, just after the ledger's newest trade, so a ledger generated
@@ -17,7 +17,7 @@ import { staticRegistry } from './floor.js';
 import { NaiveWindows } from './naive.js';
 import type { Registry } from 'prom-client';
 
-const [mode, file, asOf, clock] = process.argv.slice(2);
+const [mode, file, asOf, clock, refresh] = process.argv.slice(2);
 const offset = asOf === 'now' ? 0 : Date.now() - Number(asOf);
 const now = clock === 'frozen' ? () => Number(asOf) : () => Date.now() - offset;
 const started = performance.now();
@@ -43,6 +43,10 @@ process.stdin.resume();
 
 if (mode === 'sidecar') {
   const s = await startSidecar({ db: file, port: 0, logger: silentLogger(), now, keepVersions: 5 });
+  // "refresh=<ms>": fold new rows on a timer too, so a scrape finds little left to read (what a
+  // timer in server.ts would do; measured as a proposal).
+  const every = Number(/^refresh=(\d+)$/.exec(refresh ?? '')?.[1]);
+  if (every) setInterval(() => s.engine.refresh(now()), every);
   ready({ port: s.port, startMode: s.engine.startMode, stateNote: s.engine.stateNote, trades: s.engine.tradesSeen });
 } else if (mode === 'naive') {
   const ledger = Ledger.open(file, { readonly: true });

@@ -30,6 +30,8 @@ test('the benchmark harness runs every part on a tiny ledger and writes a result
   assert.ok(s.http.sidecar.n >= 30 && s.http.floor.n >= 30 && s.http.naive.n >= 1, 'every server was scraped');
   assert.equal(s.coldScan.mode, 'scan');
   assert.ok(s.series > 300, `the sidecar exposes its series (${s.series})`);
+  // Not a timing: the engine and the naive SQL baseline give the same figures at the same instant.
+  assert.ok(s.agreement.compared > 300 && s.agreement.worst < 1e-9, `engine vs naive SQL: ${s.agreement.worst} at ${s.agreement.worstSeries}`);
   assert.ok(results.ingest!.http.every((h) => h.errors === 0 && h.trades > 0), 'HTTP batches were all accepted');
   assert.ok(results.ingest!.underLoad.every((u) => u.scrapeErrors === 0 && u.scrape.n > 0), 'scrapes under load answered');
   if (findBinary('promtool') && findBinary('prometheus')) {

@@ -3,8 +3,8 @@
 // edges. Each refresh reads only rows with seq above the last one seen.
 //
 // What a scrape costs (measured in bench/RESULTS.md):
-// - a window folds cached whole-hour aggregates and only the minutes of its two partial
-//   hours, so a 7d window is ~170 + 120 combines rather than 10,080;
+// - a window folds cached aggregates of whole days, hours and 10-minute blocks, and minute
+//   buckets only at its ends, so a 7d window is at most ~90 combines rather than 10,080;
 // - the rows of an edge minute are read from SQL once and kept while a window ends in it
 //   (new trades are appended), so a scrape reads no rows at all in the steady state, and a
 //   minute with no trades or whose trades all lie inside the window needs no rows;
@@ -25,6 +25,8 @@ export const WINDOWS = { '1h': HOUR, '24h': DAY, '7d': 7 * DAY } as const;
 export type WindowName = keyof typeof WINDOWS;
 
 const MINUTE = 60_000;
+/** Block sizes of the window cache: a block is the fold of the blocks of the size before it. */
+const LEVELS = [MINUTE, 10 * MINUTE, HOUR, DAY];
 /** Whole-life series keep minute buckets this long before folding them into hours. */
 const RECENT_MS = 2 * HOUR;
 const PAGE = 20_000;
@@ -141,14 +143,19 @@ interface StrategyState {
   name: string;
   /** Minute buckets of the last 7 days (+1 minute): the rolling windows. */
   windows: BucketSeries;
-  /** Folds of whole hours of `windows`, dropped when one of their minutes changes. */
-  hours: Map<number, Agg>;
+  /** Per level of LEVELS after the first: folds of whole blocks of `windows`, dropped when one of their minutes changes. */
+  blocks: Array<Map<number, Agg>>;
   /** Rows of the minutes the current windows start or end in. */
   edges: Map<number, EdgeRows>;
   versions: Map<number, LifeSeries>;
   /** experiment -> variant -> series */
   variants: Map<string, Map<string, LifeSeries>>;
   lastTradeMs: number;
+}
+
+/** A minute of the window series changed: drop the cached blocks that contain it. */
+function changed(s: StrategyState, minute: number): void {
+  for (let k = 1; k < LEVELS.length; k++) s.blocks[k].delete(bucketStart(minute, LEVELS[k]));
 }
 
 type Dirty = Map<BucketSeries, { strategy: string; keep: (r: Row) => boolean; starts: Set<number> }>;
@@ -231,7 +238,7 @@ export class WindowEngine {
     }
     for (const s of this.strategies.values()) {
       s.windows.dropBefore(this.horizon);
-      for (const h of s.hours.keys()) if (h < this.horizon) s.hours.delete(h);
+      for (const cache of s.blocks) for (const t of cache.keys()) if (t < this.horizon) cache.delete(t);
       // Keep the edge rows the last snapshot used: the next one most likely needs the same minutes.
       for (const [m, e] of s.edges) if (e.used < this.generation - 1 || m < this.horizon) s.edges.delete(m);
     }
@@ -258,7 +265,7 @@ export class WindowEngine {
 
   private state(strategy: string): StrategyState {
     let s = this.strategies.get(strategy);
-    if (!s) this.strategies.set(strategy, (s = { name: strategy, windows: new BucketSeries(MINUTE), hours: new Map(), edges: new Map(), versions: new Map(), variants: new Map(), lastTradeMs: -Infinity }));
+    if (!s) this.strategies.set(strategy, (s = { name: strategy, windows: new BucketSeries(MINUTE), blocks: LEVELS.map(() => new Map()), edges: new Map(), versions: new Map(), variants: new Map(), lastTradeMs: -Infinity }));
     return s;
   }
 
@@ -290,7 +297,7 @@ export class WindowEngine {
     if (closed >= this.horizon) {
       const minute = bucketStart(closed, MINUTE);
       if (s.windows.add(closed, row[1], row[3], row[4]) === 'dirty') markDirty(dirty, s.windows, s.name, ALL, minute);
-      s.hours.delete(bucketStart(closed, HOUR));
+      changed(s, minute);
       const e = s.edges.get(minute);
       if (e && after(closed, row[1], e.last)) {
         e.closed.push(closed);
@@ -317,7 +324,7 @@ export class WindowEngine {
         series.replaceBucket(start, this.rows(d.strategy, start, start + MINUTE).filter(d.keep).map(trade));
         if (d.keep === ALL) {
           const s = this.strategies.get(d.strategy)!;
-          s.hours.delete(bucketStart(start, HOUR));
+          changed(s, start);
           s.edges.delete(start);
         }
       }
@@ -360,18 +367,27 @@ export class WindowEngine {
     return agg;
   }
 
-  /** Fold of the minute buckets in [from, to) (both minute starts): cached whole hours, minutes at the ends. */
-  private foldMinutes(s: StrategyState, from: number, to: number): Agg {
-    const firstHour = Math.ceil(from / HOUR) * HOUR;
-    const endHour = Math.floor(to / HOUR) * HOUR;
-    if (firstHour >= endHour) return s.windows.foldRange(from, to);
-    const acc = s.windows.foldRange(from, firstHour);
-    for (let h = firstHour; h < endHour; h += HOUR) {
-      let hour = s.hours.get(h);
-      if (!hour) s.hours.set(h, (hour = s.windows.foldRange(h, h + HOUR)));
-      combineInto(acc, hour);
+  /** Fold of [from, to), both multiples of LEVELS[k]: whole blocks of the next level, blocks of this one at the ends. */
+  private foldLevel(s: StrategyState, k: number, from: number, to: number): Agg {
+    const up = LEVELS[k + 1];
+    const a = up === undefined ? to : Math.ceil(from / up) * up;
+    const b = up === undefined ? to : Math.floor(to / up) * up;
+    if (a >= b) return this.foldBlocks(s, k, from, to);
+    const acc = this.foldBlocks(s, k, from, a);
+    combineInto(acc, this.foldLevel(s, k + 1, a, b));
+    return combineInto(acc, this.foldBlocks(s, k, b, to));
+  }
+
+  /** Fold of the blocks of level k in [from, to), one by one (minute buckets for level 0). */
+  private foldBlocks(s: StrategyState, k: number, from: number, to: number): Agg {
+    if (k === 0) return s.windows.foldRange(from, to);
+    const acc = empty();
+    for (let t = from; t < to; t += LEVELS[k]) {
+      let block = s.blocks[k].get(t);
+      if (!block) s.blocks[k].set(t, (block = this.foldBlocks(s, k - 1, t, t + LEVELS[k])));
+      combineInto(acc, block);
     }
-    return combineInto(acc, s.windows.foldRange(endHour, to));
+    return acc;
   }
 
   /** Exact aggregate of trades with fromExclusive < closed_at <= toInclusive. */
@@ -384,7 +400,7 @@ export class WindowEngine {
     const endFull = Math.floor(hi / MINUTE) * MINUTE;
     if (firstFull > endFull) return this.edgeAgg(s, lo, hi); // inside one minute
     const acc = this.edgeAgg(s, lo, firstFull);
-    if (firstFull < endFull) combineInto(acc, this.foldMinutes(s, firstFull, endFull));
+    if (firstFull < endFull) combineInto(acc, this.foldLevel(s, 0, firstFull, endFull));
     return combineInto(acc, this.edgeAgg(s, endFull, hi));
   }
 
