@@ -16,7 +16,7 @@ import { MAX_BODY } from '../src/sidecar/app.js';
 import { requireBinary } from './support/binaries.js';
 import { ledgerDigest } from './support/ledger-digest.js';
 import { sidecar, wireTrade } from './support/sidecar.js';
-import { spawnSidecar } from './support/sidecar-process.js';
+import { CLI_MAIN, spawnSidecar } from './support/sidecar-process.js';
 import { find, parseExposition, tempDir, value } from './support/tmp.js';
 
 const NOW = Date.now();
@@ -186,7 +186,7 @@ test('the token never appears in the sidecar log, whatever requests arrive, at d
   }
   // A token that is too short stops the sidecar with a message that names the variable, not the value.
   const short = 'sh0rt-s3cret';
-  const r = spawnSync(process.execPath, [(await import('./support/sidecar-process.js')).CLI_MAIN, 'sidecar'], { env: { ...process.env, EDGEWATCH_DB: join(dir, 'l.db'), EDGEWATCH_TOKEN: short }, encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync(process.execPath, [CLI_MAIN, 'sidecar'], { env: { ...process.env, EDGEWATCH_DB: join(dir, 'l.db'), EDGEWATCH_TOKEN: short }, encoding: 'utf8', timeout: 20_000 });
   assert.equal(r.status, 2);
   assert.match(r.stderr, /EDGEWATCH_TOKEN/);
   assert.ok(!`${r.stdout}${r.stderr}`.includes(short));
