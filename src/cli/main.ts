@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The edgewatch command line.
 import { Command } from 'commander';
-import { ConfigError } from '../errors.js';
+import { ConfigError, EdgewatchError } from '../errors.js';
 import { runDemoCommand } from './demo.js';
 import { runSidecarCommand } from './sidecar.js';
 import { runStartCommand } from './start.js';
@@ -69,6 +69,11 @@ async function main(): Promise<void> {
     if (err instanceof ConfigError) {
       process.stderr.write(`edgewatch: ${err.message}\n`);
       process.exit(2);
+    }
+    if (err instanceof EdgewatchError) {
+      // e.g. a ledger on a read-only file system: one line, not a stack trace.
+      process.stderr.write(`edgewatch: ${err.message} (check EDGEWATCH_DB / --db)\n`);
+      process.exit(1);
     }
     throw err;
   }

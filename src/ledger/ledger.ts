@@ -221,7 +221,8 @@ export class Ledger {
       if (err instanceof ValidationError || err instanceof ConflictError || err instanceof LimitError || err instanceof NotFoundError) throw err;
       const fault = faultOf(err);
       const error = new LedgerError(`${what} failed, nothing was written: ${FAULT_TEXT[fault]} (${(err as Error).message})`, fault, err);
-      if (fault !== 'busy') this.lastFault = { error, atMs: Date.now() };
+      // Only storage faults make the ledger not ready; a lock wait or a bug in a caller does not.
+      if (fault === 'disk_full' || fault === 'readonly' || fault === 'io' || fault === 'corrupt') this.lastFault = { error, atMs: Date.now() };
       throw error;
     }
   }
