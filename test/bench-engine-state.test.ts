@@ -81,6 +81,10 @@ test('windows and whole-life totals stay exact while trades land on window edges
   restarted.refresh(now);
   assert.equal(restarted.startMode, 'state');
   assert.equal(restarted.tradesSeen, 20_000 + n);
+  restarted.saveState(); // as a clean stop would
+  const again = new WindowEngine(ledger, { statePath });
+  assert.equal(again.refresh(now), 0, 'a state saved at a stop leaves nothing to read');
+  checkAll(again, ledger, now, 'restart after a clean stop');
   checkAll(restarted, ledger, now, 'restart from state');
   const scanned = new WindowEngine(ledger, { statePath: null });
   scanned.refresh(now);

@@ -462,6 +462,15 @@ export class WindowEngine {
     }
   }
 
+  /** Saves the state now if it can (a path, a writable ledger) and trades arrived since the last save: for a clean stop. */
+  saveState(): void {
+    this.lastSaveAt = 0;
+    if (this.statePath !== null && !this.ledger.raw.readonly && this.lastSeq !== this.savedSeq && this.ledger.isOpen) {
+      this.save(this.statePath);
+      this.savedSeq = this.lastSeq;
+    }
+  }
+
   /** Writes the state file now. */
   save(path: string): void {
     const check = this.lastSeq > 0 ? (this.st.atSeq.get(this.lastSeq) as [string, string, number] | undefined) : undefined;
