@@ -63,6 +63,11 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
       new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => {
+          try {
+            engine.saveState(); // a clean stop makes the next start read only new trades
+          } catch (err) {
+            log.warn({ err: (err as Error).message }, 'saving the window state failed; the next start reads the whole ledger');
+          }
           ledger.close();
           resolve();
         });
