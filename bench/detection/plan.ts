@@ -31,6 +31,10 @@ export interface Options {
   plot: string;
   /** keep the generated TSDBs (in the temp folder) */
   keep: boolean;
+  /** write each rate group's evaluated alert data here (JSON), to re-run the report alone */
+  save?: string;
+  /** read the groups from a --save folder instead of simulating (report only) */
+  load?: string;
   /** the snapshot on every step instead of only on steps with an event (slow; for the equivalence check) */
   everyStep: boolean;
   seed: string;
@@ -154,6 +158,8 @@ export function parseArgs(argv: string[], defaults: Omit<Options, 'out' | 'plot'
       case '--plot': opts.plot = value(); break;
       case '--seed': opts.seed = value(); break;
       case '--keep': opts.keep = true; break;
+      case '--save': opts.save = value(); break;
+      case '--load': opts.load = value(); break;
       case '--every-step': opts.everyStep = true; break;
       case '--quick': Object.assign(opts, { runs: 4, stationaryRuns: 6, weeks: 2 }); break;
       default: throw new Error(`unknown option ${flag} (see docs/alerting.md, "Reproduce")`);

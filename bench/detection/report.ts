@@ -10,22 +10,41 @@ import type { Options } from './plan.js';
 import type { DesignRow } from './cusum-design.js';
 import { CUSUM_THRESHOLD } from './simulate.js';
 
+const REGRESSION: Member = { alert: 'TradingParamVersionRegression' };
+const drift = (z: number, more: Partial<Member> = {}): Member[] => [
+  { alert: 'TradingPnlPerTradeDrift', threshold: z, ...more },
+  { alert: 'TradingWinRatioDrift', threshold: z, ...more },
+];
+
+/**
+ * The settings proposed from these numbers (docs/alerting.md, "Tuning"): drift_zscore 4,
+ * regression_zscore 3.5, the CUSUM at its default threshold with its rule's for/keep.
+ */
+export const PROPOSED = { driftZ: 4, regressionZ: 3.5, cusumThreshold: 10 };
+
 export const DETECTORS: Record<string, { title: string; members: Member[] }> = {
   pnlDrift: { title: 'TradingPnlPerTradeDrift', members: [{ alert: 'TradingPnlPerTradeDrift' }] },
   winDrift: { title: 'TradingWinRatioDrift', members: [{ alert: 'TradingWinRatioDrift' }] },
   regression: { title: 'TradingParamVersionRegression', members: [{ alert: 'TradingParamVersionRegression' }] },
   shipped: { title: 'shipped rules (both drifts + regression)', members: [{ alert: 'TradingPnlPerTradeDrift' }, { alert: 'TradingWinRatioDrift' }, { alert: 'TradingParamVersionRegression' }] },
   cusum: { title: 'proposed TradingPnlPerTradeCusum', members: [{ alert: 'TradingPnlPerTradeCusum' }] },
-  proposed: { title: 'shipped rules + CUSUM', members: [{ alert: 'TradingPnlPerTradeDrift' }, { alert: 'TradingWinRatioDrift' }, { alert: 'TradingParamVersionRegression' }, { alert: 'TradingPnlPerTradeCusum' }] },
+  shippedCusum: { title: 'shipped rules + CUSUM', members: [{ alert: 'TradingPnlPerTradeDrift' }, { alert: 'TradingWinRatioDrift' }, { alert: 'TradingParamVersionRegression' }, { alert: 'TradingPnlPerTradeCusum' }] },
+  proposed: {
+    title: `proposed: drift_zscore ${PROPOSED.driftZ}, regression_zscore ${PROPOSED.regressionZ}, + CUSUM ${PROPOSED.cusumThreshold}`,
+    members: [...drift(PROPOSED.driftZ), { alert: 'TradingParamVersionRegression', threshold: PROPOSED.regressionZ }, { alert: 'TradingPnlPerTradeCusum', threshold: PROPOSED.cusumThreshold }],
+  },
   naive: { title: 'naive: 24h win rate < 80% of 7d', members: [{ alert: 'Naive' }] },
 };
 
 export const SWEEPS = {
-  drift: { title: 'drift_zscore (both drift alerts)', values: [2, 2.5, 3, 3.5, 4, 4.5, 5], members: (v: number): Member[] => [{ alert: 'TradingPnlPerTradeDrift', threshold: v }, { alert: 'TradingWinRatioDrift', threshold: v }] },
-  cusum: { title: 'cusum_threshold (nats)', values: [5, 6, 7, 8, 9, 10, 11, 12, 13], members: (v: number): Member[] => [{ alert: 'TradingPnlPerTradeCusum', threshold: v }] },
+  drift: { title: 'drift_zscore (both drift alerts, with the regression alert)', values: [1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5], members: (v: number): Member[] => [...drift(v), REGRESSION] },
+  cusum: { title: 'cusum_threshold in nats (the CUSUM alert, with the regression alert)', values: [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13], members: (v: number): Member[] => [{ alert: 'TradingPnlPerTradeCusum', threshold: v }, REGRESSION] },
   naive: { title: 'naive factor (24h win rate below f × 7d)', values: [0.5, 0.6, 0.7, 0.8, 0.9], members: (v: number): Member[] => [{ alert: 'Naive', threshold: v }] },
-  driftFor: { title: '`for:` of both drift alerts in minutes (drift_zscore 3)', values: [15, 30, 60, 120], members: (v: number): Member[] => [{ alert: 'TradingPnlPerTradeDrift', forMs: v * 60_000 }, { alert: 'TradingWinRatioDrift', forMs: v * 60_000 }] },
-  driftFor35: { title: '`for:` of both drift alerts in minutes (drift_zscore 3.5)', values: [15, 30, 60, 120], members: (v: number): Member[] => [{ alert: 'TradingPnlPerTradeDrift', threshold: 3.5, forMs: v * 60_000 }, { alert: 'TradingWinRatioDrift', threshold: 3.5, forMs: v * 60_000 }] },
+  driftFor: { title: '`for:` of both drift alerts in minutes (drift_zscore 3)', values: [15, 30, 60, 120], members: (v: number): Member[] => drift(3, { forMs: v * 60_000 }) },
+  driftFor35: { title: '`for:` of both drift alerts in minutes (drift_zscore 3.5)', values: [15, 30, 60, 120], members: (v: number): Member[] => drift(3.5, { forMs: v * 60_000 }) },
+  driftKeep35: { title: '`keep_firing_for:` of both drift alerts in minutes (drift_zscore 3.5)', values: [60, 360, 1440], members: (v: number): Member[] => drift(3.5, { keepMs: v * 60_000 }) },
+  cusumKeep: { title: '`keep_firing_for:` of the CUSUM alert in minutes (cusum_threshold 10)', values: [60, 360, 1440, 4320], members: (v: number): Member[] => [{ alert: 'TradingPnlPerTradeCusum', threshold: 10, keepMs: v * 60_000 }] },
+  regression: { title: 'regression_zscore', values: [3, 3.5, 4, 4.5], members: (v: number): Member[] => [{ alert: 'TradingParamVersionRegression', threshold: v }] },
 } as const;
 export type SweepName = keyof typeof SWEEPS;
 
@@ -37,7 +56,7 @@ export interface Results {
   seconds: number;
   /** the CUSUM statistic alone, variants of its design (bench/detection/cusum-design.ts) */
   design: DesignRow[];
-  options: Omit<Options, 'out' | 'plot' | 'keep' | 'everyStep'>;
+  options: Omit<Options, 'out' | 'plot' | 'keep' | 'everyStep' | 'save' | 'load'>;
   rates: Array<{
     rate: number;
     stepMinutes: number;
@@ -45,8 +64,12 @@ export interface Results {
     checks: GroupData['checks'];
     detectors: Record<string, Partial<Record<ScenarioName, Summary>>>;
     sweeps: Record<SweepName, Array<{ value: number; summaries: Partial<Record<ScenarioName, Summary>> }>>;
-    /** Lorden's limit per decay scenario: at the target rate, and at the measured rate of "proposed" */
-    limits: Partial<Record<ScenarioName, { target?: { trades: number; hours: number }; measured?: { trades: number; hours: number }; perWeek: number }>>;
+    /**
+     * Lorden's limit ln(ARL0)/KL per decay scenario: at the target rate, and at the measured
+     * rate of "proposed"; `refined` is ln(ARL0·KL)/KL at the measured rate, what a CUSUM
+     * designed for the exact change attains (Siegmund), lower when KL is small.
+     */
+    limits: Partial<Record<ScenarioName, { target?: { trades: number; hours: number }; measured?: { trades: number; hours: number }; refined?: { trades: number; hours: number }; perWeek: number; own?: { trades: number; hours: number } }>>;
   }>;
 }
 
@@ -58,7 +81,7 @@ function summaries(g: GroupData, members: Member[], scenarios: ScenarioName[]): 
 }
 
 export function compute(groups: GroupData[], opts: Options, seconds: number, design: DesignRow[]): Results {
-  const { out: _o, plot: _p, keep: _k, everyStep: _e, ...options } = opts;
+  const { out: _o, plot: _p, keep: _k, everyStep: _e, save: _s, load: _l, ...options } = opts;
   return {
     generated: new Date().toISOString(),
     seconds,
@@ -71,15 +94,22 @@ export function compute(groups: GroupData[], opts: Options, seconds: number, des
       for (const [name, sw] of Object.entries(SWEEPS) as Array<[SweepName, (typeof SWEEPS)[SweepName]]>)
         sweeps[name] = sw.values.map((value) => ({ value, summaries: summaries(g, sw.members(value), opts.scenarios) }));
       const st = detectors.proposed.stationary as Stationary;
+      const both = design.find((d) => d.variant.startsWith('both'));
+      const ownArl = both && both.falseAlarmsPer28k > 0 ? 28_000 / both.falseAlarmsPer28k : undefined;
       // Measured rate of "shipped + CUSUM"; with no alarm at all, its 95% upper bound.
       const perWeek = st.alarms > 0 ? st.perWeek : st.perWeekUpper;
       const limits: Results['rates'][number]['limits'] = {};
       for (const s of opts.scenarios) {
         if (!SCENARIOS[s].decay) continue;
+        const klEnd = SCENARIOS[s].klAt!(1e15);
         limits[s] = {
           target: lordenLimit(SCENARIOS[s], (g.rate * 7) / TARGET_PER_WEEK, g.rate),
           measured: lordenLimit(SCENARIOS[s], (g.rate * 7) / perWeek, g.rate),
+          refined: lordenLimit(SCENARIOS[s], ((g.rate * 7) / perWeek) * Math.min(1, klEnd), g.rate),
           perWeek,
+          // At the CUSUM's own false-alarm rate in trade time (the design run: many more
+          // trades than the stationary runs), where those saw no alarm at all.
+          own: ownArl ? lordenLimit(SCENARIOS[s], ownArl, g.rate) : undefined,
         };
       }
       return { rate: g.rate, stepMinutes: g.stepMs / 60_000, horizonDays: g.horizonMs / 86_400_000, checks: g.checks, detectors, sweeps, limits };
@@ -136,9 +166,11 @@ export function markdown(r: Results): string {
       if (!l) return '';
       const t = l.target ? `${f1(l.target.trades)} tr / ${hoursText(l.target.hours)}` : '—';
       const m = l.measured ? `${f1(l.measured.trades)} tr / ${hoursText(l.measured.hours)}` : '—';
-      return `${t} (at measured: ${m})`;
+      const q = l.refined ? `${f1(l.refined.trades)} tr` : '—';
+      const o = l.own ? `; at the CUSUM's own rate ${f1(l.own.trades)} tr` : '';
+      return `${t} (at ${f1(l.perWeek)}/week: ${m}; refined ${q}${o})`;
     });
-    lines.push(`| **limit** ln(ARL0)/KL at 1 per 20 strategy-weeks | ${lim.join(' | ')} |`, '');
+    lines.push(`| **limit** ln(ARL0)/KL at 1 per 20 strategy-weeks (at the measured rate of shipped + CUSUM; refined ln(ARL0·KL)/KL) | ${lim.join(' | ')} |`, '');
     for (const [name, sw] of Object.entries(SWEEPS) as Array<[SweepName, (typeof SWEEPS)[SweepName]]>) {
       lines.push(`Sweep of ${sw.title}:`, '');
       lines.push(`| value | ${scen.join(' | ')} |`);
@@ -216,21 +248,21 @@ function faX(s: Stationary): { x: number; zero: boolean } {
 }
 
 export function panelCurves(rate: Results['rates'][number], scenario: ScenarioName): Curve[] {
-  const curve = (name: SweepName, label: string, color: string, shipped: number): Curve => ({
+  const curve = (name: SweepName, label: string, color: string, marked: number[]): Curve => ({
     label,
     color,
     points: rate.sweeps[name]
       .map((p) => {
         const st = p.summaries.stationary as Stationary;
         const d = p.summaries[scenario] as Decay;
-        return { ...faX(st), y: d.medianHours, mark: p.value === shipped };
+        return { ...faX(st), y: d.medianHours, mark: marked.includes(p.value) };
       })
       .filter((p) => Number.isFinite(p.y)),
   });
   const out = [
-    curve('drift', 'drift rules (drift_zscore 2…5)', '#1f77b4', 3),
-    curve('cusum', 'CUSUM (threshold 5…13 nats)', '#2ca02c', 10),
-    curve('naive', 'naive (f = 0.5…0.9)', '#d62728', 0.8),
+    curve('drift', 'drift rules (drift_zscore 1.5…5)', '#1f77b4', [3, PROPOSED.driftZ]),
+    curve('cusum', 'CUSUM (threshold 2…13 nats)', '#2ca02c', [PROPOSED.cusumThreshold]),
+    curve('naive', 'naive (f = 0.5…0.9)', '#d62728', [0.8]),
   ];
   const limit: Curve = { label: 'limit ln(ARL0)/KL', color: '#000000', dash: '5,4', points: [] };
   for (let e = -3; e <= 1.01; e += 0.1) {
@@ -294,8 +326,8 @@ export function svg(r: Results, panels: Array<{ rate: number; scenario: Scenario
   // legend
   const ly = H * rows + 14;
   const legend = [
-    { label: 'drift rules (drift_zscore 2…5)', color: '#1f77b4' },
-    { label: 'CUSUM (threshold 5…13 nats)', color: '#2ca02c' },
+    { label: 'drift rules (drift_zscore 1.5…5)', color: '#1f77b4' },
+    { label: 'CUSUM (threshold 2…13 nats)', color: '#2ca02c' },
     { label: 'naive (f = 0.5…0.9)', color: '#d62728' },
     { label: 'limit ln(ARL0)/KL', color: '#000000', dash: '5,4' },
   ];
@@ -304,7 +336,7 @@ export function svg(r: Results, panels: Array<{ rate: number; scenario: Scenario
     parts.push(`<line x1="${x}" y1="${ly}" x2="${x + 26}" y2="${ly}" stroke="${l.color}" stroke-width="2" ${l.dash ? `stroke-dasharray="${l.dash}"` : ''}/>`);
     parts.push(`<text x="${x + 32}" y="${ly + 4}">${l.label}</text>`);
   });
-  parts.push(`<text x="20" y="${ly + 22}" font-size="11" fill="#444">Large markers: the default (drift_zscore 3, cusum_threshold 10, f = 0.8). Hollow: no false alarm observed, drawn at half the 95% upper bound.</text>`);
+  parts.push(`<text x="20" y="${ly + 22}" font-size="11" fill="#444">Large markers: drift_zscore 3 (shipped) and ${PROPOSED.driftZ} (proposed), cusum_threshold ${PROPOSED.cusumThreshold}, f = 0.8. Hollow: no false alarm observed, drawn at half the 95% upper bound.</text>`);
   parts.push('</svg>');
   return parts.join('\n');
 }
