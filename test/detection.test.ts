@@ -232,7 +232,7 @@ test('the benchmark runs end to end, checks itself, sees a 1σ fall, and its ale
     assert.match(result.out, /SUCCESS/);
   }
   // keep_firing_for was exercised: alerts resolved within the runs.
-  assert.ok(resolutions >= 5, `only ${resolutions} resolutions`);
+  assert.ok(resolutions >= 2, `only ${resolutions} resolutions`);
 });
 
 // ------------------------------------------------------------------ the proposed rule
