@@ -5,6 +5,8 @@
 // (the SDK path is benchmarked separately, and 10M trades through it would take hours).
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Ledger } from '../src/ledger/ledger.js';
+import { rng } from '../src/demo/market.js';
+export { rng };
 
 export const DAY_MS = 86_400_000;
 export const STRATEGIES = ['momentum', 'meanrev', 'breakout', 'carry', 'arb'] as const;
@@ -34,17 +36,6 @@ export interface LedgerMeta {
   seconds: number;
 }
 
-/** Deterministic PRNG (mulberry32): the same seed gives the same ledger. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function metaPath(db: string): string {
   return `${db}.meta.json`;

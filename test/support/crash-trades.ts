@@ -1,5 +1,9 @@
 // Deterministic trades for the crash tests: the bot, the HTTP writer and the retry all derive
 // a trade's content from (prefix, index), so a retry sends exactly what the first attempt did.
+import { rng } from '../../src/demo/market.js';
+
+/** The demo's seeded PRNG (mulberry32), so a failing run can be repeated with its seed. */
+export { rng };
 
 export interface CrashTrade {
   id: string;
@@ -20,14 +24,3 @@ export function wireCrashTrade(strategy: string, prefix: string, i: number, base
   return { id: t.id, strategy, symbol: t.symbol, side: t.side, pnl: t.pnl, fees: t.fees, closed_at: t.closedAt };
 }
 
-/** A small seeded PRNG (mulberry32), so a failing run can be repeated with its seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
