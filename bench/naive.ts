@@ -3,7 +3,8 @@
 // It plugs into the sidecar's own snapshot and exposition, so it exports exactly the same
 // series and the only difference measured is where the numbers come from.
 import type Database from 'better-sqlite3';
-import type { Agg } from '../src/analytics/index.js';
+import { cusumAdd, cusumStart, cusumValues, type Agg } from '../src/analytics/index.js';
+import type { CusumReading, RunKey } from '../src/sidecar/cusum-runs.js';
 import { WINDOWS, type WindowName } from '../src/sidecar/engine.js';
 import type { WindowSource } from '../src/sidecar/snapshot.js';
 
@@ -52,6 +53,7 @@ export class NaiveWindows implements WindowSource {
       variantDrawdown: db.prepare(drawdown('strategy = ? AND experiment = ?', 'variant')),
       strategies: db.prepare('SELECT DISTINCT strategy FROM trades ORDER BY strategy').pluck(),
       last: db.prepare('SELECT max(closed_ms) FROM trades WHERE strategy = ?').pluck(),
+      run: db.prepare('SELECT pnl FROM trades WHERE strategy = ? AND closed_ms > ? ORDER BY closed_ms, id').pluck(),
     };
   }
 
@@ -76,6 +78,14 @@ export class NaiveWindows implements WindowSource {
   versionTotals(strategy: string): Map<number, Agg> {
     const dd = new Map((this.st.versionDrawdown.all(strategy) as Array<{ g: number; dd: number }>).map((r) => [r.g, r.dd]));
     return new Map((this.st.versionSums.all(strategy) as SumsRow[]).map((r) => [r.g as number, agg(r, dd.get(r.g as number) ?? 0)]));
+  }
+
+  /** The CUSUM a user would compute by hand: every trade since the deploy, folded on every scrape. */
+  cusum(strategy: string, key: RunKey): CusumReading | undefined {
+    const state = cusumStart();
+    for (const pnl of this.st.run.iterate(strategy, key.startMs) as IterableIterator<number>) cusumAdd(state, pnl, key.minTrades);
+    const values = cusumValues(state, key.minTrades);
+    return values && { values, trades: state.n };
   }
 
   variantTotals(strategy: string, experiment: string): Map<string, Agg> {

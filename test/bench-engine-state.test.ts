@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
-import { addTrade, empty, type Agg } from '../src/analytics/index.js';
+import { addTrade, cusumAdd, cusumStart, cusumValues, empty, type Agg } from '../src/analytics/index.js';
 import { Ledger } from '../src/ledger/ledger.js';
 import type { TradeInput } from '../src/model/trade.js';
 import { HOUR, WINDOWS, WindowEngine } from '../src/sidecar/engine.js';
@@ -29,8 +29,24 @@ function same(actual: Agg, expected: Agg, what: string): void {
     assert.ok(Math.abs(actual[k] - expected[k]) <= 1e-9 * Math.max(1, Math.abs(expected[k])), `${what}: ${k} is ${actual[k]}, expected ${expected[k]}`);
 }
 
+/** The CUSUM reference: the trades closed after the latest deploy, sorted in JS, folded by the pure functions. */
+function referenceCusum(ledger: Ledger, strategy: string, minTrades: number) {
+  const deploys = ledger.deploys(strategy);
+  const startMs = deploys[deploys.length - 1]?.deployedMs ?? -Infinity;
+  const rows = ledger.raw.prepare('SELECT closed_ms AS closedMs, id, pnl FROM trades WHERE strategy = ? AND closed_ms > ?').all(strategy, startMs) as Array<{ closedMs: number; id: string; pnl: number }>;
+  rows.sort((a, b) => a.closedMs - b.closedMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const state = cusumStart();
+  for (const r of rows) cusumAdd(state, r.pnl, minTrades);
+  return { key: { startMs, deploys: deploys.length, minTrades }, values: cusumValues(state, minTrades), trades: rows.length };
+}
+
 function checkAll(engine: WindowEngine, ledger: Ledger, now: number, label: string): void {
   for (const s of STRATEGIES) {
+    const ref = referenceCusum(ledger, s, 20);
+    const got = engine.cusum(s, ref.key);
+    assert.ok(ref.values, `${label} ${s}: the generated run should hold at least 20 trades`);
+    assert.equal(got?.trades, ref.trades, `${label} ${s} CUSUM trades`);
+    for (const [i, v] of ref.values.entries()) assert.ok(Math.abs(got!.values[i].llr - v.llr) <= 1e-9 * Math.max(1, v.llr), `${label} ${s} CUSUM ${v.shift}: ${got!.values[i].llr}, expected ${v.llr}`);
     for (const [name, w] of Object.entries(WINDOWS)) same(engine.window(s, name as keyof typeof WINDOWS, now), reference(ledger, 'strategy = ? AND closed_ms > ? AND closed_ms <= ?', s, now - w, now), `${label} ${s} ${name}`);
     same(engine.range(s, now - 7 * DAY, now - DAY), reference(ledger, 'strategy = ? AND closed_ms > ? AND closed_ms <= ?', s, now - 7 * DAY, now - DAY), `${label} ${s} baseline`);
     const versions = engine.versionTotals(s);
@@ -81,11 +97,11 @@ test('windows and whole-life totals stay exact while trades land on window edges
   restarted.refresh(now);
   assert.equal(restarted.startMode, 'state');
   assert.equal(restarted.tradesSeen, 20_000 + n);
-  restarted.saveState(); // as a clean stop would
+  checkAll(restarted, ledger, now, 'restart from state');
+  restarted.saveState(); // as a clean stop would, with the CUSUM runs the checks just read
   const again = new WindowEngine(ledger, { statePath });
   assert.equal(again.refresh(now), 0, 'a state saved at a stop leaves nothing to read');
   checkAll(again, ledger, now, 'restart after a clean stop');
-  checkAll(restarted, ledger, now, 'restart from state');
   const scanned = new WindowEngine(ledger, { statePath: null });
   scanned.refresh(now);
   assert.equal(scanned.startMode, 'scan');

@@ -96,7 +96,7 @@ test('drift is absent under the minimum sample and matches Welch and the pooled 
   close((2 / 3 - 3 / 4) / Math.sqrt((5 / 7) * (2 / 7) * (1 / 3 + 1 / 4)), value(m, 'edgewatch_drift_zscore', { strategy: 'd3', metric: 'win_ratio' }));
   assert.equal(find(m, 'edgewatch_drift_zscore', { strategy: 'd4' }).length, 0, 'recent has 3 < 4 trades: no drift');
   assert.equal(value(m, 'edgewatch_threshold', { strategy: 'd4', name: 'drift_min_trades' }), 4);
-  assert.equal(value(m, 'edgewatch_threshold', { strategy: 'd3', name: 'drift_zscore' }), 3);
+  assert.equal(value(m, 'edgewatch_threshold', { strategy: 'd3', name: 'drift_zscore' }), 4);
 });
 
 test('per-version stats cover each version\'s life, the regression z compares the active version with the previous one, and old versions leave', async (t) => {

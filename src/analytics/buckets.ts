@@ -20,8 +20,20 @@ export interface TradeKey {
   id: string;
 }
 
-function keyAfter(closedMs: number, id: string, last: TradeKey): boolean {
+/** True when the trade (closedMs, id) sorts after `last`. */
+export function keyAfter(closedMs: number, id: string, last: TradeKey): boolean {
   return closedMs > last.closedMs || (closedMs === last.closedMs && id > last.id);
+}
+
+/**
+ * The trades in (closedMs, id) order, JS string order for ids: SQL sorts ids by UTF-8 bytes,
+ * which differs for a few astral characters, so rows read in SQL order are checked (and sorted
+ * only then, into a copy).
+ */
+export function inTradeOrder<T extends TradeKey>(trades: T[]): T[] {
+  for (let k = 1; k < trades.length; k++)
+    if (!keyAfter(trades[k].closedMs, trades[k].id, trades[k - 1])) return trades.slice().sort((a, b) => (keyAfter(a.closedMs, a.id, b) ? 1 : keyAfter(b.closedMs, b.id, a) ? -1 : 0));
+  return trades;
 }
 
 interface Bucket {

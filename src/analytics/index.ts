@@ -5,3 +5,4 @@ export * from './stats.js';
 export * from './drift.js';
 export * from './ttest.js';
 export * from './buckets.js';
+export * from './cusum.js';

@@ -15,9 +15,10 @@
 // usable state it reads every trade once, per strategy in (closed_at, id) order.
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Statement } from 'better-sqlite3';
-import { BucketSeries, addTrade, bucketStart, combineInto, empty, fold as foldAggs, type Agg } from '../analytics/index.js';
+import { BucketSeries, addTrade, bucketStart, combineInto, empty, fold as foldAggs, inTradeOrder, keyAfter, type Agg } from '../analytics/index.js';
 import { LedgerError } from '../errors.js';
 import { faultOf, type Ledger } from '../ledger/ledger.js';
+import { CusumRuns, type CusumReading, type RunKey, type RunTrade, type SavedRun } from './cusum-runs.js';
 
 export const HOUR = 3_600_000;
 export const DAY = 24 * HOUR;
@@ -48,16 +49,8 @@ type Trade = { closedMs: number; id: string; pnl: number; fees: number };
 const trade = (r: Row): Trade => ({ closedMs: r[2], id: r[1], pnl: r[3], fees: r[4] });
 
 /** Trades are ordered by (closedMs, id), id compared as a JS string (as BucketSeries does). */
-function after(closedMs: number, id: string, last: { closedMs: number; id: string }): boolean {
-  return closedMs > last.closedMs || (closedMs === last.closedMs && id > last.id);
-}
-
-/** SQL orders ids by UTF-8 bytes, which differs from JS order for a few astral characters. */
-function inOrder<T extends Trade>(trades: T[]): T[] {
-  for (let k = 1; k < trades.length; k++)
-    if (!after(trades[k].closedMs, trades[k].id, trades[k - 1])) return trades.slice().sort((a, b) => (after(a.closedMs, a.id, b) ? 1 : after(b.closedMs, b.id, a) ? -1 : 0));
-  return trades;
-}
+const after = keyAfter;
+const inOrder = inTradeOrder;
 
 interface Hour {
   start: number;
@@ -183,7 +176,9 @@ export class WindowEngine {
   startMode?: 'state' | 'scan';
   /** Why a saved state was not used or not written, if so (for the start-up log). */
   stateNote?: string;
-  private readonly st: { after: Statement; byStrategy: Statement; range: Statement; atSeq: Statement };
+  private readonly st: { after: Statement; byStrategy: Statement; range: Statement; atSeq: Statement; run: Statement };
+  /** The CUSUM of each strategy's current run, fed by fold(). */
+  private readonly cusumRuns = new CusumRuns((strategy, afterMs) => this.runTrades(strategy, afterMs));
   private readonly statePath: string | null;
   private readonly stateMinTrades: number;
   private readonly stateIntervalMs: number;
@@ -199,6 +194,7 @@ export class WindowEngine {
       byStrategy: db.prepare(`SELECT ${LEAN} FROM trades WHERE strategy = ? AND seq <= ? ORDER BY closed_ms, id`).raw(),
       range: db.prepare(`SELECT ${LEAN} FROM trades WHERE strategy = ? AND closed_ms >= ? AND closed_ms < ? ORDER BY closed_ms, id`).raw(),
       atSeq: db.prepare('SELECT strategy, id, closed_ms FROM trades WHERE seq = ?').raw(),
+      run: db.prepare('SELECT seq, id, closed_ms, pnl FROM trades WHERE strategy = ? AND closed_ms > ? ORDER BY closed_ms, id').raw(),
     };
     this.statePath = opts.statePath === undefined ? `${ledger.path}.sidecar-state` : opts.statePath;
     this.stateMinTrades = opts.stateMinTrades ?? 100_000;
@@ -293,6 +289,7 @@ export class WindowEngine {
   private fold(s: StrategyState, row: Row, dirty: Dirty, dirtyHours: Map<LifeSeries, Set<number>>): void {
     const closed = row[2];
     if (closed > s.lastTradeMs) s.lastTradeMs = closed;
+    this.cusumRuns.add(s.name, closed, row[1], row[3]);
     // Rows older than every window only feed the whole-life series.
     if (closed >= this.horizon) {
       const minute = bucketStart(closed, MINUTE);
@@ -431,6 +428,21 @@ export class WindowEngine {
     return out;
   }
 
+  /**
+   * The CUSUM of the strategy's current run (the trades closed after `key.startMs`, the latest
+   * deploy); undefined under `key.minTrades` trades.
+   */
+  cusum(strategy: string, key: RunKey): CusumReading | undefined {
+    return this.sql('reading the current run', () => this.cusumRuns.read(strategy, key));
+  }
+
+  /** The trades of a run the engine has seen, in SQL order, one row at a time. */
+  private *runTrades(strategy: string, afterMs: number): Iterable<RunTrade> {
+    const lastSeq = this.lastSeq;
+    for (const [seq, id, closedMs, pnl] of this.st.run.iterate(strategy, afterMs) as IterableIterator<[number, string, number, number]>)
+      if (seq <= lastSeq) yield { closedMs, id, pnl };
+  }
+
   private sql<T>(what: string, fn: () => T): T {
     try {
       return fn();
@@ -492,7 +504,7 @@ export class WindowEngine {
       for (const [experiment, variants] of s.variants) for (const [variant, v] of variants) life({ strategy: s.name, experiment, variant }, v);
       return [s.name, s.lastTradeMs] as [string, number];
     });
-    const header: StateHeader = { format: STATE_FORMAT, fields: AGG_FIELDS, lastSeq: this.lastSeq, check: check ?? null, tradesSeen: this.tradesSeen, cutoff: this.cutoff, strategies, series, ids };
+    const header: StateHeader = { format: STATE_FORMAT, fields: AGG_FIELDS, lastSeq: this.lastSeq, check: check ?? null, tradesSeen: this.tradesSeen, cutoff: this.cutoff, strategies, series, ids, cusum: this.cusumRuns.save() };
     const json = Buffer.from(JSON.stringify(header));
     const pad = (8 - ((4 + json.length) % 8)) % 8;
     const out = Buffer.alloc(4 + json.length + pad + numbers.length * 8);
@@ -542,11 +554,13 @@ export class WindowEngine {
       }
       // Minutes before the saved cutoff are already hours; later ones fold in as time passes.
       this.cutoff = Math.min(this.cutoff, header.cutoff);
+      this.cusumRuns.restore(header.cusum);
       this.lastSeq = this.savedSeq = header.lastSeq;
       this.tradesSeen = header.tradesSeen;
       return true;
     } catch (err) {
       this.strategies.clear();
+      this.cusumRuns.clear();
       return this.reject(`it is unreadable (${(err as Error).message})`);
     }
   }
@@ -583,6 +597,8 @@ interface StateHeader {
   series: SeriesHeader[];
   /** The id of the last trade of each bucket, in bucket order. */
   ids: string[];
+  /** The CUSUM runs (absent in files of earlier releases: rebuilt at the first scrape). */
+  cusum?: SavedRun[];
 }
 
 // BucketSeries (src/analytics/buckets.ts) has no public way to list or restore its buckets, so

@@ -14,6 +14,8 @@ export interface Report {
   stats: WindowStats;
   baseline: WindowStats;
   drift: { pnl_per_trade: number | null; win_ratio: number | null; min_trades: number };
+  /** CUSUM since the latest deploy: nats of evidence per designed fall (σ of PnL per trade); null under the minimum sample. */
+  cusum: { trades: number; threshold: number; by_shift: Record<string, number> } | null;
   versions: Array<{ param_version: string; active: boolean } & WindowStats>;
   experiments: Array<{
     name: string;
@@ -45,6 +47,11 @@ export function buildReport(s: StrategySnapshot, window: WindowName, nowMs: numb
     recs.push(`PnL per trade over the last 24h (${fmt(s.windows['24h'].stats.pnl_per_trade, 2)}) is below the baseline (${fmt(s.baseline.stats.pnl_per_trade, 2)}), z = ${fmt(d.pnl_per_trade, 1)}: the edge is decaying; check the market regime and recent changes.`);
   if (d.win_ratio !== undefined && d.win_ratio <= -th.drift_zscore)
     recs.push(`Win ratio over the last 24h (${pct(s.windows['24h'].stats.win_ratio)}) is below the baseline (${pct(s.baseline.stats.win_ratio)}), z = ${fmt(d.win_ratio, 1)}.`);
+  const over = s.cusum?.values.filter((c) => c.llr > th.cusum_threshold).sort((a, b) => b.llr - a.llr)[0];
+  if (s.cusum && over) {
+    const since = s.active ? `since ${versionLabel(s.active.version)} was deployed` : 'so far';
+    recs.push(`PnL per trade ${since} shows a fall of about ${over.shift}σ per trade: CUSUM ${fmt(over.llr, 1)} nats over ${s.cusum.trades} trades, above ${th.cusum_threshold}; check costs, fills and the market regime, or roll back.`);
+  }
   const dd = s.windows['24h'].stats.max_drawdown;
   if (dd !== undefined && dd > th.max_drawdown) recs.push(`Drawdown over the last 24h is ${fmt(dd, 2)}, above the ${th.max_drawdown} threshold: consider reducing size.`);
   for (const e of s.experiments) {
@@ -72,6 +79,7 @@ export function buildReport(s: StrategySnapshot, window: WindowName, nowMs: numb
     stats: w,
     baseline: s.baseline.stats,
     drift: { pnl_per_trade: d.pnl_per_trade ?? null, win_ratio: d.win_ratio ?? null, min_trades: th.drift_min_trades },
+    cusum: s.cusum ? { trades: s.cusum.trades, threshold: th.cusum_threshold, by_shift: Object.fromEntries(s.cusum.values.map((c) => [String(c.shift), c.llr])) } : null,
     versions: [...s.versions]
       .sort((a, b) => (b.stats.pnl_per_trade ?? -Infinity) - (a.stats.pnl_per_trade ?? -Infinity))
       .map((v) => ({ param_version: versionLabel(v.version), active: v.version === activeVersion, ...v.stats })),
@@ -95,6 +103,8 @@ export function renderMarkdown(r: Report): string {
   for (const k of ['trades', 'win_ratio', 'net_pnl', 'pnl_per_trade', 'profit_factor', 'sharpe_ratio', 'max_drawdown', 'fees'] as const)
     lines.push(`| ${k} | ${cell(r.stats[k])} | ${cell(r.baseline[k])} |`);
   lines.push('', `Drift (24h vs baseline, absent under ${r.drift.min_trades} trades): PnL per trade z = ${cell(r.drift.pnl_per_trade)}, win ratio z = ${cell(r.drift.win_ratio)}.`, '');
+  if (r.cusum)
+    lines.push(`CUSUM since the latest deploy (${r.cusum.trades} trades, alert above ${r.cusum.threshold} nats): ${Object.entries(r.cusum.by_shift).map(([shift, llr]) => `fall of ${shift}σ ${fmt(llr, 2)} nats`).join(', ')}.`, '');
   lines.push('## Parameter versions, best PnL per trade first', '', '| version | trades | win ratio | PnL/trade | net PnL | max drawdown |', '|---|---|---|---|---|---|');
   for (const v of r.versions)
     lines.push(`| ${v.param_version}${v.active ? ' (active)' : ''} | ${v.trades} | ${cell(v.win_ratio)} | ${cell(v.pnl_per_trade)} | ${cell(v.net_pnl)} | ${cell(v.max_drawdown)} |`);

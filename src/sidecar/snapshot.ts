@@ -3,6 +3,7 @@
 // scrape (and for the report) from the window engine and the ledger's small tables.
 import { drift, empty, welchTTest, welchZ, windowStats, type Agg, type Drift, type WelchResult, type WindowStats } from '../analytics/index.js';
 import type { Ledger } from '../ledger/ledger.js';
+import type { CusumReading } from './cusum-runs.js';
 import { WINDOWS, type WindowEngine, type WindowName } from './engine.js';
 import { thresholdsFor, type ThresholdConfig, type Thresholds } from './thresholds.js';
 
@@ -29,6 +30,8 @@ export interface StrategySnapshot {
   drift: Drift;
   active?: { version: number; hash: string; deployedMs: number };
   regression?: { version: number; previous: number; z: number };
+  /** CUSUM of PnL per trade since the latest deploy; absent under cusum_min_trades trades. */
+  cusum?: CusumReading;
   versions: VersionSnapshot[];
   experiments: ExperimentSnapshot[];
   lastTradeMs?: number;
@@ -44,7 +47,7 @@ export interface SnapshotOptions {
 }
 
 /** What a snapshot reads windows from: the window engine (or, in bench/, the naive SQL baseline). */
-export type WindowSource = Pick<WindowEngine, 'range' | 'window' | 'strategyNames' | 'lastTradeMs' | 'versionTotals' | 'variantTotals'>;
+export type WindowSource = Pick<WindowEngine, 'range' | 'window' | 'strategyNames' | 'lastTradeMs' | 'versionTotals' | 'variantTotals' | 'cusum'>;
 
 export function snapshot(engine: WindowSource, ledger: Ledger, nowMs: number, opts: SnapshotOptions): StrategySnapshot[] {
   const names = [...new Set([...ledger.strategies(), ...engine.strategyNames()])].filter((n) => n !== '__readyz__').sort();
@@ -76,6 +79,8 @@ function strategySnapshot(engine: WindowSource, ledger: Ledger, strategy: string
   const totals = engine.versionTotals(strategy);
   const deploys = ledger.deploys(strategy);
   const active = deploys[deploys.length - 1];
+  // The CUSUM restarts at every deploy, also one that re-activates an earlier version.
+  snap.cusum = engine.cusum(strategy, { startMs: active?.deployedMs ?? -Infinity, deploys: deploys.length, minTrades: thresholds.cusum_min_trades });
   if (active) {
     snap.active = { version: active.version, hash: active.hash, deployedMs: active.deployedMs };
     // The previous version: the last one deployed before the active one that differs from it.
