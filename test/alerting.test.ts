@@ -147,7 +147,7 @@ test('every alert has a severity, summary, description, runbook section, dashboa
   const alerts = alertBlocks();
   const expected = [
     'TradingBotDown', 'EdgewatchSidecarDown', 'TradingLoopStalled', 'TradingNoRecentTrades',
-    'TradingWinRatioDrift', 'TradingPnlPerTradeDrift', 'TradingDrawdownHigh', 'TradingParamVersionRegression',
+    'TradingWinRatioDrift', 'TradingPnlPerTradeDrift', 'TradingPnlPerTradeCusum', 'TradingDrawdownHigh', 'TradingParamVersionRegression',
     'TradingOrderErrorsHigh', 'TradingExperimentDecided', 'EdgewatchIngestRejects', 'Watchdog',
   ];
   assert.deepEqual([...alerts.keys()].sort(), [...expected].sort());
@@ -182,9 +182,9 @@ test('rules compare against threshold names that docs/architecture.md documents,
   for (const name of used) assert.ok(documented.has(name), `threshold ${name} is not in docs/architecture.md`);
   // The documented defaults must not reappear as literals in comparisons.
   const expressions = [...read('prometheus/rules/alerts.yml').matchAll(/expr: (?:\|\n)?([\s\S]*?)\n {8}(?:for|labels):/g)].map((m) => m[1]);
-  assert.equal(expressions.length, 12);
+  assert.equal(expressions.length, 13);
   for (const expr of expressions) {
-    assert.doesNotMatch(expr, /[<>]=? *-?(3|20|30|300|1000|0\.05|0\.01|5)\b(?!m)/, `a threshold literal in: ${expr}`);
+    assert.doesNotMatch(expr, /[<>]=? *-?(3\.5|3|4|10|20|30|300|1000|0\.05|0\.01|5)\b(?!m)/, `a threshold literal in: ${expr}`);
   }
 });
 

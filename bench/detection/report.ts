@@ -8,7 +8,7 @@ import { SCENARIOS, lordenLimit, type ScenarioName } from './model.js';
 import { findBinary } from './prometheus.js';
 import type { Options } from './plan.js';
 import type { DesignRow } from './cusum-design.js';
-import { CUSUM_THRESHOLD } from './simulate.js';
+import { DEFAULT_THRESHOLDS } from '../../src/sidecar/thresholds.js';
 
 const REGRESSION: Member = { alert: 'TradingParamVersionRegression' };
 const drift = (z: number, more: Partial<Member> = {}): Member[] => [
@@ -17,21 +17,25 @@ const drift = (z: number, more: Partial<Member> = {}): Member[] => [
 ];
 
 /**
- * The settings proposed from these numbers (docs/alerting.md, "Tuning"): drift_zscore 4,
- * regression_zscore 3.5, the CUSUM at its default threshold with its rule's for/keep.
+ * The shipped defaults, tuned from these numbers (docs/alerting.md, "Tuning"), and the ones
+ * they replaced (drift_zscore 3, regression_zscore 3, no CUSUM), kept as a comparison.
  */
-export const PROPOSED = { driftZ: 4, regressionZ: 3.5, cusumThreshold: 10 };
+export const SHIPPED = { driftZ: DEFAULT_THRESHOLDS.drift_zscore, regressionZ: DEFAULT_THRESHOLDS.regression_zscore, cusumThreshold: DEFAULT_THRESHOLDS.cusum_threshold };
+export const PREVIOUS = { driftZ: 3, regressionZ: 3 };
 
 export const DETECTORS: Record<string, { title: string; members: Member[] }> = {
   pnlDrift: { title: 'TradingPnlPerTradeDrift', members: [{ alert: 'TradingPnlPerTradeDrift' }] },
   winDrift: { title: 'TradingWinRatioDrift', members: [{ alert: 'TradingWinRatioDrift' }] },
   regression: { title: 'TradingParamVersionRegression', members: [{ alert: 'TradingParamVersionRegression' }] },
-  shipped: { title: 'shipped rules (both drifts + regression)', members: [{ alert: 'TradingPnlPerTradeDrift' }, { alert: 'TradingWinRatioDrift' }, { alert: 'TradingParamVersionRegression' }] },
-  cusum: { title: 'proposed TradingPnlPerTradeCusum', members: [{ alert: 'TradingPnlPerTradeCusum' }] },
-  shippedCusum: { title: 'shipped rules + CUSUM', members: [{ alert: 'TradingPnlPerTradeDrift' }, { alert: 'TradingWinRatioDrift' }, { alert: 'TradingParamVersionRegression' }, { alert: 'TradingPnlPerTradeCusum' }] },
-  proposed: {
-    title: `proposed: drift_zscore ${PROPOSED.driftZ}, regression_zscore ${PROPOSED.regressionZ}, + CUSUM ${PROPOSED.cusumThreshold}`,
-    members: [...drift(PROPOSED.driftZ), { alert: 'TradingParamVersionRegression', threshold: PROPOSED.regressionZ }, { alert: 'TradingPnlPerTradeCusum', threshold: PROPOSED.cusumThreshold }],
+  cusum: { title: 'TradingPnlPerTradeCusum', members: [{ alert: 'TradingPnlPerTradeCusum' }] },
+  previous: {
+    title: `previous defaults: drift_zscore ${PREVIOUS.driftZ}, regression_zscore ${PREVIOUS.regressionZ}, no CUSUM`,
+    members: [...drift(PREVIOUS.driftZ), { alert: 'TradingParamVersionRegression', threshold: PREVIOUS.regressionZ }],
+  },
+  // The thresholds the simulated sidecar exported: the defaults of src/sidecar/thresholds.ts.
+  shipped: {
+    title: `shipped: drift_zscore ${SHIPPED.driftZ}, regression_zscore ${SHIPPED.regressionZ}, CUSUM ${SHIPPED.cusumThreshold}`,
+    members: [{ alert: 'TradingPnlPerTradeDrift' }, { alert: 'TradingWinRatioDrift' }, { alert: 'TradingParamVersionRegression' }, { alert: 'TradingPnlPerTradeCusum' }],
   },
   naive: { title: 'naive: 24h win rate < 80% of 7d', members: [{ alert: 'Naive' }] },
 };
@@ -45,10 +49,10 @@ export const SWEEPS = {
   driftKeep35: { title: '`keep_firing_for:` of both drift alerts in minutes (drift_zscore 3.5)', values: [60, 360, 1440], members: (v: number): Member[] => drift(3.5, { keepMs: v * 60_000 }) },
   cusumKeep: { title: '`keep_firing_for:` of the CUSUM alert in minutes (cusum_threshold 10)', values: [60, 360, 1440, 4320], members: (v: number): Member[] => [{ alert: 'TradingPnlPerTradeCusum', threshold: 10, keepMs: v * 60_000 }] },
   regression: { title: 'regression_zscore', values: [3, 3.5, 4, 4.5], members: (v: number): Member[] => [{ alert: 'TradingParamVersionRegression', threshold: v }] },
-  proposedCusum: {
-    title: `cusum_threshold with the other proposed settings (drift_zscore ${PROPOSED.driftZ}, regression_zscore ${PROPOSED.regressionZ})`,
+  shippedCusum: {
+    title: `cusum_threshold with the other shipped settings (drift_zscore ${SHIPPED.driftZ}, regression_zscore ${SHIPPED.regressionZ})`,
     values: [4, 5, 6, 7, 8, 9, 10],
-    members: (v: number): Member[] => [...drift(PROPOSED.driftZ), { alert: 'TradingParamVersionRegression', threshold: PROPOSED.regressionZ }, { alert: 'TradingPnlPerTradeCusum', threshold: v }],
+    members: (v: number): Member[] => [...drift(SHIPPED.driftZ), { alert: 'TradingParamVersionRegression', threshold: SHIPPED.regressionZ }, { alert: 'TradingPnlPerTradeCusum', threshold: v }],
   },
 } as const;
 export type SweepName = keyof typeof SWEEPS;
@@ -71,7 +75,7 @@ export interface Results {
     sweeps: Record<SweepName, Array<{ value: number; summaries: Partial<Record<ScenarioName, Summary>> }>>;
     /**
      * Lorden's limit ln(ARL0)/KL per decay scenario: at the target rate, and at the measured
-     * rate of "proposed"; `refined` is ln(ARL0·KL)/KL at the measured rate, what a CUSUM
+     * rate of "shipped"; `refined` is ln(ARL0·KL)/KL at the measured rate, what a CUSUM
      * designed for the exact change attains (Siegmund), lower when KL is small.
      */
     limits: Partial<Record<ScenarioName, { target?: { trades: number; hours: number }; measured?: { trades: number; hours: number }; refined?: { trades: number; hours: number }; perWeek: number; own?: { trades: number; hours: number } }>>;
@@ -98,10 +102,10 @@ export function compute(groups: GroupData[], opts: Options, seconds: number, des
       const sweeps = {} as Results['rates'][number]['sweeps'];
       for (const [name, sw] of Object.entries(SWEEPS) as Array<[SweepName, (typeof SWEEPS)[SweepName]]>)
         sweeps[name] = sw.values.map((value) => ({ value, summaries: summaries(g, sw.members(value), opts.scenarios) }));
-      const st = detectors.proposed.stationary as Stationary;
+      const st = detectors.shipped.stationary as Stationary;
       const both = design.find((d) => d.variant.startsWith('both'));
       const ownArl = both && both.falseAlarmsPer28k > 0 ? 28_000 / both.falseAlarmsPer28k : undefined;
-      // Measured rate of "shipped + CUSUM"; with no alarm at all, its 95% upper bound.
+      // Measured rate of the shipped rules; with no alarm at all, its 95% upper bound.
       const perWeek = st.alarms > 0 ? st.perWeek : st.perWeekUpper;
       const limits: Results['rates'][number]['limits'] = {};
       for (const s of opts.scenarios) {
@@ -154,8 +158,8 @@ export function markdown(r: Results): string {
   lines.push(`# Detection benchmark results`, '');
   lines.push(`Generated by \`npm run bench:detection\` on ${r.generated.slice(0, 10)} in ${Math.round(r.seconds / 60)} min: rates ${r.options.rates.join(', ')} trades/day; ${r.options.runs} runs per decay scenario and rate; ${r.options.stationaryRuns} stationary runs of ${r.options.weeks} weeks per rate; seed \`${r.options.seed}\`.`, '');
   lines.push('Cells: false alarms per strategy-week (alarms) on stationary streams; for decays: share of runs detected within the horizon · median delay · median delay in trades; for changes that must not alert: runs without an alarm in the 7 days after the change.', '');
-  lines.push(...headline(r, 'shipped'), '', ...headline(r, 'proposed'), '', ...headline(r, 'naive'), '');
-  lines.push(...designMarkdown(r.design, CUSUM_THRESHOLD), '');
+  lines.push(...headline(r, 'shipped'), '', ...headline(r, 'previous'), '', ...headline(r, 'naive'), '');
+  lines.push(...designMarkdown(r.design, SHIPPED.cusumThreshold), '');
   for (const rate of r.rates) {
     lines.push(`## ${rate.rate} trades a day (step ${rate.stepMinutes} min, horizon ${rate.horizonDays} days)`, '');
     lines.push(`| detector | ${scen.map((s) => s).join(' | ')} |`);
@@ -176,7 +180,7 @@ export function markdown(r: Results): string {
       const o = l.own ? `; at the CUSUM's own rate ${f1(l.own.trades)} tr` : '';
       return `${t} (at ${f1(l.perWeek)}/week: ${m}; refined ${q}${o})`;
     });
-    lines.push(`| **limit** ln(ARL0)/KL at 1 per 20 strategy-weeks (at the measured rate of shipped + CUSUM; refined ln(ARL0·KL)/KL) | ${lim.join(' | ')} |`, '');
+    lines.push(`| **limit** ln(ARL0)/KL at 1 per 20 strategy-weeks (at the measured rate of the shipped rules; refined ln(ARL0·KL)/KL) | ${lim.join(' | ')} |`, '');
     for (const [name, sw] of Object.entries(SWEEPS) as Array<[SweepName, (typeof SWEEPS)[SweepName]]>) {
       lines.push(`Sweep of ${sw.title}:`, '');
       lines.push(`| value | ${scen.join(' | ')} |`);
@@ -311,8 +315,8 @@ export function panelCurves(rate: Results['rates'][number], scenario: ScenarioNa
       .filter((p) => Number.isFinite(p.y)),
   });
   const out = [
-    curve('drift', 'drift rules (drift_zscore 1.5…5)', '#1f77b4', [3, PROPOSED.driftZ]),
-    curve('cusum', 'CUSUM (threshold 0.5…13 nats)', '#2ca02c', [PROPOSED.cusumThreshold]),
+    curve('drift', 'drift rules (drift_zscore 1.5…5)', '#1f77b4', [PREVIOUS.driftZ, SHIPPED.driftZ]),
+    curve('cusum', 'CUSUM (threshold 0.5…13 nats)', '#2ca02c', [SHIPPED.cusumThreshold]),
     curve('naive', 'naive (f = 0.5…0.9)', '#d62728', [0.8]),
   ];
   const limit: Curve = { label: 'limit ln(ARL0)/KL', color: '#000000', dash: '5,4', points: [] };
@@ -394,7 +398,7 @@ export function svg(r: Results, panels: Array<{ rate: number; scenario: Scenario
     parts.push(`<line x1="${x}" y1="${y}" x2="${x + 26}" y2="${y}" stroke="${l.color}" stroke-width="2" ${l.dash ? `stroke-dasharray="${l.dash}"` : ''}/>`);
     parts.push(`<text x="${x + 32}" y="${y + 4}">${l.label}</text>`);
   });
-  parts.push(`<text x="20" y="${ly + 40}" font-size="11" fill="#444">Large markers: drift_zscore 3 (shipped) and ${PROPOSED.driftZ} (proposed), cusum_threshold ${PROPOSED.cusumThreshold}, f = 0.8. Hollow: no false alarm observed, drawn at half the 95% upper bound.</text>`);
+  parts.push(`<text x="20" y="${ly + 40}" font-size="11" fill="#444">Large markers: drift_zscore ${PREVIOUS.driftZ} (previous default) and ${SHIPPED.driftZ} (default), cusum_threshold ${SHIPPED.cusumThreshold}, f = 0.8. Hollow: no false alarm observed, drawn at half the 95% upper bound.</text>`);
   parts.push('</svg>');
   return parts.join('\n');
 }

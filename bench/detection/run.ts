@@ -14,7 +14,7 @@ import { type Options, parseArgs, plan, type Group } from './plan.js';
 import { PrometheusServer, backfill, findBinary, inlineRecordingRules, labelKey, withThreshold, type Series } from './prometheus.js';
 import { report } from './report.js';
 import { cusumDesign } from './cusum-design.js';
-import { CUSUM_THRESHOLD, type RunResult } from './simulate.js';
+import type { RunResult } from './simulate.js';
 import { DEFAULT_THRESHOLDS } from '../../src/sidecar/thresholds.js';
 import type { Job } from './worker.js';
 
@@ -24,7 +24,6 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const RULE_FILES = [
   path.join(ROOT, 'prometheus/rules/recording.yml'),
   path.join(ROOT, 'prometheus/rules/alerts.yml'),
-  path.join(ROOT, 'bench/detection/rules/cusum.yml'),
 ];
 
 /** The alerts evaluated, the threshold series each compares with, and the loosest value swept. */
@@ -133,7 +132,6 @@ export async function runGroup(g: Group, opts: Options, work: string, bins: { pr
 
 /** The value the simulated sidecar exported for a threshold (the defaults). */
 export function thresholdDefault(name: string): number {
-  if (name === 'cusum_threshold') return CUSUM_THRESHOLD;
   const v = (DEFAULT_THRESHOLDS as Record<string, number>)[name];
   if (v === undefined) throw new Error(`no default for ${name}`);
   return v;
@@ -194,7 +192,7 @@ async function main(): Promise<void> {
   const seconds = (Date.now() - started) / 1000;
   const plot = path.isAbsolute(opts.plot) ? opts.plot : path.join(ROOT, opts.plot);
   log('the CUSUM statistic alone: design variants');
-  const design = cusumDesign(CUSUM_THRESHOLD);
+  const design = cusumDesign(DEFAULT_THRESHOLDS.cusum_threshold);
   // The run time reported is the simulation's, also when only the report is re-run.
   const meta = (dir: string) => path.join(dir, 'meta.json');
   let total = (Date.now() - started) / 1000;

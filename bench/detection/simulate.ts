@@ -2,11 +2,9 @@
 // the real WindowEngine and snapshot() compute the windows at each scrape step, the real
 // SidecarMetrics exposition turns them into series, and the series are written as
 // OpenMetrics samples with timestamps, ready for `promtool tsdb create-blocks-from
-// openmetrics`. The CUSUM series is what the sidecar would export with
-// src/analytics/cusum.ts integrated (see docs/alerting.md).
+// openmetrics`.
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { CUSUM_SHIFTS, cusumAdd, cusumStart, cusumValues, type CusumState } from '../../src/analytics/cusum.js';
 import { Ledger } from '../../src/ledger/ledger.js';
 import type { TradeInput } from '../../src/model/trade.js';
 import { WindowEngine } from '../../src/sidecar/engine.js';
@@ -18,10 +16,6 @@ import { DAY, WEEK, type RunSpec } from './plan.js';
 
 /** PnL of one σ, in quote currency (the unit is irrelevant to every statistic here). */
 const SCALE = 10;
-/** Minimum sample of the CUSUM (the proposed threshold cusum_min_trades). */
-export const CUSUM_MIN_TRADES = 20;
-/** The proposed default of cusum_threshold (nats), exported as edgewatch_threshold. */
-export const CUSUM_THRESHOLD = 10;
 
 export interface Trade {
   id: string;
@@ -66,7 +60,7 @@ export interface Sink {
 // The series the evaluated rules read (the exposition has more; writing only these keeps
 // the TSDB small). Window stats other than trades and win_ratio, 1h windows, versions'
 // other stats and experiments are not read by any rule evaluated here.
-const WANTED_THRESHOLDS = new Set(['drift_zscore', 'drift_min_trades', 'regression_zscore', 'regression_min_trades']);
+const WANTED_THRESHOLDS = new Set(['drift_zscore', 'drift_min_trades', 'regression_zscore', 'regression_min_trades', 'cusum_threshold']);
 
 function fmt(v: number): string {
   return v === Infinity ? '+Inf' : v === -Infinity ? '-Inf' : String(v);
@@ -79,19 +73,15 @@ function body(name: string, bot: string, labels: Partial<Record<string, string |
 }
 
 /** Reads the current series of one strategy from the real exposition registry. */
-async function seriesOf(metrics: SidecarMetrics, bot: string, strategy: string, cusum: CusumState | undefined): Promise<string[]> {
+async function seriesOf(metrics: SidecarMetrics, bot: string): Promise<string[]> {
   const out: string[] = [];
   const get = async (name: string) => (await metrics.registry.getSingleMetric(name)!.get()).values;
   for (const v of await get('edgewatch_drift_zscore')) out.push(body('edgewatch_drift_zscore', bot, v.labels, v.value));
   for (const name of ['edgewatch_window_trades', 'edgewatch_window_win_ratio'])
     for (const v of await get(name)) if (v.labels.window !== '1h') out.push(body(name, bot, v.labels, v.value));
   for (const v of await get('edgewatch_threshold')) if (WANTED_THRESHOLDS.has(String(v.labels.name))) out.push(body('edgewatch_threshold', bot, v.labels, v.value));
-  for (const name of ['edgewatch_active_param_version_info', 'edgewatch_version_trades', 'edgewatch_version_regression_zscore'])
+  for (const name of ['edgewatch_active_param_version_info', 'edgewatch_version_trades', 'edgewatch_version_regression_zscore', 'edgewatch_cusum_statistic'])
     for (const v of await get(name)) out.push(body(name, bot, v.labels, v.value));
-  // What the sidecar would add with the CUSUM integrated (docs/alerting.md, "Integration").
-  out.push(body('edgewatch_threshold', bot, { strategy, name: 'cusum_threshold' }, CUSUM_THRESHOLD));
-  const values = cusum && cusumValues(cusum, CUSUM_MIN_TRADES);
-  if (values) for (const v of values) out.push(body('edgewatch_cusum_statistic', bot, { strategy, shift: String(v.shift) }, v.llr));
   return out;
 }
 
@@ -124,8 +114,6 @@ export async function simulateRun(spec: RunSpec, tmpDir: string, bot: string, si
     events.sort((a, b) => a - b);
     let ev = 0;
     let next = 0; // next trade to insert
-    let cusum: CusumState | undefined = cusumStart(CUSUM_SHIFTS);
-    let cusumNext = 0; // next trade to fold into the CUSUM
     let deployed = false;
     let lines: string[] = [];
     let snapshots = 0;
@@ -145,17 +133,13 @@ export async function simulateRun(spec: RunSpec, tmpDir: string, bot: string, si
           batch.push({ strategy: spec.strategy, id: t.id, symbol: 'SIM', side: 'long', closedMs: t.closedMs, openedMs: null, pnl: t.pnl, fees: 0, notional: null, paramVersion: null, experiment: null, variant: null });
         }
         if (batch.length) ledger.insertTrades(batch, now);
-        // The CUSUM folds the trades of the current run (reset at a deploy) in closed_at order.
-        while (cusumNext < trades.length && trades[cusumNext].closedMs <= now && (deployMs === undefined || deployed || trades[cusumNext].closedMs <= deployMs)) cusumAdd(cusum, trades[cusumNext++].pnl, CUSUM_MIN_TRADES);
         if (deployMs !== undefined && !deployed && deployMs <= now) {
           ledger.deployParams(spec.strategy, { strategy: spec.strategy, version: 2 }, { source: 'bench', note: 'the regressing deploy' }, deployMs);
           deployed = true;
-          cusum = cusumStart(CUSUM_SHIFTS);
-          while (cusumNext < trades.length && trades[cusumNext].closedMs <= now) cusumAdd(cusum, trades[cusumNext++].pnl, CUSUM_MIN_TRADES);
         }
         engine.refresh(now);
         metrics.apply(snapshot(engine, ledger, now, opts));
-        lines = await seriesOf(metrics, bot, spec.strategy, cusum);
+        lines = await seriesOf(metrics, bot);
         snapshots++;
       }
       const ts = ` ${now / 1000}\n`;
