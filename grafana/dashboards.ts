@@ -306,6 +306,19 @@ function strategyOverview(): dashboard.DashboardBuilder {
           { expr: `edgewatch_drift_zscore{${S}}`, legend: '{{strategy}} {{metric}}' },
           { expr: `-edgewatch_threshold{${S}, name="drift_zscore"}`, legend: '{{strategy}} alert line' },
         ],
+        { w: 8 },
+      ),
+    )
+    .withPanel(
+      ts(
+        uid,
+        'CUSUM since the latest deploy (nats)',
+        'Evidence that PnL per trade fell by 0.2σ or 0.5σ since the active version was deployed: a self-starting CUSUM, summed trade by trade (docs/alerting.md). A steady climb is a decay, a jump one large loss; a deploy restarts it. Absent until the run holds cusum_min_trades trades. The dashed line is the alert threshold.',
+        [
+          { expr: `edgewatch_cusum_statistic{${S}}`, legend: '{{strategy}} fall of {{shift}}σ' },
+          { expr: `edgewatch_threshold{${S}, name="cusum_threshold"}`, legend: '{{strategy}} alert line' },
+        ],
+        { w: 8, core: true },
       ),
     )
     .withPanel(
@@ -317,6 +330,7 @@ function strategyOverview(): dashboard.DashboardBuilder {
           { expr: `edgewatch_window_max_drawdown{${S}, window="24h"}`, legend: '{{strategy}}' },
           { expr: `edgewatch_threshold{${S}, name="max_drawdown"}`, legend: '{{strategy}} alert line' },
         ],
+        { w: 8 },
       ),
     )
     .withRow(row('Orders and loop'))
