@@ -1,5 +1,5 @@
 // One HTTP server per child process, so that each has its own memory and event loop:
-//   node dist/bench/server.js sidecar <ledger> <asOfMs> [frozen] [refresh=<ms>]   the real sidecar
+//   node dist/bench/server.js sidecar <ledger> <asOfMs> [frozen] [refresh=<ms>]   the real sidecar (refresh: its fold interval, 0 = off)
 //   node dist/bench/server.js naive <ledger> <asOfMs>       SQL over raw trades on every scrape
 //   node dist/bench/server.js floor <exposition-file>       a static registry of the same series
 // The clock starts at asOfMs, just after the ledger's newest trade, so a ledger generated
@@ -42,11 +42,9 @@ process.stdin.on('end', () => process.exit(0));
 process.stdin.resume();
 
 if (mode === 'sidecar') {
-  const s = await startSidecar({ db: file, port: 0, logger: silentLogger(), now, keepVersions: 5 });
-  // "refresh=<ms>": fold new rows on a timer too, so a scrape finds little left to read (what a
-  // timer in server.ts would do; measured as a proposal).
-  const every = Number(/^refresh=(\d+)$/.exec(refresh ?? '')?.[1]);
-  if (every) setInterval(() => s.engine.refresh(now()), every);
+  // "refresh=<ms>": the sidecar's background fold interval (default 100 ms; 0 = only on scrapes).
+  const every = /^refresh=(\d+)$/.exec(refresh ?? '')?.[1];
+  const s = await startSidecar({ db: file, port: 0, logger: silentLogger(), now, keepVersions: 5, foldIntervalMs: every === undefined ? undefined : Number(every) });
   ready({ port: s.port, startMode: s.engine.startMode, stateNote: s.engine.stateNote, trades: s.engine.tradesSeen });
 } else if (mode === 'naive') {
   const ledger = Ledger.open(file, { readonly: true });

@@ -140,7 +140,7 @@ test('experiments export per-variant stats and the Welch t-test p-value against 
 });
 
 test('each scrape reads only the rows added since the previous one', async (t) => {
-  const s = await sidecar(t, { now: () => NOW });
+  const s = await sidecar(t, { now: () => NOW, foldIntervalMs: 0 }); // only scrapes fold here
   await s.post('/v1/trades', { trades: [wireTrade('inc', NOW - MIN, 1), wireTrade('inc', NOW - MIN + 1, 2)] });
   await s.scrape();
   const before = s.engine.tradesSeen;
@@ -149,4 +149,15 @@ test('each scrape reads only the rows added since the previous one', async (t) =
   assert.equal(read, 1);
   assert.equal(s.engine.tradesSeen, before + 1);
   assert.equal(value(await s.scrape(), 'edgewatch_window_trades', { strategy: 'inc', window: '1h' }), 3);
+});
+
+test('the sidecar folds new trades in the background every foldIntervalMs, so a scrape after a burst has nothing left to read', async (t) => {
+  const s = await sidecar(t, { now: () => NOW, foldIntervalMs: 20 });
+  const seen = s.engine.tradesSeen;
+  assert.equal((await s.post('/v1/trades', { trades: [1, 2, 3].map((p, i) => wireTrade('bg', NOW - MIN + i, p)) })).status, 201);
+  const deadline = Date.now() + 5000;
+  while (s.engine.tradesSeen < seen + 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(s.engine.tradesSeen, seen + 3, 'folded without a scrape');
+  assert.equal(s.engine.refresh(NOW), 0, 'nothing left for the scrape to read');
+  assert.equal(value(await s.scrape(), 'edgewatch_window_trades', { strategy: 'bg', window: '1h' }), 3);
 });
