@@ -279,20 +279,26 @@ test('EDGEWATCH_MAX_STRATEGIES refuses the next new strategy on every write path
   assert.equal(l.raw.prepare('SELECT count(*) FROM trades').pluck().get(), 2, 'the batch with a refused strategy stored nothing');
 });
 
-test('the parameter-version cap refuses a new version (deploy or experiment) with 422 and a counted refusal; known versions re-deploy', async (t) => {
-  const s = await sidecar(t, { maxVersionsPerStrategy: 3 });
-  for (let i = 1; i <= 3; i++) assert.equal((await s.post('/v1/params', { strategy: 's', params: { x: i } })).status, 201);
-  const r = await s.post('/v1/params', { strategy: 's', params: { x: 4 } });
+test('EDGEWATCH_MAX_VERSIONS refuses a new parameter version (deploy or experiment) with 422 and a counted refusal; known versions re-deploy', async (t) => {
+  const dir = tempDir(t);
+  const db = join(dir, 'l.db');
+  const sc = await spawnSidecar({ db, env: { EDGEWATCH_MAX_VERSIONS: '3' } });
+  t.after(() => sc.kill());
+  const post = (body: unknown, path = '/v1/params') => fetch(`${sc.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  for (let i = 1; i <= 3; i++) assert.equal((await post({ strategy: 's', params: { x: i } })).status, 201);
+  const r = await post({ strategy: 's', params: { x: 4 } });
   assert.equal(r.status, 422);
-  assert.match((await r.json()).error, /already has 3 parameter versions \(limit\)/);
-  const e = await s.post('/v1/experiments', { strategy: 's', name: 'e', variants: { control: { x: 1 }, b: { x: 5 } } });
+  assert.match((await r.json()).error, /already has 3 parameter versions \(limit 3; raise maxVersionsPerStrategy \/ EDGEWATCH_MAX_VERSIONS/);
+  const e = await post({ strategy: 's', name: 'e', variants: { control: { x: 1 }, b: { x: 5 } } }, '/v1/experiments');
   assert.equal(e.status, 422);
-  assert.equal((await s.post('/v1/params', { strategy: 's', params: { x: 1 } })).status, 200, 're-activating v1 creates nothing');
-  assert.equal((await s.post('/v1/params', { strategy: 'other', params: { x: 4 } })).status, 201, 'the cap is per strategy');
-  const m = await s.scrape();
+  assert.equal((await post({ strategy: 's', params: { x: 1 } })).status, 200, 're-activating v1 creates nothing');
+  assert.equal((await post({ strategy: 'other', params: { x: 4 } })).status, 201, 'the cap is per strategy');
+  const m = parseExposition(await (await fetch(`${sc.url}/metrics`)).text());
   assert.equal(value(m, 'edgewatch_ingest_events_total', { kind: 'params', result: 'refused' }), 1);
   assert.equal(value(m, 'edgewatch_ingest_events_total', { kind: 'experiments', result: 'refused' }), 1);
-  assert.equal(s.ledger.versions('s').length, 3);
+  const l = Ledger.open(db, { readonly: true });
+  t.after(() => l.close());
+  assert.equal(l.versions('s').length, 3);
 });
 
 test('symbols never become sidecar labels; the SDK folds symbols beyond its cap into "other" and counts the refusals', async (t) => {

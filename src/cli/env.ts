@@ -37,11 +37,3 @@ export function pick(flag: string | undefined, env: string): [string | undefined
 function flagName(env: string): string {
   return env.replace(/^EDGEWATCH_/, '').toLowerCase().replace(/_/g, '-');
 }
-
-/** Flags an environment variable that looks like a misspelling of a known one. */
-export function checkUnknownEnv(known: readonly string[]): void {
-  for (const key of Object.keys(process.env)) {
-    if (!key.startsWith('EDGEWATCH_') || known.includes(key)) continue;
-    throw new ConfigError(`unknown environment variable ${key} (known: ${known.join(', ')})`);
-  }
-}

@@ -33,6 +33,7 @@ program
   .option('--thresholds-file <path>', 'the same, from a file (EDGEWATCH_THRESHOLDS_FILE)')
   .option('--keep-versions <k>', 'per-version series for the newest K versions (EDGEWATCH_KEEP_VERSIONS, default 5)')
   .option('--max-strategies <n>', 'refuse new strategies beyond this (EDGEWATCH_MAX_STRATEGIES, default 100)')
+  .option('--max-versions <n>', 'refuse new parameter versions of a strategy beyond this (EDGEWATCH_MAX_VERSIONS, default 10000)')
   .action((flags) => runSidecarCommand(flags));
 
 program

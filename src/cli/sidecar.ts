@@ -20,6 +20,7 @@ export interface SidecarFlags {
   thresholdsFile?: string;
   keepVersions?: string;
   maxStrategies?: string;
+  maxVersions?: string;
 }
 
 /** The ledger path from a flag or EDGEWATCH_DB; the default's folder is created. */
@@ -55,8 +56,9 @@ export async function runSidecarCommand(flags: SidecarFlags): Promise<void> {
   const thresholds = loadThresholds(flags.thresholds ?? process.env.EDGEWATCH_THRESHOLDS, flags.thresholdsFile ?? process.env.EDGEWATCH_THRESHOLDS_FILE);
   const keepVersions = readInt(...pick(flags.keepVersions, 'EDGEWATCH_KEEP_VERSIONS'), 5, 1, 1000);
   const maxStrategies = readInt(...pick(flags.maxStrategies, 'EDGEWATCH_MAX_STRATEGIES'), 100, 1, 100_000);
+  const maxVersionsPerStrategy = readInt(...pick(flags.maxVersions, 'EDGEWATCH_MAX_VERSIONS'), 10_000, 1, 1_000_000);
   const log = createLogger('edgewatch-sidecar');
-  const sidecar = await startSidecar({ db, port, host, token, thresholds, keepVersions, maxStrategies, logger: log });
+  const sidecar = await startSidecar({ db, port, host, token, thresholds, keepVersions, maxStrategies, maxVersionsPerStrategy, logger: log });
   log.info({ metrics: `${sidecar.url}/metrics`, report: `${sidecar.url}/v1/report?strategy=<name>&format=markdown`, ledger: db }, 'sidecar ready');
   await untilSignal(log, 'sidecar', () => sidecar.close());
 }

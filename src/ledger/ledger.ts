@@ -333,7 +333,7 @@ export class Ledger {
     if (found !== undefined) return { version: found, hash, created: false };
     const version = (this.st.maxVersion.get(strategy) as number) + 1;
     if (version > this.maxVersions)
-      throw new LimitError(`strategy "${strategy}" already has ${this.maxVersions} parameter versions (limit)`, 'versions');
+      throw new LimitError(`strategy "${strategy}" already has ${this.maxVersions} parameter versions (limit ${this.maxVersions}; raise maxVersionsPerStrategy / EDGEWATCH_MAX_VERSIONS if this is intended)`, 'versions');
     this.st.insertVersion.run(strategy, version, hash, canonicalJson(params), nowMs);
     return { version, hash, created: true };
   }
