@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findBinary, requireBinary } from './support/binaries.js';
+import { startSmtpSink, startWebhookSink } from '../scripts/lib/sinks.js';
 import { PROMETHEUS_CONFIG_PATH, PROMETHEUS_DIR, renderPrometheusConfig } from '../prometheus/render.js';
 import {
   ALERTMANAGER_ENTRYPOINT_PATH,
@@ -297,74 +298,6 @@ test('amtool routes critical, warning, info, Watchdog and unlabelled alerts to t
 
 // ---------------------------------------------------------------- a running Alertmanager
 
-interface Received {
-  path: string;
-  body: any;
-}
-
-function startSink(t: { after: (fn: () => Promise<void> | void) => void }): Promise<{ port: number; received: Received[] }> {
-  const received: Received[] = [];
-  const server = http.createServer((req, res) => {
-    let data = '';
-    req.on('data', (chunk) => (data += chunk));
-    req.on('end', () => {
-      try {
-        received.push({ path: req.url ?? '', body: JSON.parse(data) });
-      } catch {
-        received.push({ path: req.url ?? '', body: data });
-      }
-      res.writeHead(204).end();
-    });
-  });
-  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ port: (server.address() as net.AddressInfo).port, received })));
-}
-
-/** A minimal SMTP server that accepts every message (no TLS, no auth), for the mail leg. */
-function startSmtpSink(t: { after: (fn: () => Promise<void> | void) => void }): Promise<{ port: number; mails: string[] }> {
-  const mails: string[] = [];
-  const server = net.createServer((socket) => {
-    let buffer = '';
-    let inData = false;
-    socket.write('220 sink ESMTP\r\n');
-    socket.on('data', (chunk) => {
-      buffer += chunk.toString('utf8');
-      for (;;) {
-        if (inData) {
-          const end = buffer.indexOf('\r\n.\r\n');
-          if (end < 0) return;
-          mails.push(buffer.slice(0, end));
-          buffer = buffer.slice(end + 5);
-          inData = false;
-          socket.write('250 queued\r\n');
-          continue;
-        }
-        const eol = buffer.indexOf('\r\n');
-        if (eol < 0) return;
-        const line = buffer.slice(0, eol).toUpperCase();
-        buffer = buffer.slice(eol + 2);
-        if (line.startsWith('EHLO')) socket.write('250-sink\r\n250 8BITMIME\r\n');
-        else if (line.startsWith('DATA')) {
-          inData = true;
-          socket.write('354 go ahead\r\n');
-        } else if (line.startsWith('QUIT')) socket.end('221 bye\r\n');
-        else socket.write('250 ok\r\n');
-      }
-    });
-    socket.on('error', () => undefined);
-  });
-  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ port: (server.address() as net.AddressInfo).port, mails })));
-}
-
-/** A mail as a reader sees it: SMTP dot-stuffing, RFC 2047 headers and quoted-printable undone. */
-function decodeMail(raw: string): string {
-  const unstuffed = raw.replace(/\r\n\.\./g, '\r\n.');
-  const headers = unstuffed.replace(/=\?utf-8\?q\?(.*?)\?=/gi, (_m, word: string) => word.replace(/_/g, ' '));
-  const bytes = headers.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
-  return Buffer.from(bytes, 'latin1').toString('utf8');
-}
-
 async function waitFor<T>(
   what: string,
   fn: () => Promise<T | undefined> | T | undefined,
@@ -387,8 +320,9 @@ async function waitFor<T>(
 
 test('a running Alertmanager inhibits symptoms of a down bot and warnings under a critical, and its Discord and Watchdog notifications carry what an operator needs', { skip: alertmanager.skip, timeout: 60_000 }, async (t) => {
   const dir = tempDir(t);
-  const sink = await startSink(t);
-  const smtp = await startSmtpSink(t);
+  const sink = await startWebhookSink();
+  const smtp = await startSmtpSink();
+  t.after(() => Promise.all([sink.close(), smtp.close()]).then(() => undefined));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   let text = renderAlertmanagerConfig(
@@ -415,7 +349,7 @@ test('a running Alertmanager inhibits symptoms of a down bot and warnings under 
     if (child.exitCode === null) child.kill('SIGTERM');
   });
   // What a failing wait shows: the notifications received so far and Alertmanager's log.
-  const context = () => `discord/webhook: ${JSON.stringify(sink.received)}\nmails: ${JSON.stringify(smtp.mails)}\nalertmanager log:\n${log}`;
+  const context = () => `discord/webhook: ${JSON.stringify(sink.received)}\nmails: ${JSON.stringify(smtp.received.map((m) => m.body))}\nalertmanager log:\n${log}`;
   await waitFor('Alertmanager to be ready', async () => ((await fetch(`${base}/-/ready`)).ok ? true : undefined), context);
 
   const annotations = (name: string, strategy: string) => ({
@@ -463,7 +397,7 @@ test('a running Alertmanager inhibits symptoms of a down bot and warnings under 
 
   // Discord receives the drift warning, readable, with strategy, version, values and links.
   const discord = await waitFor('the Discord message for the drift', () =>
-    sink.received.find((r) => r.path === '/discord' && JSON.stringify(r.body).includes('TradingWinRatioDrift')),
+    sink.received.find((r) => r.channel === 'discord' && JSON.stringify(r.body).includes('TradingWinRatioDrift')),
   );
   const embed = discord.body.embeds[0];
   assert.equal(embed.title, '[FIRING:1] TradingWinRatioDrift · alpha');
@@ -474,30 +408,30 @@ test('a running Alertmanager inhibits symptoms of a down bot and warnings under 
   assert.ok(!embed.description.includes('edgewatch_'), 'link-base labels leaked into the message');
 
   // The Watchdog reaches its own webhook, and nothing else does.
-  const watchdog = await waitFor('the Watchdog ping', () => sink.received.find((r) => r.path === '/watchdog'), context);
+  const watchdog = await waitFor('the Watchdog ping', () => sink.received.find((r) => r.channel === 'watchdog'), context);
   assert.equal(watchdog.body.commonLabels.alertname, 'Watchdog');
   assert.equal(watchdog.body.receiver, 'watchdog');
 
   // Critical alerts reach Discord and email; info alerts reach the digest mail only.
   t.diagnostic(`Discord message:\n${embed.title}\n${embed.description}`);
-  const critical = await waitFor('the critical mail', () => smtp.mails.map(decodeMail).find((m) => m.includes('Subject: [FIRING:1] TradingLoopStalled')), context);
+  const critical = await waitFor('the critical mail', () => smtp.received.map((m) => String(m.body)).find((m) => m.includes('Subject: [FIRING:1] TradingLoopStalled')), context);
   assert.match(critical, /^To: oncall@example\.invalid\r?$/m);
   assert.ok(critical.includes('FIRING: TradingLoopStalled of alpha (test)'), critical);
   assert.ok(critical.includes('strategy alpha · version v1 · bot other · critical · since'), critical);
   assert.ok(critical.includes('<a href="https://docs.example.invalid/runbook.md#tradingloopstalled">Runbook</a>'), critical);
   assert.ok(critical.includes('Dashboard: http://grafana.example.invalid/d/edgewatch-overview?var-strategy=alpha'), critical);
-  const digest = await waitFor('the digest mail', () => smtp.mails.map(decodeMail).find((m) => m.includes('Subject: edgewatch daily digest')), context);
+  const digest = await waitFor('the digest mail', () => smtp.received.map((m) => String(m.body)).find((m) => m.includes('Subject: edgewatch daily digest')), context);
   assert.ok(digest.includes('Subject: edgewatch daily digest: 1 info alert(s) firing'), digest);
   assert.ok(digest.includes('strategy alpha · bot demo · experiment spread · variant candidate · info'), digest);
   assert.ok(!JSON.stringify(sink.received).includes('TradingExperimentDecided'), 'an info alert went to Discord');
-  assert.equal(smtp.mails.filter((m) => m.includes('Subject: [FIRING:1] TradingWinRatioDrift')).length, 0, 'a warning went to email');
+  assert.equal(smtp.received.filter((m) => String(m.body).includes('Subject: [FIRING:1] TradingWinRatioDrift')).length, 0, 'a warning went to email');
   await waitFor('the Discord message for the other bot\'s stalled loop', () =>
-    sink.received.find((r) => r.path === '/discord' && r.body.embeds?.[0]?.title === '[FIRING:1] TradingLoopStalled · alpha' && r.body.embeds[0].description.includes('bot other')),
+    sink.received.find((r) => r.channel === 'discord' && r.body.embeds?.[0]?.title === '[FIRING:1] TradingLoopStalled · alpha' && r.body.embeds[0].description.includes('bot other')),
     context,
   );
   // An alert without strategy: the facts line starts with what it has.
   const botDown = await waitFor('the Discord message for the down bot', () =>
-    sink.received.find((r) => r.path === '/discord' && r.body.embeds?.[0]?.title === '[FIRING:1] TradingBotDown · bot demo'),
+    sink.received.find((r) => r.channel === 'discord' && r.body.embeds?.[0]?.title === '[FIRING:1] TradingBotDown · bot demo'),
     context,
   );
   assert.match(botDown.body.embeds[0].description, /\nbot demo · instance bot:9464 · critical · since /);
@@ -505,6 +439,6 @@ test('a running Alertmanager inhibits symptoms of a down bot and warnings under 
   await new Promise((r) => setTimeout(r, 1500));
   const all = JSON.stringify(sink.received);
   assert.ok(!all.includes('version v3 · bot demo · critical'), 'the inhibited stalled loop of bot demo was notified');
-  assert.equal(sink.received.filter((r) => r.path === '/discord' && JSON.stringify(r.body).includes('beta') && JSON.stringify(r.body).includes('· warning ·')).length, 0, 'the inhibited warning was notified');
-  assert.equal(sink.received.filter((r) => r.path === '/watchdog' && !JSON.stringify(r.body).includes('Watchdog')).length, 0);
+  assert.equal(sink.received.filter((r) => r.channel === 'discord' && JSON.stringify(r.body).includes('beta') && JSON.stringify(r.body).includes('· warning ·')).length, 0, 'the inhibited warning was notified');
+  assert.equal(sink.received.filter((r) => r.channel === 'watchdog' && !JSON.stringify(r.body).includes('Watchdog')).length, 0);
 });
