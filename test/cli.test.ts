@@ -5,6 +5,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import test from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { Ledger } from '../src/ledger/ledger.js';
+import { versionLabel } from '../src/model/names.js';
 import { requireBinary } from './support/binaries.js';
 import { freePort, waitFor } from './support/ports.js';
 import { find, parseExposition, tempDir } from './support/tmp.js';
@@ -61,8 +63,14 @@ test('npm start: the demo back-fills a week and the sidecar shows 24h and 7d win
   const [botPort, port] = [await freePort(), await freePort()];
   const child = start(t, ['start', '--db', join(dir, 'edgewatch.db')], { EDGEWATCH_BOT_PORT: String(botPort), EDGEWATCH_PORT: String(port) });
   const bot = parseExposition(await (await waitFor(`http://127.0.0.1:${botPort}/metrics`, 30_000)).text());
-  assert.ok(find(bot, 'trading_trades_total', { strategy: 'momentum' }).some((s) => s.labels.param_version === 'v3' && s.value > 0));
-  assert.equal(find(bot, 'trading_param_version_info', { strategy: 'momentum', param_version: 'v3' }).length, 1);
+  // The back-filled experiment ended with its better variant deployed: that version is active.
+  const ledger = Ledger.open(join(dir, 'edgewatch.db'), { readonly: true });
+  const experiment = ledger.getExperiment('momentum', 'lookback-25');
+  ledger.close();
+  assert.ok(experiment?.winner && experiment.stoppedMs !== null, JSON.stringify(experiment));
+  const winner = versionLabel(experiment.variants[experiment.winner]);
+  assert.ok(find(bot, 'trading_trades_total', { strategy: 'momentum' }).some((s) => s.labels.param_version === winner && s.value > 0), `trades of ${winner}`);
+  assert.deepEqual(find(bot, 'trading_param_version_info', { strategy: 'momentum' }).map((s) => s.labels.param_version), [winner]);
   assert.equal(find(bot, 'trading_loop_last_success_timestamp_seconds').length, 2);
   assert.equal(find(bot, 'trading_equity').length, 2);
   await waitFor(`http://127.0.0.1:${port}/readyz`, 30_000);

@@ -28,7 +28,7 @@ const FEE_RATE = 0.0005;
 const SETUP = {
   momentum: {
     symbols: ['BTC-USD', 'ETH-USD', 'SOL-USD'],
-    // version history: v1 at day -8, v2 at day -5; experiment day -3 .. -1; v3 = winner at day -1
+    // version history: v1 at day -8, v2 at day -5; experiment day -3 .. -1; its winner deployed at day -1
     v1: { lookback: 20, entry_threshold: 0.004, take_profit: 0.008, stop_loss: 0.005, position_size: 1000 },
     v2: { lookback: 15, entry_threshold: 0.005, take_profit: 0.01, stop_loss: 0.005, position_size: 1000 },
     candidate: { lookback: 25, entry_threshold: 0.005, take_profit: 0.01, stop_loss: 0.005, position_size: 1000 },
@@ -60,6 +60,8 @@ export class DemoBot {
   private timer?: NodeJS.Timeout;
   private seq = 0;
   private readonly equity: Record<string, number> = { momentum: 10_000, meanrev: 10_000 };
+  /** Net PnL and trades per experiment variant, as a bot keeps them to decide its experiment. */
+  private readonly variantPnl = new Map<string, { n: number; sum: number }>();
   recorded = 0;
 
   constructor(private readonly opts: DemoOptions) {
@@ -106,8 +108,16 @@ export class DemoBot {
       [at(4), () => meanrev.params.deploy({ ...SETUP.meanrev.v2 }, { source: 'demo', gitSha: 'c3d4e5f', note: 'wider window', at: at(4) })],
       [at(3), () => momentum.experiments.start({ name: 'lookback-25', variants: { control: { ...SETUP.momentum.v2 }, candidate: { ...SETUP.momentum.candidate } }, at: at(3) })],
       [at(1), () => {
-        momentum.experiments.stop('lookback-25', { outcome: 'concluded', winner: 'candidate', at: at(1) });
-        momentum.params.deploy({ ...SETUP.momentum.candidate }, { source: 'demo', gitSha: 'd4e5f6a', note: 'experiment lookback-25: candidate won', at: at(1) });
+        // The variant with the better PnL per trade wins (edgewatch report gives the p-value;
+        // a two-day demo experiment rarely has a significant one).
+        const mean = (v: string) => {
+          const x = this.variantPnl.get(v);
+          return x && x.n > 0 ? x.sum / x.n : -Infinity;
+        };
+        const winner = mean('candidate') > mean('control') ? 'candidate' : 'control';
+        momentum.experiments.stop('lookback-25', { outcome: 'concluded', winner, at: at(1) });
+        const params = winner === 'candidate' ? SETUP.momentum.candidate : SETUP.momentum.v2;
+        momentum.params.deploy({ ...params }, { source: 'demo', gitSha: 'd4e5f6a', note: `experiment lookback-25: ${winner} won`, at: at(1) });
       }],
     ];
     let next = 0;
@@ -149,6 +159,8 @@ export class DemoBot {
       // Stale quotes: every live fill slips. The back-filled history stays healthy, so the
       // degradation shows as drift against it.
       if (this.degraded && !backfill && lane.strategy === 'momentum') pnl -= size * 0.006 * (1 + 0.5 * this.rand());
+      // A position opened under a variant of an experiment that has since stopped is plain trading.
+      const variant = lane.variant && lane.handle.experiments.running() ? lane.variant : undefined;
       const r = lane.handle.trades.record({
         id: `${lane.market.symbol}-${nowMs}-${++this.seq}`,
         symbol: lane.market.symbol,
@@ -158,12 +170,15 @@ export class DemoBot {
         notional: size,
         openedAt: exited.openedMs,
         closedAt: nowMs,
-        // A position opened under a variant of an experiment that has since stopped is plain trading.
-        ...(lane.variant && lane.handle.experiments.running() ? { variant: lane.variant } : {}),
+        ...(variant ? { variant } : {}),
       });
       if (r.ok) {
         this.recorded++;
         this.equity[lane.strategy] += pnl - fees;
+        if (variant) {
+          const v = this.variantPnl.get(variant) ?? { n: 0, sum: 0 };
+          this.variantPnl.set(variant, { n: v.n + 1, sum: v.sum + pnl - fees });
+        }
       }
       if (!backfill) this.order(lane);
     }
