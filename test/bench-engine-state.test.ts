@@ -8,6 +8,7 @@ import test from 'node:test';
 import { addTrade, cusumAdd, cusumStart, cusumValues, empty, type Agg } from '../src/analytics/index.js';
 import { Ledger } from '../src/ledger/ledger.js';
 import type { TradeInput } from '../src/model/trade.js';
+import { runKeyOf } from '../src/sidecar/cusum-runs.js';
 import { HOUR, WINDOWS, WindowEngine } from '../src/sidecar/engine.js';
 import { STRATEGIES, generateLedger, rng } from '../bench/generate.js';
 import { tempDir } from './support/tmp.js';
@@ -64,7 +65,9 @@ test('windows and whole-life totals stay exact while trades land on window edges
   const ledger = Ledger.open(db);
   t.after(() => ledger.close());
   const statePath = join(dir, 'state');
-  const engine = new WindowEngine(ledger, { statePath, stateMinTrades: 0 });
+  // The sidecar's engine: a start that reads every trade fills the CUSUM runs in the same pass.
+  const runKey = (s: string) => runKeyOf(ledger.deploys(s), 20);
+  const engine = new WindowEngine(ledger, { statePath, stateMinTrades: 0, runKey });
   let now = T0 + 1000;
   assert.equal(engine.refresh(now), 20_000);
   assert.equal(engine.startMode, 'scan');
@@ -102,7 +105,7 @@ test('windows and whole-life totals stay exact while trades land on window edges
   const again = new WindowEngine(ledger, { statePath });
   assert.equal(again.refresh(now), 0, 'a state saved at a stop leaves nothing to read');
   checkAll(again, ledger, now, 'restart after a clean stop');
-  const scanned = new WindowEngine(ledger, { statePath: null });
+  const scanned = new WindowEngine(ledger, { statePath: null, runKey });
   scanned.refresh(now);
   assert.equal(scanned.startMode, 'scan');
   checkAll(scanned, ledger, now, 'full read');

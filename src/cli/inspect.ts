@@ -9,7 +9,8 @@ import { diffParams } from '../model/params.js';
 import { WINDOWS, WindowEngine, type WindowName } from '../sidecar/engine.js';
 import { buildReport, renderMarkdown } from '../sidecar/report.js';
 import { snapshot } from '../sidecar/snapshot.js';
-import { loadThresholds } from '../sidecar/thresholds.js';
+import { runKeyOf } from '../sidecar/cusum-runs.js';
+import { loadThresholds, thresholdsFor } from '../sidecar/thresholds.js';
 
 export function openForReading(db: string | undefined): Ledger {
   const path = resolve(db ?? process.env.EDGEWATCH_DB ?? './data/edgewatch.db');
@@ -73,10 +74,10 @@ export function paramsDiff(from: string, to: string, opts: { db?: string; strate
 }
 
 function snapshots(ledger: Ledger) {
-  const engine = new WindowEngine(ledger);
+  const thresholds = loadThresholds(process.env.EDGEWATCH_THRESHOLDS, process.env.EDGEWATCH_THRESHOLDS_FILE);
+  const engine = new WindowEngine(ledger, { runKey: (s) => runKeyOf(ledger.deploys(s), thresholdsFor(thresholds, s).cusum_min_trades) });
   const now = Date.now();
   engine.refresh(now);
-  const thresholds = loadThresholds(process.env.EDGEWATCH_THRESHOLDS, process.env.EDGEWATCH_THRESHOLDS_FILE);
   return { now, snaps: snapshot(engine, ledger, now, { keepVersions: 1000, thresholds, stoppedExperiments: true }) };
 }
 

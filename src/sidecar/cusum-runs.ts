@@ -17,6 +17,11 @@ export interface RunKey {
   minTrades: number;
 }
 
+/** The run key of a strategy from its deploys (oldest first) and its cusum_min_trades. */
+export function runKeyOf(deploys: ReadonlyArray<{ deployedMs: number }>, minTrades: number): RunKey {
+  return { startMs: deploys[deploys.length - 1]?.deployedMs ?? -Infinity, deploys: deploys.length, minTrades };
+}
+
 export interface RunTrade extends TradeKey {
   pnl: number;
 }
@@ -51,6 +56,11 @@ export class CusumRuns {
    * SQL's (closed_ms, id) order; it is iterated, so a long run is never held in memory.
    */
   constructor(private readonly readRun: (strategy: string, afterMs: number) => Iterable<RunTrade>) {}
+
+  /** Starts the strategy's run empty, for a caller about to hand it every trade of the run in order. */
+  begin(strategy: string, key: RunKey): void {
+    this.runs.set(strategy, newRun(key));
+  }
 
   /** A trade the engine read, in whatever order it arrived. */
   add(strategy: string, closedMs: number, id: string, pnl: number): void {

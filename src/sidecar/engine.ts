@@ -39,6 +39,11 @@ export interface EngineOptions {
   stateMinTrades?: number;
   /** Then save at most this often, when trades arrived (default 10 minutes). */
   stateIntervalMs?: number;
+  /**
+   * The current CUSUM run of a strategy. Given, a start that reads every trade fills the runs
+   * in the same pass (and saves them); without it each run is read at its first query.
+   */
+  runKey?: (strategy: string) => RunKey;
 }
 
 // The rows this file reads: arrays rather than objects, because a start without state reads
@@ -185,7 +190,7 @@ export class WindowEngine {
   private lastSaveAt = 0;
   private savedSeq = 0;
 
-  constructor(private readonly ledger: Ledger, opts: EngineOptions = {}) {
+  constructor(private readonly ledger: Ledger, private readonly opts: EngineOptions = {}) {
     const db = ledger.raw;
     // The engine's reads, here rather than in ledger.ts because only the engine needs the lean
     // shape (see Row); same table and index as the ledger's own reads.
@@ -248,6 +253,8 @@ export class WindowEngine {
     let read = 0;
     for (const name of this.ledger.strategies()) {
       const s = this.state(name);
+      const key = this.opts.runKey?.(name);
+      if (key) this.cusumRuns.begin(name, key); // the rows below come in (closed_at, id) order
       this.sql('reading the ledger', () => {
         for (const row of this.st.byStrategy.iterate(name, maxSeq) as IterableIterator<Row>) {
           this.fold(s, row, dirty, dirtyHours);

@@ -7,7 +7,8 @@ import { createApp } from './app.js';
 import { isLoopback } from './auth.js';
 import { WindowEngine } from './engine.js';
 import { SidecarMetrics } from './exposition.js';
-import { parseThresholds, type ThresholdConfig } from './thresholds.js';
+import { runKeyOf } from './cusum-runs.js';
+import { parseThresholds, thresholdsFor, type ThresholdConfig } from './thresholds.js';
 
 export interface SidecarOptions {
   db: string;
@@ -43,14 +44,15 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
   const log = opts.logger ?? createLogger('edgewatch-sidecar');
   const host = opts.host ?? '127.0.0.1';
   const ledger = Ledger.open(opts.db, { maxStrategies: opts.maxStrategies, maxVersionsPerStrategy: opts.maxVersionsPerStrategy });
-  const engine = new WindowEngine(ledger);
+  const thresholds = opts.thresholds ?? parseThresholds(undefined, 'defaults');
+  const engine = new WindowEngine(ledger, { runKey: (s) => runKeyOf(ledger.deploys(s), thresholdsFor(thresholds, s).cusum_min_trades) });
   const metrics = new SidecarMetrics();
   const writesOpen = opts.token === undefined && isLoopback(host);
   const now = opts.now ?? Date.now;
   const started = performance.now();
   engine.refresh(now());
   log.info({ trades: engine.tradesSeen, ms: Math.round(performance.now() - started) }, 'ledger loaded into the window engine');
-  const app = createApp({ ledger, engine, metrics, log, thresholds: opts.thresholds ?? parseThresholds(undefined, 'defaults'), keepVersions: opts.keepVersions ?? 5, token: opts.token, writesOpen, now: opts.now });
+  const app = createApp({ ledger, engine, metrics, log, thresholds, keepVersions: opts.keepVersions ?? 5, token: opts.token, writesOpen, now: opts.now });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(opts.port ?? 9465, host, (err?: Error) => (err ? reject(err) : resolve(s)));
     s.once('error', reject);

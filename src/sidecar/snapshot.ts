@@ -3,7 +3,7 @@
 // scrape (and for the report) from the window engine and the ledger's small tables.
 import { drift, empty, welchTTest, welchZ, windowStats, type Agg, type Drift, type WelchResult, type WindowStats } from '../analytics/index.js';
 import type { Ledger } from '../ledger/ledger.js';
-import type { CusumReading } from './cusum-runs.js';
+import { runKeyOf, type CusumReading } from './cusum-runs.js';
 import { WINDOWS, type WindowEngine, type WindowName } from './engine.js';
 import { thresholdsFor, type ThresholdConfig, type Thresholds } from './thresholds.js';
 
@@ -80,7 +80,7 @@ function strategySnapshot(engine: WindowSource, ledger: Ledger, strategy: string
   const deploys = ledger.deploys(strategy);
   const active = deploys[deploys.length - 1];
   // The CUSUM restarts at every deploy, also one that re-activates an earlier version.
-  snap.cusum = engine.cusum(strategy, { startMs: active?.deployedMs ?? -Infinity, deploys: deploys.length, minTrades: thresholds.cusum_min_trades });
+  snap.cusum = engine.cusum(strategy, runKeyOf(deploys, thresholds.cusum_min_trades));
   if (active) {
     snap.active = { version: active.version, hash: active.hash, deployedMs: active.deployedMs };
     // The previous version: the last one deployed before the active one that differs from it.
