@@ -576,6 +576,15 @@ function pipelineHealth(): dashboard.DashboardBuilder {
     )
     .withPanel(ts(uid, 'Samples per scrape', 'Series each target exposes: watch this for cardinality growth.', [{ expr: 'scrape_samples_scraped', legend: '{{job}} {{instance}}' }], { decimals: 0 }))
     .withPanel(ts(uid, 'Trades in the ledger', 'edgewatch_ledger_trades.', [{ expr: 'edgewatch_ledger_trades', legend: '{{instance}}' }], { decimals: 0 }))
+    .withPanel(
+      ts(
+        uid,
+        'Bot restarts in 30 minutes',
+        'Changes of the bot process start time seen by scrapes in the last 30 minutes: above 2, TradingBotRestarting fires (a crash loop that TradingBotDown cannot see).',
+        [{ expr: 'changes(process_start_time_seconds{job="trading-bot"}[30m])', legend: '{{bot}} {{instance}}' }],
+        { decimals: 0, core: true },
+      ),
+    )
     .withRow(row('Ingestion'))
     .withPanel(ts(uid, 'Ingested events', 'Events posted to the sidecar per second, by kind and result.', [{ expr: 'sum by (kind, result) (rate(edgewatch_ingest_events_total[$__rate_interval]))', legend: '{{kind}} {{result}}' }], { unit: 'ops' }))
     .withPanel(

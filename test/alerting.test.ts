@@ -147,7 +147,7 @@ test('every promtool unit test of the alerts passes (prometheus/tests)', { skip:
 test('every alert has a severity, summary, description, runbook section, dashboard and tests that show it firing and quiet', () => {
   const alerts = alertBlocks();
   const expected = [
-    'TradingBotDown', 'EdgewatchSidecarDown', 'TradingLoopStalled', 'TradingNoRecentTrades',
+    'TradingBotDown', 'EdgewatchSidecarDown', 'TradingBotRestarting', 'TradingLoopStalled', 'TradingNoRecentTrades',
     'TradingWinRatioDrift', 'TradingPnlPerTradeDrift', 'TradingPnlPerTradeCusum', 'TradingDrawdownHigh', 'TradingParamVersionRegression',
     'TradingOrderErrorsHigh', 'TradingExperimentDecided', 'EdgewatchIngestRejects', 'Watchdog',
   ];
@@ -183,7 +183,7 @@ test('rules compare against threshold names that docs/architecture.md documents,
   for (const name of used) assert.ok(documented.has(name), `threshold ${name} is not in docs/architecture.md`);
   // The documented defaults must not reappear as literals in comparisons.
   const expressions = [...read('prometheus/rules/alerts.yml').matchAll(/expr: (?:\|\n)?([\s\S]*?)\n {8}(?:for|labels):/g)].map((m) => m[1]);
-  assert.equal(expressions.length, 13);
+  assert.equal(expressions.length, 14);
   for (const expr of expressions) {
     assert.doesNotMatch(expr, /[<>]=? *-?(3\.5|3|4|10|20|30|300|1000|0\.05|0\.01|5)\b(?!m)/, `a threshold literal in: ${expr}`);
   }
