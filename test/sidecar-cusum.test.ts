@@ -110,3 +110,24 @@ test('the report names a CUSUM above its threshold with the fall, the evidence a
   const md = await (await s.get('/v1/report?strategy=k&format=markdown')).text();
   assert.match(md, /CUSUM since the latest deploy \(4 trades, alert above 0\.9 nats\): fall of 0\.2σ 0\.46 nats, fall of 0\.5σ 0\.99 nats\./);
 });
+
+test('trades of one millisecond whose ids SQL and JavaScript order differently are folded in JavaScript order, and every series is still served', async (t) => {
+  let clock = NOW - 3 * HOUR;
+  const s = await sidecar(t, { now: () => clock, thresholdsJson: { defaults: { cusum_min_trades: 2 } } });
+  await s.post('/v1/params', { strategy: 'u', params: { x: 1 } });
+  clock = NOW;
+  // U+FF01 is EF BC 81 in UTF-8 and 0xFF01 in UTF-16; U+1F600 is F0 9F 98 80 and 0xD83D 0xDE00:
+  // SQLite sorts "\uff01" first, JavaScript "😀". In JavaScript order the run is 10, 20, 5, 0.
+  const trades = [
+    wireTrade('u', NOW - 2 * HOUR, 10),
+    wireTrade('u', NOW - 90 * MIN, 20),
+    { ...wireTrade('u', NOW - HOUR, 0), id: '\uff01' },
+    { ...wireTrade('u', NOW - HOUR, 5), id: '😀' },
+  ];
+  assert.equal((await s.post('/v1/trades', { trades })).status, 201);
+  const m = await s.scrape();
+  close(W4(0.2), cusum(m, 'u', '0.2'));
+  close(W4(0.5), cusum(m, 'u', '0.5'));
+  assert.equal(value(m, 'edgewatch_window_trades', { strategy: 'u', window: '24h' }), 4);
+  assert.equal(find(m, 'edgewatch_scrape_errors_total').reduce((a, x) => a + x.value, 0), 0);
+});

@@ -1,10 +1,12 @@
 // The CUSUM of each strategy's current run (src/analytics/cusum.ts): the trades closed after
 // the strategy's latest parameter deploy (all of its trades when it has none), folded in
-// (closed_at, id) order. The window engine hands it every trade it reads; a trade that sorts
-// before the last one folded in, a new deploy (also one that re-activates an old version) or
-// another minimum sample makes the run stale, and the next query rebuilds it from the ledger.
-// Why a rebuild rather than a correction: the statistic depends on the order of the trades,
-// and late trades are rare; a rebuild reads one run with one indexed range query.
+// (closed_at, id) order. The window engine hands it every trade it reads. The statistic
+// depends on the order of the trades, so a trade that sorts before the last one folded in
+// (late, or from a second writer) cannot simply be added: the next query resumes from the
+// newest checkpoint before it (a copy of the state kept every CHECKPOINT_EVERY trades) and
+// re-reads only the trades after that checkpoint, with one indexed range query. A new deploy
+// (also one that re-activates an old version) or another minimum sample starts a new run,
+// read from the ledger in full.
 import { CUSUM_SHIFTS, cusumAdd, cusumStart, cusumValues, inTradeOrder, keyAfter, type CusumState, type TradeKey } from '../analytics/index.js';
 
 /** What identifies a run: a change of any field starts a new one. */
@@ -33,11 +35,24 @@ export interface CusumReading {
   trades: number;
 }
 
+/** A copy of the state is kept every this many trades of a run... */
+const CHECKPOINT_EVERY = 1000;
+/** ...the newest this many: a trade later than ~8,000 trades of its run makes a full read. */
+const CHECKPOINTS = 8;
+
+interface Checkpoint {
+  state: CusumState;
+  last: TradeKey;
+}
+
 interface Run {
   key: RunKey;
   state: CusumState;
   last: TradeKey;
-  stale: boolean;
+  /** Copies of the state, oldest first (not saved: a restarted run has none until it grows). */
+  checkpoints: Checkpoint[];
+  /** The earliest trade that arrived out of order since the last read, if any. */
+  late?: TradeKey;
 }
 
 /** What the state file keeps of a run (JSON: numbers round-trip exactly). */
@@ -50,6 +65,8 @@ export interface SavedRun {
 
 export class CusumRuns {
   private readonly runs = new Map<string, Run>();
+  /** True when a run was read or rebuilt from the ledger since the last save(): worth saving. */
+  changed = false;
 
   /**
    * `readRun` yields the strategy's trades closed after `afterMs` that the engine has seen, in
@@ -60,59 +77,79 @@ export class CusumRuns {
   /** Starts the strategy's run empty, for a caller about to hand it every trade of the run in order. */
   begin(strategy: string, key: RunKey): void {
     this.runs.set(strategy, newRun(key));
+    this.changed = true;
   }
 
   /** A trade the engine read, in whatever order it arrived. */
   add(strategy: string, closedMs: number, id: string, pnl: number): void {
     const run = this.runs.get(strategy);
-    if (!run || run.stale || closedMs <= run.key.startMs) return;
-    if (!keyAfter(closedMs, id, run.last)) {
-      run.stale = true;
-      return;
-    }
-    fold(run, { closedMs, id, pnl });
+    if (!run || closedMs <= run.key.startMs) return;
+    if (run.late === undefined && keyAfter(closedMs, id, run.last)) fold(run, { closedMs, id, pnl });
+    else if (run.late === undefined || keyAfter(run.late.closedMs, run.late.id, { closedMs, id })) run.late = { closedMs, id };
+    // else: an earlier late trade already makes the next read re-read from before this one
   }
 
   /** The statistic of the strategy's current run; undefined under the minimum sample. */
   read(strategy: string, key: RunKey): CusumReading | undefined {
     let run = this.runs.get(strategy);
-    if (!run || run.stale || run.key.startMs !== key.startMs || run.key.deploys !== key.deploys || run.key.minTrades !== key.minTrades) run = this.rebuild(strategy, key);
+    if (!run || run.key.startMs !== key.startMs || run.key.deploys !== key.deploys || run.key.minTrades !== key.minTrades) run = this.rebuild(strategy, newRun(key));
+    else if (run.late) run = this.resume(strategy, run, run.late);
     const values = cusumValues(run.state, key.minTrades);
     return values && { values, trades: run.state.n };
   }
 
-  private rebuild(strategy: string, key: RunKey): Run {
-    let run = newRun(key);
-    for (const t of this.readRun(strategy, key.startMs)) {
-      if (!keyAfter(t.closedMs, t.id, run.last)) {
-        // SQL orders ids by UTF-8 bytes, JS by UTF-16 units: they differ for a few astral
-        // characters. Rare enough to read the run again and sort it in memory.
-        run = newRun(key);
-        for (const u of inTradeOrder([...this.readRun(strategy, key.startMs)])) fold(run, u);
-        break;
-      }
-      fold(run, t);
+  /** Folds the run's trades after `run.last` from the ledger into `run`. */
+  private rebuild(strategy: string, run: Run): Run {
+    const from = run.last;
+    // One millisecond's trades are buffered and sorted: SQL orders ids by UTF-8 bytes, JS by
+    // UTF-16 units, which differ for a few astral characters.
+    let group: RunTrade[] = [];
+    const flush = () => {
+      for (const t of group.length > 1 ? inTradeOrder(group) : group) if (keyAfter(t.closedMs, t.id, from)) fold(run, t);
+      group = [];
+    };
+    const afterMs = Number.isFinite(from.closedMs) ? Math.max(run.key.startMs, from.closedMs - 1) : run.key.startMs;
+    for (const t of this.readRun(strategy, afterMs)) {
+      if (group.length && t.closedMs !== group[0].closedMs) flush();
+      group.push(t);
     }
+    flush();
+    run.late = undefined;
     this.runs.set(strategy, run);
+    this.changed = true;
     return run;
+  }
+
+  /** After a late trade: back to the newest checkpoint before it, or to the start of the run. */
+  private resume(strategy: string, run: Run, late: TradeKey): Run {
+    let k = run.checkpoints.length - 1;
+    while (k >= 0 && !keyAfter(late.closedMs, late.id, run.checkpoints[k].last)) k--;
+    if (k < 0) return this.rebuild(strategy, newRun(run.key));
+    const cp = run.checkpoints[k];
+    const resumed: Run = { key: run.key, state: structuredClone(cp.state), last: cp.last, checkpoints: run.checkpoints.slice(0, k + 1) };
+    return this.rebuild(strategy, resumed);
   }
 
   save(): SavedRun[] {
     const out: SavedRun[] = [];
     for (const [strategy, run] of this.runs)
-      if (!run.stale && run.state.n > 0) out.push({ strategy, key: [Number.isFinite(run.key.startMs) ? run.key.startMs : null, run.key.deploys, run.key.minTrades], state: run.state, last: run.last });
+      if (run.late === undefined && run.state.n > 0) out.push({ strategy, key: [Number.isFinite(run.key.startMs) ? run.key.startMs : null, run.key.deploys, run.key.minTrades], state: run.state, last: run.last });
+    this.changed = false;
     return out;
   }
 
-  /** Takes the runs of a state file; anything that does not look like one is skipped (the next read rebuilds it). */
+  /** Takes the runs of a state file; anything that does not look like one of this release is skipped (the next read rebuilds it). */
   restore(saved: unknown): void {
+    this.runs.clear();
     if (!Array.isArray(saved)) return;
+    const fresh = cusumStart();
     for (const s of saved as SavedRun[]) {
-      if (typeof s?.strategy !== 'string' || !Array.isArray(s.key) || !isState(s.state) || typeof s.last?.id !== 'string' || typeof s.last.closedMs !== 'number') continue;
-      // A state of other designed shifts (another release) is rebuilt rather than continued.
-      if (s.state.shifts.join() !== CUSUM_SHIFTS.join()) continue;
+      if (typeof s?.strategy !== 'string' || !Array.isArray(s.key) || s.key.length !== 3 || !isState(s.state) || typeof s.last?.id !== 'string' || typeof s.last.closedMs !== 'number') continue;
+      // A state of other designed shifts, lag or scale (another release) is rebuilt rather than continued.
+      if (s.state.shifts.join() !== CUSUM_SHIFTS.join() || s.state.maxLag !== fresh.maxLag || s.state.alpha !== fresh.alpha) continue;
       const [startMs, deploys, minTrades] = s.key;
-      this.runs.set(s.strategy, { key: { startMs: startMs ?? -Infinity, deploys, minTrades }, state: s.state, last: s.last, stale: false });
+      if (!(startMs === null || Number.isFinite(startMs)) || !Number.isInteger(deploys) || !Number.isInteger(minTrades)) continue;
+      this.runs.set(s.strategy, { key: { startMs: startMs ?? -Infinity, deploys, minTrades }, state: s.state, last: s.last, checkpoints: [] });
     }
   }
 
@@ -122,15 +159,24 @@ export class CusumRuns {
 }
 
 function newRun(key: RunKey): Run {
-  return { key: { ...key }, state: cusumStart(), last: { closedMs: -Infinity, id: '' }, stale: false };
+  return { key: { ...key }, state: cusumStart(), last: { closedMs: -Infinity, id: '' }, checkpoints: [] };
 }
 
 function fold(run: Run, t: RunTrade): void {
   cusumAdd(run.state, t.pnl, run.key.minTrades);
   run.last = { closedMs: t.closedMs, id: t.id };
+  if (run.state.n % CHECKPOINT_EVERY === 0) {
+    run.checkpoints.push({ state: structuredClone(run.state), last: run.last });
+    if (run.checkpoints.length > CHECKPOINTS) run.checkpoints.shift();
+  }
 }
 
 function isState(s: unknown): s is CusumState {
   const c = s as CusumState;
-  return typeof c?.n === 'number' && Array.isArray(c.lagged) && Array.isArray(c.llr) && Array.isArray(c.shifts) && c.llr.length === c.shifts.length && typeof c.ref?.mean === 'number';
+  const finite = (x: unknown) => typeof x === 'number' && Number.isFinite(x);
+  return (
+    finite(c?.n) && Array.isArray(c.lagged) && c.lagged.every(finite) && Array.isArray(c.llr) && c.llr.every(finite) && Array.isArray(c.shifts) &&
+    c.llr.length === c.shifts.length && finite(c.ref?.n) && finite(c.ref?.mean) && finite(c.ref?.m2) && finite(c.maxLag) && finite(c.alpha) &&
+    (c.ew === undefined || (finite(c.ew.mean) && finite(c.ew.variance)))
+  );
 }
