@@ -177,6 +177,8 @@ export class WindowEngine {
   private cutoff = -Infinity;
   private generation = 0;
   private started = false;
+  private readonly dirty: Dirty = new Map();
+  private readonly dirtyHours = new Map<LifeSeries, Set<number>>();
   /** How the first refresh got its buckets: 'state' (saved state + newer rows) or 'scan' (every trade). */
   startMode?: 'state' | 'scan';
   /** Why a saved state was not used or not written, if so (for the start-up log). */
@@ -206,15 +208,21 @@ export class WindowEngine {
     this.stateIntervalMs = opts.stateIntervalMs ?? 10 * 60_000;
   }
 
-  /** Reads the rows added since the last refresh and folds them in. Returns how many. */
-  refresh(nowMs: number): number {
+  /**
+   * Reads the rows added since the last refresh and folds them in. Returns how many.
+   * `background`: a refresh between scrapes (the sidecar's timer), which does not age the
+   * edge rows the last scrape read, so the next scrape finds them still cached.
+   */
+  refresh(nowMs: number, { background = false } = {}): number {
     this.horizon = Math.max(this.horizon, bucketStart(nowMs - WINDOWS['7d'], MINUTE) - MINUTE);
     const cutoff = bucketStart(nowMs - RECENT_MS, HOUR);
     if (this.cutoff === -Infinity) this.cutoff = cutoff;
-    this.generation++;
+    if (!background) this.generation++;
     let read = 0;
-    const dirty: Dirty = new Map();
-    const dirtyHours = new Map<LifeSeries, Set<number>>();
+    // Buckets that received a trade out of order wait here until their rebuild succeeds: a
+    // failed rebuild (a storage fault) is retried by the next refresh, not lost.
+    const dirty = this.dirty;
+    const dirtyHours = this.dirtyHours;
     const starting = !this.started;
     if (starting) {
       this.started = true;
@@ -323,7 +331,8 @@ export class WindowEngine {
 
   /** Rebuilds from SQL, in order, the buckets that received a trade out of (closed_at, id) order. */
   private rebuild(dirty: Dirty, dirtyHours: Map<LifeSeries, Set<number>>): void {
-    for (const [series, d] of dirty)
+    // Each bucket leaves the sets once rebuilt, so a read that fails leaves the rest for the next refresh.
+    for (const [series, d] of dirty) {
       for (const start of d.starts) {
         series.replaceBucket(start, this.rows(d.strategy, start, start + MINUTE).filter(d.keep).map(trade));
         if (d.keep === ALL) {
@@ -331,8 +340,17 @@ export class WindowEngine {
           changed(s, start);
           s.edges.delete(start);
         }
+        d.starts.delete(start);
       }
-    for (const [series, hours] of dirtyHours) for (const start of hours) series.replaceHour(start, this.rows(series.strategy, start, start + HOUR).filter(series.keep).map(trade));
+      dirty.delete(series);
+    }
+    for (const [series, hours] of dirtyHours) {
+      for (const start of hours) {
+        series.replaceHour(start, this.rows(series.strategy, start, start + HOUR).filter(series.keep).map(trade));
+        hours.delete(start);
+      }
+      dirtyHours.delete(series);
+    }
   }
 
   /** Trades of [fromMs, toMs) in (closed_at, id) order, limited to rows this engine has seen. */
@@ -469,7 +487,7 @@ export class WindowEngine {
   private maybeSave(read: number, starting: boolean): void {
     const now = performance.now();
     if (starting) this.lastSaveAt = now;
-    if (this.statePath === null || this.ledger.raw.readonly || this.lastSeq === this.savedSeq) return;
+    if (this.statePath === null || this.ledger.raw.readonly || (this.lastSeq === this.savedSeq && !this.cusumRuns.changed)) return;
     if (starting ? read < this.stateMinTrades : now - this.lastSaveAt < this.stateIntervalMs) return;
     this.lastSaveAt = now;
     try {
@@ -484,7 +502,7 @@ export class WindowEngine {
   /** Saves the state now if it can (a path, a writable ledger) and trades arrived since the last save: for a clean stop. */
   saveState(): void {
     this.lastSaveAt = 0;
-    if (this.statePath !== null && !this.ledger.raw.readonly && this.lastSeq !== this.savedSeq && this.ledger.isOpen) {
+    if (this.statePath !== null && !this.ledger.raw.readonly && (this.lastSeq !== this.savedSeq || this.cusumRuns.changed) && this.ledger.isOpen) {
       this.save(this.statePath);
       this.savedSeq = this.lastSeq;
     }
@@ -568,6 +586,8 @@ export class WindowEngine {
     } catch (err) {
       this.strategies.clear();
       this.cusumRuns.clear();
+      this.dirty.clear();
+      this.dirtyHours.clear();
       return this.reject(`it is unreadable (${(err as Error).message})`);
     }
   }

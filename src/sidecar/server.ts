@@ -58,14 +58,23 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     s.once('error', reject);
   });
   const foldEvery = opts.foldIntervalMs ?? 100;
-  // A failing fold is left to the next scrape, which counts and logs it (edgewatch_scrape_errors_total).
-  const folding = foldEvery > 0 ? setInterval(() => {
-    try {
-      engine.refresh(now());
-    } catch {
-      // see above
-    }
-  }, foldEvery) : undefined;
+  let lastFoldLog = -Infinity;
+  const folding =
+    foldEvery > 0
+      ? setInterval(() => {
+          try {
+            engine.refresh(now(), { background: true });
+          } catch (err) {
+            // Counted every time, logged at most once a minute (the timer runs ten times a second);
+            // what failed to rebuild is retried by the next refresh.
+            metrics.scrapeErrors.inc({ stage: 'fold' });
+            if (performance.now() - lastFoldLog > 60_000) {
+              lastFoldLog = performance.now();
+              log.error({ err: (err as Error).message }, 'folding new trades failed; retrying');
+            }
+          }
+        }, foldEvery)
+      : undefined;
   folding?.unref();
   const port = (server.address() as AddressInfo).port;
   const base = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
