@@ -53,9 +53,6 @@ const LEAN = 'seq, id, closed_ms, pnl, fees, param_version, experiment, variant,
 type Trade = { closedMs: number; id: string; pnl: number; fees: number };
 const trade = (r: Row): Trade => ({ closedMs: r[2], id: r[1], pnl: r[3], fees: r[4] });
 
-/** Trades are ordered by (closedMs, id), id compared as a JS string (as BucketSeries does). */
-const after = keyAfter;
-const inOrder = inTradeOrder;
 
 interface Hour {
   start: number;
@@ -86,7 +83,7 @@ class LifeSeries {
     }
     const start = bucketStart(closedMs, HOUR);
     const last = this.hours[this.hours.length - 1];
-    if (last && last.start === start && after(closedMs, id, last.last)) {
+    if (last && last.start === start && keyAfter(closedMs, id, last.last)) {
       addTrade(last.agg, pnl, fees);
       last.last = { closedMs, id };
     } else if (!last || start > last.start) {
@@ -97,7 +94,7 @@ class LifeSeries {
   }
 
   replaceHour(start: number, trades: Trade[]): void {
-    const ordered = inOrder(trades);
+    const ordered = inTradeOrder(trades);
     const agg = empty();
     for (const t of ordered) addTrade(agg, t.pnl, t.fees);
     const i = this.hours.findIndex((h) => h.start >= start);
@@ -311,7 +308,7 @@ export class WindowEngine {
       if (s.windows.add(closed, row[1], row[3], row[4]) === 'dirty') markDirty(dirty, s.windows, s.name, ALL, minute);
       changed(s, minute);
       const e = s.edges.get(minute);
-      if (e && after(closed, row[1], e.last)) {
+      if (e && keyAfter(closed, row[1], e.last)) {
         e.closed.push(closed);
         e.pnl.push(row[3]);
         e.fees.push(row[4]);
@@ -371,7 +368,7 @@ export class WindowEngine {
     if (lo === minute && (s.windows.lastKey()?.closedMs ?? Infinity) < hi) return bucket;
     let e = s.edges.get(minute);
     if (!e) {
-      const rows = inOrder(this.rows(s.name, minute, minute + MINUTE).map(trade));
+      const rows = inTradeOrder(this.rows(s.name, minute, minute + MINUTE).map(trade));
       const last = rows[rows.length - 1];
       e = { closed: rows.map((r) => r.closedMs), pnl: rows.map((r) => r.pnl), fees: rows.map((r) => r.fees), last: { closedMs: last?.closedMs ?? -Infinity, id: last?.id ?? '' }, used: 0 };
       s.edges.set(minute, e);
