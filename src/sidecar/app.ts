@@ -201,6 +201,7 @@ export function createApp(ctx: AppContext): express.Express {
     const strategy = pathName(req.params.strategy, 'strategy');
     const v = version(req, ctx.ledger, strategy, String(req.params.version), 'version');
     const deploys = ctx.ledger.deploys(strategy).filter((d) => d.version === v.version);
+    ctx.engine.refresh(now());
     const stats = snapshot(ctx.engine, ctx.ledger, now(), { keepVersions: Number.MAX_SAFE_INTEGER, thresholds: ctx.thresholds }).find((s) => s.strategy === strategy)?.versions.find((x) => x.version === v.version)?.stats;
     res.json({
       strategy,

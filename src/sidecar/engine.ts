@@ -207,8 +207,10 @@ export class WindowEngine {
 
   /**
    * Reads the rows added since the last refresh and folds them in. Returns how many.
-   * `background`: a refresh between scrapes (the sidecar's timer), which does not age the
-   * edge rows the last scrape read, so the next scrape finds them still cached.
+   * `background`: a refresh between scrapes (the sidecar's timer). It leaves the rebuild of
+   * buckets that received a trade out of order to the next foreground refresh, and does not
+   * age the edge rows the last scrape read. Windows are exact only after a foreground refresh:
+   * every reader calls one first.
    */
   refresh(nowMs: number, { background = false } = {}): number {
     this.horizon = Math.max(this.horizon, bucketStart(nowMs - WINDOWS['7d'], MINUTE) - MINUTE);
@@ -237,8 +239,11 @@ export class WindowEngine {
       if (rows.length < PAGE) break;
     }
     this.tradesSeen += read;
-    this.rebuild(dirty, dirtyHours);
-    if (cutoff > this.cutoff) {
+    // Rebuilds wait for a refresh that is followed by a read: at high rates a late trade's
+    // minute holds many rows, and the timer would otherwise re-read it ten times a second.
+    if (!background) this.rebuild(dirty, dirtyHours);
+    const pending = dirty.size > 0 || dirtyHours.size > 0;
+    if (cutoff > this.cutoff && !pending) {
       for (const series of this.lifeSeries()) series.compact(this.cutoff, cutoff);
       this.cutoff = cutoff;
     }
@@ -248,7 +253,7 @@ export class WindowEngine {
       // Keep the edge rows the last snapshot used: the next one most likely needs the same minutes.
       for (const [m, e] of s.edges) if (e.used < this.generation - 1 || m < this.horizon) s.edges.delete(m);
     }
-    this.maybeSave(read, starting);
+    if (!pending) this.maybeSave(read, starting); // never save buckets awaiting a rebuild
     return read;
   }
 
@@ -499,7 +504,9 @@ export class WindowEngine {
   /** Saves the state now if it can (a path, a writable ledger) and trades arrived since the last save: for a clean stop. */
   saveState(): void {
     this.lastSaveAt = 0;
-    if (this.statePath !== null && !this.ledger.raw.readonly && (this.lastSeq !== this.savedSeq || this.cusumRuns.changed) && this.ledger.isOpen) {
+    if (this.statePath === null || this.ledger.raw.readonly || !this.ledger.isOpen) return;
+    this.rebuild(this.dirty, this.dirtyHours); // what a background refresh left pending
+    if (this.lastSeq !== this.savedSeq || this.cusumRuns.changed) {
       this.save(this.statePath);
       this.savedSeq = this.lastSeq;
     }
