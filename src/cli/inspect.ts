@@ -8,9 +8,8 @@ import { NAME_RE, parseVersionLabel, versionLabel } from '../model/names.js';
 import { diffParams } from '../model/params.js';
 import { WINDOWS, WindowEngine, type WindowName } from '../sidecar/engine.js';
 import { buildReport, renderMarkdown } from '../sidecar/report.js';
-import { snapshot } from '../sidecar/snapshot.js';
-import { runKeyOf } from '../sidecar/cusum-runs.js';
-import { loadThresholds, thresholdsFor } from '../sidecar/thresholds.js';
+import { cusumRunKeys, snapshot } from '../sidecar/snapshot.js';
+import { loadThresholds } from '../sidecar/thresholds.js';
 
 export function openForReading(db: string | undefined): Ledger {
   const path = resolve(db ?? process.env.EDGEWATCH_DB ?? './data/edgewatch.db');
@@ -75,7 +74,7 @@ export function paramsDiff(from: string, to: string, opts: { db?: string; strate
 
 function snapshots(ledger: Ledger) {
   const thresholds = loadThresholds(process.env.EDGEWATCH_THRESHOLDS, process.env.EDGEWATCH_THRESHOLDS_FILE);
-  const engine = new WindowEngine(ledger, { runKey: (s) => runKeyOf(ledger.deploys(s), thresholdsFor(thresholds, s).cusum_min_trades) });
+  const engine = new WindowEngine(ledger, { runKey: cusumRunKeys(ledger, thresholds) });
   const now = Date.now();
   engine.refresh(now);
   return { now, snaps: snapshot(engine, ledger, now, { keepVersions: 1000, thresholds, stoppedExperiments: true }) };

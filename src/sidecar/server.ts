@@ -7,8 +7,8 @@ import { createApp } from './app.js';
 import { isLoopback } from './auth.js';
 import { WindowEngine } from './engine.js';
 import { SidecarMetrics } from './exposition.js';
-import { runKeyOf } from './cusum-runs.js';
-import { parseThresholds, thresholdsFor, type ThresholdConfig } from './thresholds.js';
+import { cusumRunKeys } from './snapshot.js';
+import { parseThresholds, type ThresholdConfig } from './thresholds.js';
 
 export interface SidecarOptions {
   db: string;
@@ -45,7 +45,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
   const host = opts.host ?? '127.0.0.1';
   const ledger = Ledger.open(opts.db, { maxStrategies: opts.maxStrategies, maxVersionsPerStrategy: opts.maxVersionsPerStrategy });
   const thresholds = opts.thresholds ?? parseThresholds(undefined, 'defaults');
-  const engine = new WindowEngine(ledger, { runKey: (s) => runKeyOf(ledger.deploys(s), thresholdsFor(thresholds, s).cusum_min_trades) });
+  const engine = new WindowEngine(ledger, { runKey: cusumRunKeys(ledger, thresholds) });
   const metrics = new SidecarMetrics();
   const writesOpen = opts.token === undefined && isLoopback(host);
   const now = opts.now ?? Date.now;

@@ -3,7 +3,7 @@
 // scrape (and for the report) from the window engine and the ledger's small tables.
 import { drift, empty, welchTTest, welchZ, windowStats, type Agg, type Drift, type WelchResult, type WindowStats } from '../analytics/index.js';
 import type { Ledger } from '../ledger/ledger.js';
-import { runKeyOf, type CusumReading } from './cusum-runs.js';
+import { runKeyOf, type CusumReading, type RunKey } from './cusum-runs.js';
 import { WINDOWS, type WindowEngine, type WindowName } from './engine.js';
 import { thresholdsFor, type ThresholdConfig, type Thresholds } from './thresholds.js';
 
@@ -44,6 +44,11 @@ export interface SnapshotOptions {
   thresholds: ThresholdConfig;
   /** Also include stopped experiments (the report does; /metrics shows running ones). */
   stoppedExperiments?: boolean;
+}
+
+/** The CUSUM run key of each strategy, as snapshot() reads it: for WindowEngine's `runKey` option. */
+export function cusumRunKeys(ledger: Ledger, config: ThresholdConfig): (strategy: string) => RunKey {
+  return (strategy) => runKeyOf(ledger.deploys(strategy), thresholdsFor(config, strategy).cusum_min_trades);
 }
 
 /** What a snapshot reads windows from: the window engine (or, in bench/, the naive SQL baseline). */
