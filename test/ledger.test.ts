@@ -95,13 +95,15 @@ test('the same id in two strategies is two trades', (t) => {
   assert.equal(r.accepted, 2);
 });
 
-test('trades are stamped with the active parameter version, or the version they name', (t) => {
+test('a trade gets the version deployed at its time (opened_at, else closed_at), or the version it names', (t) => {
   const l = Ledger.open(join(tempDir(t), 'a.db'));
   t.after(() => l.close());
   assert.deepEqual(l.insertTrades([trade('before')], T0).versions, [null]);
   l.deployParams('s', { x: 1 }, {}, T0);
   l.deployParams('s', { x: 2 }, {}, T0 + 1);
-  assert.deepEqual(l.insertTrades([trade('after'), trade('named', { paramVersion: 1 })], T0).versions, [2, 1]);
+  // Arrival order does not matter: 'at-v1' closed at T0, when v1 was in force; 'at-v2' at T0 + 1.
+  const r = l.insertTrades([trade('at-v1'), trade('at-v2', { closedMs: T0 + 1 }), trade('named', { paramVersion: 1, closedMs: T0 + 5 }), trade('opened-v1', { openedMs: T0, closedMs: T0 + 9 })], T0 + 10);
+  assert.deepEqual(r.versions, [1, 2, 1, 1]);
   assert.throws(() => l.insertTrades([trade('bad', { paramVersion: 9 })], T0), (e: Error) => e instanceof ValidationError && /unknown version v9/.test(e.message));
 });
 

@@ -63,7 +63,7 @@ test('deploys number versions per strategy, re-activate identical sets and expor
 test('record stamps the active version, counts outcomes and money, and a retry is a duplicate', async (t) => {
   const ew = open(t);
   const a = ew.strategy('alpha');
-  a.params.deploy({ x: 1 });
+  a.params.deploy({ x: 1 }, { at: Date.now() - 60_000 });
   const closedAt = Date.now() - 1000;
   assert.deepEqual(a.trades.record({ ...TRADE, closedAt }), { ok: true, duplicate: false, paramVersion: 'v1' });
   assert.deepEqual(a.trades.record({ ...TRADE, closedAt }), { ok: true, duplicate: true, paramVersion: 'v1' });

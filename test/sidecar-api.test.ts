@@ -124,7 +124,7 @@ test('params: deploy, history, version detail and diff', async (t) => {
   assert.equal(d1.status, 201);
   assert.deepEqual(await d1.json(), {
     param_version: 'v1', hash: createHash('sha256').update('{"a":1,"b":2}').digest('hex'),
-    created: true, previous_version: null, deployed_at: new Date(NOW).toISOString(),
+    created: true, previous_version: null, deployed_at: new Date(NOW).toISOString(), active_version: 'v1', reattributed_trades: 0,
     diff: [{ key: 'a', change: 'added', to: 1 }, { key: 'b', change: 'added', to: 2 }],
   });
   const d2 = await (await s.post('/v1/params', { strategy: 's', params: { a: 1, b: 3 } })).json();
@@ -152,9 +152,10 @@ test('experiments: start, trades by variant, one at a time, stop with a winner',
   assert.deepEqual((await start.json()).variants, { control: 'v1', candidate: 'v2' });
   await expectError(await s.post('/v1/experiments', { strategy: 's', name: 'e2', variants: { control: { x: 1 }, b: { x: 3 } } }), 409, /still running/);
   await expectError(await s.post('/v1/experiments', { strategy: 's', name: 'e3', variants: { a: { x: 1 }, b: { x: 3 } } }), 400, /control/);
-  const tr = await s.post('/v1/trades', wireTrade('s', NOW - 1000, 2, { experiment: 'e1', variant: 'candidate' }));
+  const tr = await s.post('/v1/trades', wireTrade('s', NOW, 2, { experiment: 'e1', variant: 'candidate' }));
   assert.equal(tr.status, 201);
-  await expectError(await s.post('/v1/trades', wireTrade('s', NOW - 1000, 2, { experiment: 'e1', variant: 'other' })), 400, /unknown variant/);
+  await expectError(await s.post('/v1/trades', wireTrade('s', NOW, 2, { experiment: 'e1', variant: 'other' })), 400, /unknown variant/);
+  await expectError(await s.post('/v1/trades', wireTrade('s', NOW - 1000, 2, { experiment: 'e1', variant: 'candidate' })), 400, /started at .* after this trade closed/);
   await expectError(await s.post('/v1/experiments/e1/stop', { winner: 'nobody' }), 400, /winner/);
   const stop = await s.post('/v1/experiments/e1/stop', { outcome: 'done', winner: 'candidate' });
   assert.equal(stop.status, 200);
@@ -173,9 +174,10 @@ test('heartbeat is recorded and exported', async (t) => {
 
 test('the report reads as JSON and Markdown with plain recommendations', async (t) => {
   const s = await sidecar(t, { now: () => NOW, thresholdsJson: { defaults: { regression_min_trades: 3 } } });
-  await s.post('/v1/params', { strategy: 'r', params: { x: 1 } });
+  // A history imported with its deploys back-dated (deployed_at).
+  await s.post('/v1/params', { strategy: 'r', params: { x: 1 }, deployed_at: new Date(NOW - 4 * 86_400_000).toISOString() });
   await s.post('/v1/trades', { trades: [5, 6, 7, 6].map((p, i) => wireTrade('r', NOW - 3 * 86_400_000 + i, p)) });
-  await s.post('/v1/params', { strategy: 'r', params: { x: 2 } });
+  await s.post('/v1/params', { strategy: 'r', params: { x: 2 }, deployed_at: new Date(NOW - 2 * 3_600_000).toISOString() });
   await s.post('/v1/trades', { trades: [-1, -2, -1, -3].map((p, i) => wireTrade('r', NOW - 3_600_000 + i, p)) });
   const json = await (await s.get('/v1/report?strategy=r&window=24h')).json();
   assert.equal(json.active_version, 'v2');

@@ -30,8 +30,18 @@ export interface LedgerOptions {
   maxVersionsPerStrategy?: number;
 }
 
-/** A stored trade: the validated input plus its arrival sequence number. */
-export type TradeRow = Omit<TradeInput, 'closedDefaulted'> & { seq: number };
+/** How a stored trade got its parameter version (see attribution in docs/architecture.md). */
+export type VersionBy = 'time' | 'trade' | 'variant';
+
+/** A stored trade: the validated input plus its arrival sequence number and how its version was chosen. */
+export type TradeRow = Omit<TradeInput, 'closedDefaulted'> & { seq: number; versionBy: VersionBy; straddle: number };
+
+/** A deploy on the strategy's timeline: the version in force from `ms` on (ties: the later seq). */
+interface TimelineEntry {
+  ms: number;
+  seq: number;
+  version: number;
+}
 
 export interface InsertResult {
   accepted: number;
@@ -40,6 +50,25 @@ export interface InsertResult {
   outcomes: Array<'accepted' | 'duplicate'>;
   /** Per input trade: the parameter version it carries. */
   versions: Array<number | null>;
+}
+
+/** The version whose deploy interval contains `ms` (the last deploy at or before it); null before the first. */
+export function versionAt(timeline: readonly TimelineEntry[], ms: number): number | null {
+  let lo = 0;
+  let hi = timeline.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (timeline[mid].ms <= ms) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo === 0 ? null : timeline[lo - 1].version;
+}
+
+/** Whether a deploy falls in (openedMs, closedMs]: the trade opened under one version and closed under the next. */
+function straddles(timeline: readonly TimelineEntry[], openedMs: number | null, closedMs: number): boolean {
+  if (openedMs === null) return false;
+  for (const d of timeline) if (d.ms > openedMs && d.ms <= closedMs) return true;
+  return false;
 }
 
 export interface VersionInfo {
@@ -67,6 +96,10 @@ export interface DeployResult {
   deployedMs: number;
   previousVersion: number | null;
   diff: ParamChange[];
+  /** Stored trades whose version this deploy changed (a back-dated deploy among them). */
+  reattributed: number;
+  /** The version active after this deploy: the latest in time (a back-dated deploy need not be it). */
+  activeVersion: number;
 }
 
 export interface ExperimentInfo {
@@ -87,7 +120,9 @@ export interface DeployMeta {
 }
 
 const TRADE_COLUMNS = `seq, strategy, id, symbol, side, opened_ms AS openedMs, closed_ms AS closedMs, pnl, fees,
-  notional, param_version AS paramVersion, experiment, variant`;
+  notional, param_version AS paramVersion, experiment, variant, version_by AS versionBy, straddle`;
+/** The deploy order of the timeline: by time, and by arrival within one millisecond. */
+const DEPLOY_ORDER = 'd.deployed_ms, d.seq';
 
 export function faultOf(err: unknown): LedgerFault {
   const code = (err as { code?: string })?.code ?? '';
@@ -117,6 +152,8 @@ export class Ledger {
   private readonly maxVersions: number;
   private readonly knownStrategies = new Set<string>();
   private readonly knownVersions = new Set<string>();
+  /** Each strategy's deploys in time order, with the max deploy seq they were read at (re-read when another process deploys). */
+  private readonly timelines = new Map<string, { maxSeq: number; entries: TimelineEntry[] }>();
   /** One transaction wrapper, built once: building it per call was 8% of a record(). */
   private readonly inTransaction: Database.Transaction<(fn: () => unknown) => unknown>;
   /** The last storage fault of a write, until a write succeeds or it is older than faultMemoryMs. */
@@ -185,12 +222,22 @@ export class Ledger {
       insertStrategy: db.prepare('INSERT OR IGNORE INTO strategies (name, created_ms) VALUES (?, ?)'),
       // Bound by position: binding by name with an object spread costs ~60% more per row.
       insertTrade: db.prepare(`INSERT OR IGNORE INTO trades
-        (strategy, id, symbol, side, opened_ms, closed_ms, pnl, fees, notional, param_version, experiment, variant, recorded_ms)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+        (strategy, id, symbol, side, opened_ms, closed_ms, pnl, fees, notional, param_version, experiment, variant, recorded_ms, version_by, straddle)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       tradeById: db.prepare(`SELECT ${TRADE_COLUMNS} FROM trades WHERE strategy = ? AND id = ?`),
       activeDeploy: db.prepare(`SELECT d.strategy, d.version, v.hash, d.deployed_ms AS deployedMs, d.source, d.git_sha AS gitSha, d.note
         FROM param_deploys d JOIN param_versions v USING (strategy, version)
-        WHERE d.strategy = ? ORDER BY d.seq DESC LIMIT 1`),
+        WHERE d.strategy = ? ORDER BY d.deployed_ms DESC, d.seq DESC LIMIT 1`),
+      maxDeploySeq: db.prepare('SELECT coalesce(max(seq), 0) FROM param_deploys WHERE strategy = ?').pluck(),
+      timeline: db.prepare(`SELECT d.deployed_ms AS ms, d.seq, d.version FROM param_deploys d WHERE d.strategy = ? ORDER BY ${DEPLOY_ORDER}`),
+      nextDeployAfter: db.prepare('SELECT min(deployed_ms) FROM param_deploys WHERE strategy = ? AND deployed_ms > ?').pluck(),
+      // Trades attributed by time whose time lies in [from, to): closed_ms >= from bounds the index range.
+      reattribute: db.prepare(`UPDATE trades SET param_version = ? WHERE strategy = ? AND version_by = 'time' AND closed_ms >= ?
+        AND coalesce(opened_ms, closed_ms) >= ? AND coalesce(opened_ms, closed_ms) < ? AND param_version IS NOT ?`),
+      markStraddles: db.prepare(`UPDATE trades SET straddle = 1 WHERE strategy = ? AND closed_ms >= ? AND opened_ms < ? AND straddle = 0`),
+      bumpEpoch: db.prepare('UPDATE strategies SET attribution_epoch = attribution_epoch + 1 WHERE name = ?'),
+      epochs: db.prepare('SELECT name, attribution_epoch AS epoch FROM strategies'),
+      straddleCounts: db.prepare('SELECT param_version AS version, count(*) AS n FROM trades WHERE strategy = ? AND straddle = 1 AND param_version IS NOT NULL GROUP BY param_version'),
       versionExists: db.prepare('SELECT 1 FROM param_versions WHERE strategy = ? AND version = ?').pluck(),
       versionByHash: db.prepare('SELECT version FROM param_versions WHERE strategy = ? AND hash = ?').pluck(),
       versionRow: db.prepare('SELECT strategy, version, hash, params, created_ms AS createdMs FROM param_versions WHERE strategy = ? AND version = ?'),
@@ -208,7 +255,7 @@ export class Ledger {
       maxSeq: db.prepare('SELECT coalesce(max(seq), 0) FROM trades').pluck(),
       versions: db.prepare('SELECT strategy, version, hash, params, created_ms AS createdMs FROM param_versions WHERE strategy = ? ORDER BY version'),
       deploys: db.prepare(`SELECT d.strategy, d.version, v.hash, d.deployed_ms AS deployedMs, d.source, d.git_sha AS gitSha, d.note
-        FROM param_deploys d JOIN param_versions v USING (strategy, version) WHERE d.strategy = ? ORDER BY d.seq`),
+        FROM param_deploys d JOIN param_versions v USING (strategy, version) WHERE d.strategy = ? ORDER BY ${DEPLOY_ORDER}`),
       allExperiments: db.prepare('SELECT * FROM experiments ORDER BY strategy, started_ms'),
       experimentsOf: db.prepare('SELECT * FROM experiments WHERE strategy = ? ORDER BY started_ms'),
       strategies: db.prepare('SELECT name FROM strategies ORDER BY name').pluck(),
@@ -224,6 +271,8 @@ export class Ledger {
       return result;
     } catch (err) {
       if (err instanceof ValidationError || err instanceof ConflictError || err instanceof LimitError || err instanceof NotFoundError) throw err;
+      if ((err as { code?: string })?.code === 'SQLITE_CONSTRAINT_UNIQUE' && /experiments/.test(String((err as Error).message)))
+        throw new ConflictError(`${what} refused: another experiment of this strategy is running (one at a time per strategy): stop it first`, [{ path: 'name', message: 'one experiment at a time per strategy' }]);
       const fault = faultOf(err);
       const error = new LedgerError(`${what} failed, nothing was written: ${FAULT_TEXT[fault]} (${(err as Error).message})`, fault, err);
       // Only storage faults make the ledger not ready; a lock wait or a bug in a caller does not.
@@ -264,36 +313,58 @@ export class Ledger {
     this.knownStrategies.add(name);
   }
 
+  /** The strategy's deploys in time order; re-read only when a deploy was added (by any process). */
+  private timeline(strategy: string): TimelineEntry[] {
+    const maxSeq = this.st.maxDeploySeq.get(strategy) as number;
+    const cached = this.timelines.get(strategy);
+    if (cached && cached.maxSeq === maxSeq) return cached.entries;
+    const entries = this.st.timeline.all(strategy) as TimelineEntry[];
+    this.timelines.set(strategy, { maxSeq, entries });
+    return entries;
+  }
+
   /**
    * Stores trades all-or-nothing. A trade whose (strategy, id) is already stored with the same
    * content is a duplicate (stored once); with other content it is a ConflictError.
-   * Trades without a parameter version get the strategy's active one (or the version of
-   * their experiment variant).
+   * A trade's version: the one it names, else its experiment variant's, else the version whose
+   * deploy interval contains its opened_at (closed_at without one); none before the first deploy.
+   * A trade of an experiment must lie within the experiment's run (started_at to stopped_at).
    */
   insertTrades(trades: TradeInput[], nowMs: number): InsertResult {
     return this.write('recording trades', () => {
       const result: InsertResult = { accepted: 0, duplicates: 0, outcomes: [], versions: [] };
-      const active = new Map<string, number | null>();
+      const timelines = new Map<string, TimelineEntry[]>();
       const details: ErrorDetail[] = [];
       trades.forEach((t, index) => {
         this.ensureStrategy(t.strategy, nowMs);
+        let timeline = timelines.get(t.strategy);
+        if (!timeline) timelines.set(t.strategy, (timeline = this.timeline(t.strategy)));
+        const at = t.openedMs ?? t.closedMs;
         let version = t.paramVersion;
+        let by: VersionBy = version === null ? 'time' : 'trade';
         if (t.experiment !== null) {
-          const exp = this.st.experiment.get(t.strategy, t.experiment) as { variants: string } | undefined;
+          const exp = this.st.experiment.get(t.strategy, t.experiment) as RawExperiment | undefined;
           if (!exp) throw new ValidationError('invalid trade', [{ index, path: 'experiment', message: `unknown experiment "${t.experiment}" of strategy "${t.strategy}"` }]);
           const variants = JSON.parse(exp.variants) as Record<string, number>;
           if (t.variant === null || !Object.hasOwn(variants, t.variant))
             throw new ValidationError('invalid trade', [{ index, path: 'variant', message: `unknown variant "${t.variant}" of experiment "${t.experiment}" (known: ${Object.keys(variants).join(', ')})` }]);
-          version ??= variants[t.variant];
+          // The trade's own time must lie in the experiment's run: a trade that closed before it
+          // started, or that opened (closed, without opened_at) after it stopped, is not of it.
+          if (t.closedMs < exp.started_ms)
+            throw new ValidationError('invalid trade', [{ index, path: 'experiment', message: `experiment "${t.experiment}" started at ${new Date(exp.started_ms).toISOString()}, after this trade closed` }]);
+          if (exp.stopped_ms !== null && at > exp.stopped_ms)
+            throw new ValidationError('invalid trade', [{ index, path: 'experiment', message: `experiment "${t.experiment}" stopped at ${new Date(exp.stopped_ms).toISOString()}, before this trade ${t.openedMs === null ? 'closed' : 'opened'}: record it without the experiment` }]);
+          if (version === null) {
+            version = variants[t.variant];
+            by = 'variant';
+          }
         }
         if (version !== null) {
           if (!this.versionKnown(t.strategy, version))
             throw new ValidationError('invalid trade', [{ index, path: 'param_version', message: `unknown version v${version} of strategy "${t.strategy}": deploy it first (POST /v1/params)` }]);
-        } else {
-          if (!active.has(t.strategy)) active.set(t.strategy, ((this.st.activeDeploy.get(t.strategy) as DeployInfo | undefined)?.version) ?? null);
-          version = active.get(t.strategy) ?? null;
-        }
-        const info = this.st.insertTrade.run(t.strategy, t.id, t.symbol, t.side, t.openedMs, t.closedMs, t.pnl, t.fees, t.notional, version, t.experiment, t.variant, nowMs);
+        } else version = versionAt(timeline, at);
+        const straddle = straddles(timeline, t.openedMs, t.closedMs) ? 1 : 0;
+        const info = this.st.insertTrade.run(t.strategy, t.id, t.symbol, t.side, t.openedMs, t.closedMs, t.pnl, t.fees, t.notional, version, t.experiment, t.variant, nowMs, by, straddle);
         if (info.changes === 1) {
           result.accepted++;
           result.outcomes.push('accepted');
@@ -315,15 +386,34 @@ export class Ledger {
     });
   }
 
-  /** Records a deploy of `params`: re-activates an identical earlier version or creates the next one. */
-  deployParams(strategy: string, params: ParamSet, meta: DeployMeta, nowMs: number): DeployResult {
+  /**
+   * Records a deploy of `params` at `deployedMs` (default now): re-activates an identical earlier
+   * version or creates the next one. A deploy at or before stored trades (a back-dated one, as
+   * when a history is imported) re-attributes the trades attributed by time that fall in its
+   * interval, up to the next deploy in time; trades that named their version or variant keep it.
+   */
+  deployParams(strategy: string, params: ParamSet, meta: DeployMeta, nowMs: number, deployedMs = nowMs): DeployResult {
     return this.write('deploying parameters', () => {
       this.ensureStrategy(strategy, nowMs);
       const previous = this.st.activeDeploy.get(strategy) as DeployInfo | undefined;
       const { version, hash, created } = this.upsertVersion(strategy, params, nowMs);
-      this.st.insertDeploy.run(strategy, version, nowMs, meta.source ?? null, meta.gitSha ?? null, meta.note ?? null);
+      this.st.insertDeploy.run(strategy, version, deployedMs, meta.source ?? null, meta.gitSha ?? null, meta.note ?? null);
+      const next = (this.st.nextDeployAfter.get(strategy, deployedMs) as number | null) ?? Number.MAX_SAFE_INTEGER;
+      const reattributed = this.st.reattribute.run(version, strategy, deployedMs, deployedMs, next, version).changes;
+      this.st.markStraddles.run(strategy, deployedMs, deployedMs);
+      if (reattributed > 0) this.st.bumpEpoch.run(strategy);
+      const active = this.st.activeDeploy.get(strategy) as DeployInfo;
       const before = previous ? this.getVersion(strategy, previous.version)?.params : undefined;
-      return { version, hash, created, deployedMs: nowMs, previousVersion: previous?.version ?? null, diff: diffParams(before, params) };
+      return {
+        version,
+        hash,
+        created,
+        deployedMs,
+        previousVersion: previous?.version ?? null,
+        diff: diffParams(before, params),
+        reattributed,
+        activeVersion: active.version,
+      };
     });
   }
 
@@ -341,6 +431,9 @@ export class Ledger {
   startExperiment(strategy: string, name: string, variants: Record<string, ParamSet>, allocation: Record<string, number>, nowMs: number): ExperimentInfo {
     return this.write('starting an experiment', () => {
       this.ensureStrategy(strategy, nowMs);
+      const running = (this.st.experimentsOf.all(strategy) as RawExperiment[]).find((e) => e.stopped_ms === null);
+      if (running && running.name !== name)
+        throw new ConflictError(`experiment "${running.name}" of strategy "${strategy}" is still running: stop it first`, [{ path: 'name', message: 'one experiment at a time per strategy' }]);
       const existing = this.st.experiment.get(strategy, name) as { stopped_ms: number | null } | undefined;
       if (existing)
         throw new ConflictError(`experiment "${name}" of strategy "${strategy}" ${existing.stopped_ms === null ? 'is already running' : 'was run before: choose a new name'}`, [{ path: 'name', message: 'already used' }]);
@@ -407,6 +500,16 @@ export class Ledger {
         : this.st.experimentsOf.all(strategy)) as RawExperiment[];
       return rows.map(experimentFromRow);
     });
+  }
+
+  /** Per strategy, how many deploys have re-attributed stored trades: the sidecar rebuilds per-version series when it moves. */
+  attributionEpochs(): Map<string, number> {
+    return this.read('reading attribution epochs', () => new Map((this.st.epochs.all() as Array<{ name: string; epoch: number }>).map((r) => [r.name, r.epoch])));
+  }
+
+  /** Per version, the trades that opened under it and closed after a later deploy. */
+  straddleCounts(strategy: string): Map<number, number> {
+    return this.read('counting straddling trades', () => new Map((this.st.straddleCounts.all(strategy) as Array<{ version: number; n: number }>).map((r) => [r.version, r.n])));
   }
 
   strategies(): string[] {
@@ -517,6 +620,7 @@ function migrate(db: Database.Database, path: string, readonly: boolean): void {
       for (const m of MIGRATIONS) {
         if (m.version <= at) continue;
         db.exec(m.sql);
+        if (m.data) db.exec(m.data);
         db.prepare('INSERT INTO schema_migrations (version, name, applied_ms) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
       }
     }).immediate();

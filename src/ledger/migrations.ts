@@ -5,6 +5,8 @@ export interface Migration {
   version: number;
   name: string;
   sql: string;
+  /** SQL that needs the data: runs after `sql`, in the same transaction. */
+  data?: string;
 }
 
 export const MIGRATIONS: Migration[] = [
@@ -70,6 +72,48 @@ export const MIGRATIONS: Migration[] = [
         last_ms     INTEGER NOT NULL,
         beats       INTEGER NOT NULL
       );
+    `,
+  },
+  {
+    version: 2,
+    name: 'attribution by time',
+    // A trade's version is the one whose deploy interval contains its opened_at (closed_at
+    // without one) unless the trade named it (version_by 'trade') or ran under an experiment
+    // variant ('variant'). Only 'time' trades move when a back-dated deploy lands among them.
+    // straddle: the trade opened before a deploy and closed at or after it.
+    // attribution_epoch: bumped when a deploy re-attributes stored trades (the sidecar then
+    // rebuilds the strategy's per-version series).
+    // One running experiment per strategy: a partial unique index, whoever starts it.
+    sql: `
+      ALTER TABLE trades ADD COLUMN version_by TEXT NOT NULL DEFAULT 'time' CHECK (version_by IN ('time', 'trade', 'variant'));
+      ALTER TABLE trades ADD COLUMN straddle INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE strategies ADD COLUMN attribution_epoch INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX param_deploys_by_time ON param_deploys(strategy, deployed_ms, seq);
+    `,
+    // Earlier releases stamped a trade without a version with the version active when it
+    // arrived. Such a stamp (equal to the newest deploy at or before recorded_ms) is replaced
+    // by the version of the trade's own time; a version that matches neither was sent with the
+    // trade and stays. Running experiments beyond the newest of a strategy are stopped.
+    data: `
+      UPDATE trades SET version_by = 'variant' WHERE experiment IS NOT NULL;
+      CREATE TEMP TABLE attribution AS
+        SELECT t.seq, t.param_version AS stored,
+          (SELECT d.version FROM param_deploys d WHERE d.strategy = t.strategy AND d.deployed_ms <= coalesce(t.opened_ms, t.closed_ms)
+            ORDER BY d.deployed_ms DESC, d.seq DESC LIMIT 1) AS by_time,
+          (SELECT d.version FROM param_deploys d WHERE d.strategy = t.strategy AND d.deployed_ms <= t.recorded_ms
+            ORDER BY d.seq DESC LIMIT 1) AS at_arrival
+        FROM trades t WHERE t.experiment IS NULL;
+      UPDATE trades SET version_by = 'trade'
+        WHERE seq IN (SELECT seq FROM attribution WHERE stored IS NOT NULL AND stored IS NOT by_time AND stored IS NOT at_arrival);
+      UPDATE trades SET param_version = (SELECT by_time FROM attribution a WHERE a.seq = trades.seq)
+        WHERE version_by = 'time' AND param_version IS NOT (SELECT by_time FROM attribution a WHERE a.seq = trades.seq);
+      DROP TABLE attribution;
+      UPDATE trades SET straddle = 1 WHERE opened_ms IS NOT NULL AND EXISTS (
+        SELECT 1 FROM param_deploys d WHERE d.strategy = trades.strategy AND d.deployed_ms > trades.opened_ms AND d.deployed_ms <= trades.closed_ms);
+      UPDATE experiments SET stopped_ms = started_ms, outcome = 'superseded'
+        WHERE stopped_ms IS NULL AND EXISTS (SELECT 1 FROM experiments e WHERE e.strategy = experiments.strategy AND e.stopped_ms IS NULL AND e.started_ms > experiments.started_ms);
+      CREATE UNIQUE INDEX experiments_one_running ON experiments(strategy) WHERE stopped_ms IS NULL;
+      CREATE INDEX trades_straddling ON trades(strategy, param_version) WHERE straddle = 1;
     `,
   },
 ];

@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { ValidationError, type ErrorDetail } from '../errors.js';
 import { NAME_RE, NAME_RULE, isPlainObject } from './names.js';
+import { MAX_FUTURE_MS, MIN_TIME_MS, parseTime } from './trade.js';
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 export type ParamSet = Record<string, Json>;
@@ -93,4 +94,19 @@ export function diffParams(from: ParamSet | undefined, to: ParamSet): ParamChang
       out.push({ key, change: 'changed', from: before[key], to: to[key] });
   }
   return out;
+}
+
+/**
+ * The time of a deploy (or an experiment's start or stop): now when absent, else an RFC 3339
+ * time or epoch milliseconds (a Date too from the SDK), not in the future beyond the clock skew
+ * allowed for trades. A past time back-dates the deploy, as when a history is imported.
+ */
+export function deployTime(value: unknown, nowMs: number, path: string, allowDate: boolean): number {
+  if (value === undefined || value === null) return nowMs;
+  const ms = parseTime(value, allowDate);
+  const fail = (message: string) => new ValidationError('invalid time', [{ path, message }]);
+  if (ms === undefined) throw fail(allowDate ? 'must be a Date, an RFC 3339 time or epoch milliseconds' : 'must be an RFC 3339 time or integer epoch milliseconds');
+  if (ms < MIN_TIME_MS) throw fail('is before 2000-01-01 (seconds given as milliseconds?)');
+  if (ms > nowMs + MAX_FUTURE_MS) throw fail('is in the future: a deploy is recorded when it happens, or back-dated to import a history');
+  return ms;
 }

@@ -9,7 +9,7 @@ import { rejectUnknownKeys } from '../config-check.js';
 import { Ledger, type DeployInfo, type ExperimentInfo } from '../ledger/ledger.js';
 import { createLogger, silentLogger, type Logger } from '../log.js';
 import { NAME_RE, NAME_RULE, checkName, isPlainObject, versionLabel } from '../model/names.js';
-import { validateParams, type ParamChange, type ParamSet } from '../model/params.js';
+import { deployTime, validateParams, type ParamChange, type ParamSet } from '../model/params.js';
 import { parseTime, validateTrade, type Side } from '../model/trade.js';
 import { validateExperiment } from '../model/experiment.js';
 import { BotMetrics, ORDER_STATUSES, type OrderStatus } from './metrics.js';
@@ -268,12 +268,13 @@ export class StrategyHandle {
       try {
         rejectUnknownKeys(options ?? {}, ['source', 'gitSha', 'note', 'at'], 'params.deploy options');
         const valid = validateParams(params);
-        const at = options.at === undefined ? Date.now() : parseTime(options.at, true);
-        if (at === undefined) throw new ValidationError('invalid deploy', [{ path: 'at', message: 'must be a Date or epoch milliseconds' }]);
+        const at = deployTime(options.at, Date.now(), 'at', true);
         for (const k of ['source', 'gitSha', 'note'] as const)
           if (options[k] !== undefined && typeof options[k] !== 'string') throw new ValidationError('invalid deploy', [{ path: k, message: 'must be a string' }]);
-        const r = this.ew.ledger.deployParams(this.name, valid, options, at);
-        this.activate({ strategy: this.name, version: r.version, hash: r.hash, deployedMs: at, source: options.source ?? null, gitSha: options.gitSha ?? null, note: options.note ?? null });
+        const r = this.ew.ledger.deployParams(this.name, valid, options, Date.now(), at);
+        // A back-dated deploy (a history import) need not be the active one: the latest in time is.
+        const active = r.activeVersion === r.version ? undefined : this.ew.ledger.activeDeploy(this.name);
+        this.activate(active ?? { strategy: this.name, version: r.version, hash: r.hash, deployedMs: at, source: options.source ?? null, gitSha: options.gitSha ?? null, note: options.note ?? null });
         this.ew.metrics.initVersion(this.name, versionLabel(r.version));
         this.ew.log.info({ strategy: this.name, version: versionLabel(r.version), created: r.created, changes: r.diff.length }, 'parameters deployed');
         return { ok: true, version: versionLabel(r.version), hash: r.hash, created: r.created, deployedAt: new Date(at), previousVersion: r.previousVersion === null ? null : versionLabel(r.previousVersion), diff: r.diff };

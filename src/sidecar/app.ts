@@ -5,7 +5,7 @@ import { ConflictError, EdgewatchError, LedgerError, LimitError, NotFoundError, 
 import type { Ledger } from '../ledger/ledger.js';
 import type { Logger } from '../log.js';
 import { checkName, isPlainObject, parseVersionLabel, versionLabel } from '../model/names.js';
-import { diffParams, validateParams } from '../model/params.js';
+import { deployTime, diffParams, validateParams } from '../model/params.js';
 import { validateTradeBody } from '../model/trade.js';
 import { validateExperiment } from '../model/experiment.js';
 import { WINDOWS, type WindowEngine, type WindowName } from './engine.js';
@@ -111,15 +111,15 @@ export function createApp(ctx: AppContext): express.Express {
   });
 
   app.post('/v1/params', ...write('params'), (req, res) => {
-    const body = objectBody(req.body, ['strategy', 'params', 'source', 'git_sha', 'note']);
+    const body = objectBody(req.body, ['strategy', 'params', 'source', 'git_sha', 'note', 'deployed_at']);
     const details: ErrorDetail[] = [];
     checkName(body.strategy, 'strategy', details);
     for (const k of ['source', 'git_sha', 'note'] as const)
       if (body[k] !== undefined && body[k] !== null && (typeof body[k] !== 'string' || (body[k] as string).length > 1000)) details.push({ path: k, message: 'must be a string of at most 1000 characters' });
     if (details.length) throw new ValidationError('invalid deploy', details);
     const params = validateParams(body.params);
-    const t = now();
-    const r = ctx.ledger.deployParams(body.strategy as string, params, { source: body.source as string, gitSha: body.git_sha as string, note: body.note as string }, t);
+    const t = deployTime(body.deployed_at, now(), 'deployed_at', false);
+    const r = ctx.ledger.deployParams(body.strategy as string, params, { source: body.source as string, gitSha: body.git_sha as string, note: body.note as string }, now(), t);
     ctx.metrics.ingestEvents.inc({ kind: 'params', result: 'accepted' });
     res.status(r.created ? 201 : 200).json({
       param_version: versionLabel(r.version),
@@ -127,6 +127,8 @@ export function createApp(ctx: AppContext): express.Express {
       created: r.created,
       previous_version: r.previousVersion === null ? null : versionLabel(r.previousVersion),
       deployed_at: new Date(t).toISOString(),
+      active_version: versionLabel(r.activeVersion),
+      reattributed_trades: r.reattributed,
       diff: r.diff,
     });
   });
