@@ -93,8 +93,8 @@ export function generateLedger(db: string, opts: GenOptions): LedgerMeta {
 
   const db3 = ledger.raw;
   const insert = db3.prepare(`INSERT INTO trades
-    (strategy, id, symbol, side, opened_ms, closed_ms, pnl, fees, notional, param_version, experiment, variant, recorded_ms)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    (strategy, id, symbol, side, opened_ms, closed_ms, pnl, fees, notional, param_version, experiment, variant, recorded_ms, version_by, straddle)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const n = opts.trades;
   const step = span / n;
   const BATCH = 50_000;
@@ -105,8 +105,11 @@ export function generateLedger(db: string, opts: GenOptions): LedgerMeta {
       if (rand() < lateShare) closed -= Math.floor(rand() * 120_000); // recorded up to 2 minutes late
       if (closed > endMs) closed = endMs;
       const list = phases.get(strategy)!;
+      const opened = closed - 60_000;
+      // The ledger's attribution: the version deployed when the trade opened.
       let phase = list[0];
-      for (const p of list) if (p.fromMs <= closed) phase = p;
+      for (const p of list) if (p.fromMs <= opened) phase = p;
+      const straddle = list.some((p) => p.fromMs > opened && p.fromMs <= closed) ? 1 : 0;
       let version = phase.version;
       let experiment: string | null = null;
       let variant: string | null = null;
@@ -121,7 +124,7 @@ export function generateLedger(db: string, opts: GenOptions): LedgerMeta {
       const pnl = Math.round((mean + 10 * Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand())) * 1e4) / 1e4;
       const notional = Math.round(100 + rand() * 9900);
       const fees = notional * 0.001;
-      insert.run(strategy, `t${i}`, SYMBOLS[i % SYMBOLS.length], rand() < 0.5 ? 'long' : 'short', closed - 60_000, closed, pnl, fees, notional, version, experiment, variant, closed + 5);
+      insert.run(strategy, `t${i}`, SYMBOLS[i % SYMBOLS.length], rand() < 0.5 ? 'long' : 'short', opened, closed, pnl, fees, notional, version, experiment, variant, closed + 5, experiment ? 'variant' : 'time', straddle);
     }
   });
   for (let from = 0; from < n; from += BATCH) insertBatch(from, Math.min(n, from + BATCH));

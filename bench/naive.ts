@@ -44,16 +44,19 @@ export class NaiveWindows implements WindowSource {
 
   constructor(db: Database.Database) {
     const window = 'strategy = @strategy AND closed_ms > @from AND closed_ms <= @to';
+    const runWindow = `${window} AND param_version IS @version AND coalesce(opened_ms, closed_ms) >= @start`;
     this.st = {
       sums: db.prepare(`SELECT ${SUMS} FROM trades WHERE ${window}`),
       drawdown: db.prepare(drawdown(window, 'strategy')),
+      runSums: db.prepare(`SELECT ${SUMS} FROM trades WHERE ${runWindow}`),
+      runDrawdown: db.prepare(drawdown(runWindow, 'strategy')),
       versionSums: db.prepare(`SELECT param_version AS g, ${SUMS} FROM trades WHERE strategy = ? AND param_version IS NOT NULL GROUP BY param_version`),
       versionDrawdown: db.prepare(drawdown('strategy = ? AND param_version IS NOT NULL', 'param_version')),
       variantSums: db.prepare(`SELECT variant AS g, ${SUMS} FROM trades WHERE strategy = ? AND experiment = ? GROUP BY variant`),
       variantDrawdown: db.prepare(drawdown('strategy = ? AND experiment = ?', 'variant')),
       strategies: db.prepare('SELECT DISTINCT strategy FROM trades ORDER BY strategy').pluck(),
       last: db.prepare('SELECT max(closed_ms) FROM trades WHERE strategy = ?').pluck(),
-      run: db.prepare('SELECT pnl FROM trades WHERE strategy = ? AND closed_ms > ? ORDER BY closed_ms, id').pluck(),
+      run: db.prepare('SELECT pnl FROM trades WHERE strategy = ? AND param_version IS ? AND coalesce(opened_ms, closed_ms) >= ? ORDER BY closed_ms, id').pluck(),
     };
   }
 
@@ -61,6 +64,12 @@ export class NaiveWindows implements WindowSource {
     const p = { strategy, from: fromExclusive, to: toInclusive };
     const dd = this.st.drawdown.get(p) as { dd: number } | undefined;
     return agg(this.st.sums.get(p) as SumsRow, dd?.dd ?? 0);
+  }
+
+  runRange(strategy: string, key: RunKey, fromExclusive: number, toInclusive: number): Agg {
+    const p = { strategy, from: fromExclusive, to: toInclusive, version: key.version, start: Number.isFinite(key.startMs) ? key.startMs : -1e300 };
+    const dd = this.st.runDrawdown.get(p) as { dd: number } | undefined;
+    return agg(this.st.runSums.get(p) as SumsRow, dd?.dd ?? 0);
   }
 
   window(strategy: string, name: WindowName, nowMs: number): Agg {
@@ -80,10 +89,10 @@ export class NaiveWindows implements WindowSource {
     return new Map((this.st.versionSums.all(strategy) as SumsRow[]).map((r) => [r.g as number, agg(r, dd.get(r.g as number) ?? 0)]));
   }
 
-  /** The CUSUM a user would compute by hand: every trade since the deploy, folded on every scrape. */
+  /** The CUSUM a user would compute by hand: every trade of the run, folded on every scrape. */
   cusum(strategy: string, key: RunKey): CusumReading | undefined {
     const state = cusumStart();
-    for (const pnl of this.st.run.iterate(strategy, key.startMs) as IterableIterator<number>) cusumAdd(state, pnl, key.minTrades);
+    for (const pnl of this.st.run.iterate(strategy, key.version, Number.isFinite(key.startMs) ? key.startMs : -1e300) as IterableIterator<number>) cusumAdd(state, pnl, key.minTrades);
     const values = cusumValues(state, key.minTrades);
     return values && { values, trades: state.n };
   }

@@ -30,15 +30,19 @@ function same(actual: Agg, expected: Agg, what: string): void {
     assert.ok(Math.abs(actual[k] - expected[k]) <= 1e-9 * Math.max(1, Math.abs(expected[k])), `${what}: ${k} is ${actual[k]}, expected ${expected[k]}`);
 }
 
-/** The CUSUM reference: the trades closed after the latest deploy, sorted in JS, folded by the pure functions. */
+/** The CUSUM reference: the active version's trades from its latest deploy on, sorted in JS, folded by the pure functions. */
 function referenceCusum(ledger: Ledger, strategy: string, minTrades: number) {
   const deploys = ledger.deploys(strategy);
-  const startMs = deploys[deploys.length - 1]?.deployedMs ?? -Infinity;
-  const rows = ledger.raw.prepare('SELECT closed_ms AS closedMs, id, pnl FROM trades WHERE strategy = ? AND closed_ms > ?').all(strategy, startMs) as Array<{ closedMs: number; id: string; pnl: number }>;
+  const active = deploys[deploys.length - 1];
+  const startMs = active?.deployedMs ?? -Infinity;
+  const version = active?.version ?? null;
+  const rows = ledger.raw
+    .prepare('SELECT closed_ms AS closedMs, id, pnl FROM trades WHERE strategy = ? AND param_version IS ? AND coalesce(opened_ms, closed_ms) >= ?')
+    .all(strategy, version, Number.isFinite(startMs) ? startMs : -1e300) as Array<{ closedMs: number; id: string; pnl: number }>;
   rows.sort((a, b) => a.closedMs - b.closedMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const state = cusumStart();
   for (const r of rows) cusumAdd(state, r.pnl, minTrades);
-  return { key: { startMs, deploys: deploys.length, minTrades }, values: cusumValues(state, minTrades), trades: rows.length };
+  return { key: { version, startMs, deploys: deploys.length, minTrades }, values: cusumValues(state, minTrades), trades: rows.length };
 }
 
 function checkAll(engine: WindowEngine, ledger: Ledger, now: number, label: string): void {
@@ -49,7 +53,12 @@ function checkAll(engine: WindowEngine, ledger: Ledger, now: number, label: stri
     assert.equal(got?.trades, ref.trades, `${label} ${s} CUSUM trades`);
     for (const [i, v] of ref.values.entries()) assert.ok(Math.abs(got!.values[i].llr - v.llr) <= 1e-9 * Math.max(1, v.llr), `${label} ${s} CUSUM ${v.shift}: ${got!.values[i].llr}, expected ${v.llr}`);
     for (const [name, w] of Object.entries(WINDOWS)) same(engine.window(s, name as keyof typeof WINDOWS, now), reference(ledger, 'strategy = ? AND closed_ms > ? AND closed_ms <= ?', s, now - w, now), `${label} ${s} ${name}`);
-    same(engine.range(s, now - 7 * DAY, now - DAY), reference(ledger, 'strategy = ? AND closed_ms > ? AND closed_ms <= ?', s, now - 7 * DAY, now - DAY), `${label} ${s} baseline`);
+    same(engine.range(s, now - 7 * DAY, now - DAY), reference(ledger, 'strategy = ? AND closed_ms > ? AND closed_ms <= ?', s, now - 7 * DAY, now - DAY), `${label} ${s} 7d less 24h`);
+    // The run's windows (drift's samples): the active version's trades from its latest deploy on.
+    const runWhere = 'strategy = ? AND closed_ms > ? AND closed_ms <= ? AND param_version IS ? AND coalesce(opened_ms, closed_ms) >= ?';
+    const start = Number.isFinite(ref.key.startMs) ? ref.key.startMs : -1e300;
+    same(engine.runRange(s, ref.key, now - DAY, now), reference(ledger, runWhere, s, now - DAY, now, ref.key.version, start), `${label} ${s} run 24h`);
+    same(engine.runRange(s, ref.key, now - 7 * DAY, now - DAY), reference(ledger, runWhere, s, now - 7 * DAY, now - DAY, ref.key.version, start), `${label} ${s} run baseline`);
     const versions = engine.versionTotals(s);
     const expected = ledger.raw.prepare('SELECT DISTINCT param_version FROM trades WHERE strategy = ? AND param_version IS NOT NULL').pluck().all(s) as number[];
     assert.deepEqual([...versions.keys()].sort(), expected.sort(), `${label} ${s} versions`);
@@ -74,6 +83,7 @@ test('windows and whole-life totals stay exact while trades land on window edges
   assert.ok(existsSync(statePath), 'a start that read the ledger saves the state');
   checkAll(engine, ledger, now, 'start');
 
+  const expStartMs = ledger.getExperiment(STRATEGIES[0], 'bench-exp')!.startedMs;
   const rand = rng(11);
   let n = 0;
   for (let step = 0; step < 30; step++) {
@@ -86,7 +96,8 @@ test('windows and whole-life totals stay exact while trades land on window edges
       // Exactly on an edge (now - W is out, now is in) or up to half a minute either side.
       const at = edge + (rand() < 0.3 ? [0, 1, -1][Math.floor(rand() * 3)] : Math.floor((rand() - 0.5) * 60_000));
       const closedMs = rand() < 0.1 ? now + Math.floor(rand() * 60_000) : rand() < 0.1 ? now - 3 * HOUR : rand() < 0.05 ? now - 8 * DAY : at;
-      const exp = strategy === STRATEGIES[0] && rand() < 0.5;
+      // An experiment's trades close after it started (the ledger refuses others).
+      const exp = strategy === STRATEGIES[0] && rand() < 0.5 && closedMs >= expStartMs;
       // Short random ids, so that trades at the same millisecond arrive out of id order.
       trades.push({ strategy, id: `${'abcxyz'[Math.floor(rand() * 6)]}${n++}`, symbol: 'BTC-USD', side: 'long', closedMs: rand() < 0.2 ? now - 60_000 : closedMs, openedMs: null, pnl: Math.round((rand() - 0.45) * 2000) / 100, fees: 0.01, notional: 100, paramVersion: null, experiment: exp ? 'bench-exp' : null, variant: exp ? (rand() < 0.5 ? 'control' : 'candidate') : null });
     }

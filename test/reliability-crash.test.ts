@@ -38,7 +38,7 @@ test('an SDK retry after a redeploy of other parameters is a duplicate, not a co
   const ew = openEdgewatch({ ledger: join(tempDir(t), 'l.db'), strategies: ['a'], logger: false });
   t.after(() => ew.close());
   const a = ew.strategy('a');
-  a.params.deploy({ x: 1 });
+  a.params.deploy({ x: 1 }, { at: Date.now() - 60_000 });
   const trade = { id: 't1', symbol: 'BTC-USD', side: 'long' as const, pnl: 1, closedAt: Date.now() - 1000 };
   assert.ok(a.trades.record(trade).ok);
   a.params.deploy({ x: 2 });

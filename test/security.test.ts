@@ -212,7 +212,7 @@ test('odd but valid names as strategies, symbols, experiments, variants and para
     const ok = async (r: Response) => assert.ok(r.status < 300, `${name}: ${r.status} ${await r.text()}`);
     await ok(await s.post('/v1/params', { strategy: name, params: { [name]: i, lookback: 20 } }));
     await ok(await s.post('/v1/experiments', { strategy: name, name, variants: { control: { [name]: 1 }, [variantOf(name)]: { [name]: 2 } } }));
-    await ok(await s.post('/v1/trades', { trades: [1, -2, 3].map((p, k) => wireTrade(name, NOW - 1000 * (k + 1), p, { symbol: name, experiment: name, variant: k ? variantOf(name) : 'control' })) }));
+    await ok(await s.post('/v1/trades', { trades: [1, -2, 3].map((p, k) => wireTrade(name, Date.now() + k, p, { symbol: name, experiment: name, variant: k ? variantOf(name) : 'control' })) }));
     await ok(await s.post('/v1/heartbeat', { strategy: name }));
   }
   const text = await (await s.get('/metrics')).text();

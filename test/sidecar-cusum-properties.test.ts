@@ -160,8 +160,9 @@ function refresh(w: World, background: boolean, stats: Stats): void {
 /** The definition, from the ledger rows the engine has read. */
 function reference(w: World, s: number) {
   const name = w.names[s];
-  const startMs = (w.st.deploys.get(name) as number | undefined) ?? -Infinity;
-  const rows = (w.st.trades.all(name, w.seen) as Array<[number, string, number]>).filter((r) => r[0] > startMs);
+  // The run: the active version's trades whose time (opened_at, else closed_at) is at or after its deploy.
+  const [startMs, version] = (w.st.deploys.get(name) as [number, number] | undefined) ?? [-Infinity, null];
+  const rows = (w.st.trades.all(name, w.seen) as Array<[number, string, number, number | null, number]>).filter((r) => r[3] === version && r[4] >= startMs);
   rows.sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
   const state = cusumStart();
   let mismatch = false;
@@ -238,8 +239,9 @@ function open(base: string, sc: Scenario): World {
     nextId: 0,
     rowsRead: 0,
     st: {
-      deploys: db.prepare('SELECT deployed_ms FROM param_deploys WHERE strategy = ? ORDER BY seq DESC LIMIT 1').pluck(),
-      trades: db.prepare('SELECT closed_ms, id, pnl FROM trades WHERE strategy = ? AND seq <= ?').raw(),
+      // The active deploy: the latest in time (ties: the later arrival).
+      deploys: db.prepare('SELECT deployed_ms, version FROM param_deploys WHERE strategy = ? ORDER BY deployed_ms DESC, seq DESC LIMIT 1').raw(),
+      trades: db.prepare('SELECT closed_ms, id, pnl, param_version, coalesce(opened_ms, closed_ms) FROM trades WHERE strategy = ? AND seq <= ?').raw(),
       // The closed_ms of the strategy's (k+1)-th newest trade, in SQL order (close enough for "late by about k trades").
       nth: db.prepare('SELECT closed_ms FROM trades WHERE strategy = ? ORDER BY closed_ms DESC, id DESC LIMIT 1 OFFSET ?').pluck(),
       first: db.prepare('SELECT min(closed_ms) FROM trades WHERE strategy = ?').pluck(),

@@ -22,7 +22,7 @@ test('a late trade resumes the CUSUM from the newest checkpoint before it, reads
   const runs = new CusumRuns(function* (strategy, afterMs): Iterable<RunTrade> {
     for (const [id, closedMs, pnl] of read.iterate(strategy, afterMs) as IterableIterator<[string, number, number]>) {
       rowsRead++;
-      yield { id, closedMs, pnl };
+      yield { id, closedMs, pnl, version: null, openedMs: null };
     }
   });
   const rand = rng(3);
@@ -30,9 +30,9 @@ test('a late trade resumes the CUSUM from the newest checkpoint before it, reads
   const record = (x: TradeInput) => {
     all.push(x);
     ledger.insertTrades([x], x.closedMs);
-    runs.add('s', x.closedMs, x.id, x.pnl);
+    runs.add('s', { closedMs: x.closedMs, id: x.id, pnl: x.pnl, version: null, openedMs: null });
   };
-  const key = { startMs: T0, deploys: 1, minTrades: 20 };
+  const key = { version: null, startMs: T0, deploys: 1, minTrades: 20 };
   runs.begin('s', key);
   for (let i = 0; i < 5000; i++) record(trade(`t${String(i).padStart(5, '0')}`, T0 + 1 + i * 1000, Math.round((rand() - 0.5) * 2000) / 100));
   const reference = () => {

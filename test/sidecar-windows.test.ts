@@ -101,7 +101,8 @@ test('drift is absent under the minimum sample and matches Welch and the pooled 
 
 test('per-version stats cover each version\'s life, the regression z compares the active version with the previous one, and old versions leave', async (t) => {
   const s = await sidecar(t, { now: () => NOW, keepVersions: 2, thresholdsJson: { defaults: { regression_min_trades: 3 } } });
-  const deploy = (x: number) => s.post('/v1/params', { strategy: 'v', params: { x } });
+  // A history imported with back-dated deploys: v1 from day -6, v2 from day -4, v3 from day -2.
+  const deploy = (x: number) => s.post('/v1/params', { strategy: 'v', params: { x }, deployed_at: NOW - (8 - 2 * x) * DAY });
   assert.equal((await deploy(1)).status, 201);
   await s.post('/v1/trades', { trades: [wireTrade('v', NOW - 5 * DAY, 9)] });
   assert.equal((await deploy(2)).status, 201);
@@ -124,8 +125,9 @@ test('experiments export per-variant stats and the Welch t-test p-value against 
   const s = await sidecar(t, { now: () => NOW, thresholdsJson: { defaults: { experiment_min_trades: 4 } } });
   const r = await s.post('/v1/experiments', { strategy: 'e', name: 'exp', variants: { control: { x: 1 }, candidate: { x: 2 } } });
   assert.equal(r.status, 201);
-  const control = [1, 2, 3, 4].map((p, i) => wireTrade('e', NOW - HOUR + i, p, { experiment: 'exp', variant: 'control' }));
-  const candidate = [2, 4, 6, 8].map((p, i) => wireTrade('e', NOW - HOUR + 10 + i, p, { experiment: 'exp', variant: 'candidate' }));
+  // Trades of an experiment close after it started (at NOW here).
+  const control = [1, 2, 3, 4].map((p, i) => wireTrade('e', NOW + i, p, { experiment: 'exp', variant: 'control' }));
+  const candidate = [2, 4, 6, 8].map((p, i) => wireTrade('e', NOW + 10 + i, p, { experiment: 'exp', variant: 'candidate' }));
   assert.equal((await s.post('/v1/trades', { trades: [...control, ...candidate] })).status, 201);
   const m = await s.scrape();
   close(2.5, value(m, 'edgewatch_experiment_pnl_per_trade', { strategy: 'e', experiment: 'exp', variant: 'control' }));

@@ -1,6 +1,7 @@
-// The CUSUM of each strategy's current run (src/analytics/cusum.ts): the trades closed after
-// the strategy's latest parameter deploy (all of its trades when it has none), folded in
-// (closed_at, id) order. The window engine hands it every trade it reads. The statistic
+// The CUSUM of each strategy's current run (src/analytics/cusum.ts): the trades of the active
+// parameter version attributed to its latest deploy or later (see inRun; all of the trades when
+// the strategy has no deploy), folded in (closed_at, id) order. Candidate arms of an experiment
+// carry other versions, so they never feed it; the control arm (the active version) does. The window engine hands it every trade it reads. The statistic
 // depends on the order of the trades, so a trade that sorts before the last one folded in
 // (late, or from a second writer) cannot simply be added: the next query resumes from the
 // newest checkpoint before it (a copy of the state kept every CHECKPOINT_EVERY trades) and
@@ -11,6 +12,8 @@ import { CUSUM_SHIFTS, cusumAdd, cusumStart, cusumValues, inTradeOrder, keyAfter
 
 /** What identifies a run: a change of any field starts a new one. */
 export interface RunKey {
+  /** the active version (null: the strategy has no deploy) */
+  version: number | null;
   /** deployed_at of the latest deploy (-Infinity: no deploy) */
   startMs: number;
   /** number of deploys so far: two deploys in the same millisecond are two runs */
@@ -19,13 +22,29 @@ export interface RunKey {
   minTrades: number;
 }
 
-/** The run key of a strategy from its deploys (oldest first) and its cusum_min_trades. */
-export function runKeyOf(deploys: ReadonlyArray<{ deployedMs: number }>, minTrades: number): RunKey {
-  return { startMs: deploys[deploys.length - 1]?.deployedMs ?? -Infinity, deploys: deploys.length, minTrades };
+/** The run key of a strategy from its deploys (in time order, the active one last) and its cusum_min_trades. */
+export function runKeyOf(deploys: ReadonlyArray<{ deployedMs: number; version: number }>, minTrades: number): RunKey {
+  const active = deploys[deploys.length - 1];
+  return { version: active?.version ?? null, startMs: active?.deployedMs ?? -Infinity, deploys: deploys.length, minTrades };
+}
+
+export function sameRun(a: RunKey, b: RunKey): boolean {
+  return a.version === b.version && a.startMs === b.startMs && a.deploys === b.deploys && a.minTrades === b.minTrades;
+}
+
+/**
+ * Whether a trade belongs to the run: it carries the active version and its attributed time
+ * (opened_at, else closed_at) is at or after the latest deploy. So a trade that opened under
+ * the previous version and closed after the deploy stays with the previous version.
+ */
+export function inRun(key: RunKey, version: number | null, openedMs: number | null, closedMs: number): boolean {
+  return version === key.version && (openedMs ?? closedMs) >= key.startMs;
 }
 
 export interface RunTrade extends TradeKey {
   pnl: number;
+  version: number | null;
+  openedMs: number | null;
 }
 
 export interface CusumReading {
@@ -58,7 +77,7 @@ interface Run {
 /** What the state file keeps of a run (JSON: numbers round-trip exactly). */
 export interface SavedRun {
   strategy: string;
-  key: [startMs: number | null, deploys: number, minTrades: number];
+  key: [startMs: number | null, deploys: number, minTrades: number, version: number | null];
   state: CusumState;
   last: TradeKey;
 }
@@ -81,10 +100,11 @@ export class CusumRuns {
   }
 
   /** A trade the engine read, in whatever order it arrived. */
-  add(strategy: string, closedMs: number, id: string, pnl: number): void {
+  add(strategy: string, t: RunTrade): void {
     const run = this.runs.get(strategy);
-    if (!run || closedMs <= run.key.startMs) return;
-    if (run.late === undefined && keyAfter(closedMs, id, run.last)) fold(run, { closedMs, id, pnl });
+    if (!run || !inRun(run.key, t.version, t.openedMs, t.closedMs)) return;
+    const { closedMs, id } = t;
+    if (run.late === undefined && keyAfter(closedMs, id, run.last)) fold(run, t);
     else if (run.late === undefined || keyAfter(run.late.closedMs, run.late.id, { closedMs, id })) run.late = { closedMs, id };
     // else: an earlier late trade already makes the next read re-read from before this one
   }
@@ -92,7 +112,7 @@ export class CusumRuns {
   /** The statistic of the strategy's current run; undefined under the minimum sample. */
   read(strategy: string, key: RunKey): CusumReading | undefined {
     let run = this.runs.get(strategy);
-    if (!run || run.key.startMs !== key.startMs || run.key.deploys !== key.deploys || run.key.minTrades !== key.minTrades) run = this.rebuild(strategy, newRun(key));
+    if (!run || !sameRun(run.key, key)) run = this.rebuild(strategy, newRun(key));
     else if (run.late) run = this.resume(strategy, run, run.late);
     const values = cusumValues(run.state, key.minTrades);
     return values && { values, trades: run.state.n };
@@ -105,10 +125,11 @@ export class CusumRuns {
     // UTF-16 units, which differ for a few astral characters.
     let group: RunTrade[] = [];
     const flush = () => {
-      for (const t of group.length > 1 ? inTradeOrder(group) : group) if (keyAfter(t.closedMs, t.id, from)) fold(run, t);
+      for (const t of group.length > 1 ? inTradeOrder(group) : group) if (keyAfter(t.closedMs, t.id, from) && inRun(run.key, t.version, t.openedMs, t.closedMs)) fold(run, t);
       group = [];
     };
-    const afterMs = Number.isFinite(from.closedMs) ? Math.max(run.key.startMs, from.closedMs - 1) : run.key.startMs;
+    // A trade of the run closed at or after the deploy (closed_at >= its attributed time).
+    const afterMs = Math.max(run.key.startMs - 1, Number.isFinite(from.closedMs) ? from.closedMs - 1 : -Infinity);
     for (const t of this.readRun(strategy, afterMs)) {
       if (group.length && t.closedMs !== group[0].closedMs) flush();
       group.push(t);
@@ -133,7 +154,7 @@ export class CusumRuns {
   save(): SavedRun[] {
     const out: SavedRun[] = [];
     for (const [strategy, run] of this.runs)
-      if (run.late === undefined && run.state.n > 0) out.push({ strategy, key: [Number.isFinite(run.key.startMs) ? run.key.startMs : null, run.key.deploys, run.key.minTrades], state: run.state, last: run.last });
+      if (run.late === undefined && run.state.n > 0) out.push({ strategy, key: [Number.isFinite(run.key.startMs) ? run.key.startMs : null, run.key.deploys, run.key.minTrades, run.key.version], state: run.state, last: run.last });
     this.changed = false;
     return out;
   }
@@ -144,17 +165,22 @@ export class CusumRuns {
     if (!Array.isArray(saved)) return;
     const fresh = cusumStart();
     for (const s of saved as SavedRun[]) {
-      if (typeof s?.strategy !== 'string' || !Array.isArray(s.key) || s.key.length !== 3 || !isState(s.state) || typeof s.last?.id !== 'string' || typeof s.last.closedMs !== 'number') continue;
+      if (typeof s?.strategy !== 'string' || !Array.isArray(s.key) || s.key.length !== 4 || !isState(s.state) || typeof s.last?.id !== 'string' || typeof s.last.closedMs !== 'number') continue;
       // A state of other designed shifts, lag or scale (another release) is rebuilt rather than continued.
       if (s.state.shifts.join() !== CUSUM_SHIFTS.join() || s.state.maxLag !== fresh.maxLag || s.state.alpha !== fresh.alpha) continue;
-      const [startMs, deploys, minTrades] = s.key;
-      if (!(startMs === null || Number.isFinite(startMs)) || !Number.isInteger(deploys) || !Number.isInteger(minTrades)) continue;
-      this.runs.set(s.strategy, { key: { startMs: startMs ?? -Infinity, deploys, minTrades }, state: s.state, last: s.last, checkpoints: [] });
+      const [startMs, deploys, minTrades, version] = s.key;
+      if (!(startMs === null || Number.isFinite(startMs)) || !Number.isInteger(deploys) || !Number.isInteger(minTrades) || !(version === null || Number.isInteger(version))) continue;
+      this.runs.set(s.strategy, { key: { version, startMs: startMs ?? -Infinity, deploys, minTrades }, state: s.state, last: s.last, checkpoints: [] });
     }
   }
 
   clear(): void {
     this.runs.clear();
+  }
+
+  /** Forgets one strategy's run (its trades were re-attributed): the next read rebuilds it. */
+  forget(strategy: string): void {
+    this.runs.delete(strategy);
   }
 }
 

@@ -18,7 +18,7 @@ import type { Statement } from 'better-sqlite3';
 import { BucketSeries, addTrade, bucketStart, combineInto, empty, fold as foldAggs, inTradeOrder, keyAfter, type Agg } from '../analytics/index.js';
 import { LedgerError } from '../errors.js';
 import { faultOf, type Ledger } from '../ledger/ledger.js';
-import { CusumRuns, type CusumReading, type RunKey, type RunTrade, type SavedRun } from './cusum-runs.js';
+import { CusumRuns, inRun, sameRun, type CusumReading, type RunKey, type RunTrade, type SavedRun } from './cusum-runs.js';
 
 export const HOUR = 3_600_000;
 export const DAY = 24 * HOUR;
@@ -48,8 +48,8 @@ export interface EngineOptions {
 
 // The rows this file reads: arrays rather than objects, because a start without state reads
 // every trade of the ledger once (objects with all 13 columns take about twice as long).
-type Row = [seq: number, id: string, closedMs: number, pnl: number, fees: number, version: number | null, experiment: string | null, variant: string | null, strategy: string];
-const LEAN = 'seq, id, closed_ms, pnl, fees, param_version, experiment, variant, strategy';
+type Row = [seq: number, id: string, closedMs: number, pnl: number, fees: number, version: number | null, experiment: string | null, variant: string | null, strategy: string, openedMs: number | null];
+const LEAN = 'seq, id, closed_ms, pnl, fees, param_version, experiment, variant, strategy, opened_ms';
 type Trade = { closedMs: number; id: string; pnl: number; fees: number };
 const trade = (r: Row): Trade => ({ closedMs: r[2], id: r[1], pnl: r[3], fees: r[4] });
 
@@ -134,30 +134,50 @@ interface EdgeRows {
   used: number;
 }
 
-interface StrategyState {
+/** Rolling windows over the trades of a strategy that `keep` selects. */
+interface WindowSet {
   name: string;
+  keep: (r: Row) => boolean;
   /** Minute buckets of the last 7 days (+1 minute): the rolling windows. */
   windows: BucketSeries;
   /** Per level of LEVELS after the first: folds of whole blocks of `windows`, dropped when one of their minutes changes. */
   blocks: Array<Map<number, Agg>>;
   /** Rows of the minutes the current windows start or end in. */
   edges: Map<number, EdgeRows>;
+}
+
+/**
+ * The windows of the strategy's current run (the active version since its latest deploy, see
+ * inRun): drift compares a version with its own history, never with another version's trades.
+ * Rebuilt from the ledger (the last 7 days) when the run changes, that is at a deploy.
+ */
+interface RunWindows extends WindowSet {
+  key: RunKey;
+}
+
+interface StrategyState extends WindowSet {
+  run?: RunWindows;
   versions: Map<number, LifeSeries>;
   /** experiment -> variant -> series */
   variants: Map<string, Map<string, LifeSeries>>;
   lastTradeMs: number;
 }
 
+function windowSet(name: string, keep: (r: Row) => boolean): WindowSet {
+  return { name, keep, windows: new BucketSeries(MINUTE), blocks: LEVELS.map(() => new Map()), edges: new Map() };
+}
+
 /** A minute of the window series changed: drop the cached blocks that contain it. */
-function changed(s: StrategyState, minute: number): void {
+function changed(s: WindowSet, minute: number): void {
   for (let k = 1; k < LEVELS.length; k++) s.blocks[k].delete(bucketStart(minute, LEVELS[k]));
 }
 
-type Dirty = Map<BucketSeries, { strategy: string; keep: (r: Row) => boolean; starts: Set<number> }>;
+/** Buckets awaiting a rebuild; `set`: the window set the series belongs to, if it is one (its caches are dropped too). */
+type Dirty = Map<BucketSeries, { strategy: string; keep: (r: Row) => boolean; starts: Set<number>; set?: WindowSet }>;
 
-function markDirty(dirty: Dirty, series: BucketSeries, strategy: string, keep: (r: Row) => boolean, start: number): void {
+function markDirty(dirty: Dirty, series: BucketSeries, strategy: string, keep: (r: Row) => boolean, start: number, set?: WindowSet): void {
   let d = dirty.get(series);
-  if (!d) dirty.set(series, (d = { strategy, keep, starts: new Set() }));
+  if (!d) dirty.set(series, (d = { strategy, keep, starts: new Set(), set }));
   d.starts.add(start);
 }
 
@@ -183,6 +203,8 @@ export class WindowEngine {
   private readonly st: { after: Statement; byStrategy: Statement; range: Statement; atSeq: Statement; run: Statement };
   /** The CUSUM of each strategy's current run, fed by fold(). */
   private readonly cusumRuns = new CusumRuns((strategy, afterMs) => this.runTrades(strategy, afterMs));
+  /** Each strategy's attribution epoch as last read: a change means a deploy re-attributed stored trades. */
+  private epochs = new Map<string, number>();
   private readonly statePath: string | null;
   private readonly stateMinTrades: number;
   private readonly stateIntervalMs: number;
@@ -198,7 +220,7 @@ export class WindowEngine {
       byStrategy: db.prepare(`SELECT ${LEAN} FROM trades WHERE strategy = ? AND seq <= ? ORDER BY closed_ms, id`).raw(),
       range: db.prepare(`SELECT ${LEAN} FROM trades WHERE strategy = ? AND closed_ms >= ? AND closed_ms < ? ORDER BY closed_ms, id`).raw(),
       atSeq: db.prepare('SELECT strategy, id, closed_ms FROM trades WHERE seq = ?').raw(),
-      run: db.prepare('SELECT seq, id, closed_ms, pnl FROM trades WHERE strategy = ? AND closed_ms > ? ORDER BY closed_ms, id').raw(),
+      run: db.prepare('SELECT seq, id, closed_ms, pnl, param_version, opened_ms FROM trades WHERE strategy = ? AND closed_ms > ? ORDER BY closed_ms, id').raw(),
     };
     this.statePath = opts.statePath === undefined ? `${ledger.path}.sidecar-state` : opts.statePath;
     this.stateMinTrades = opts.stateMinTrades ?? 100_000;
@@ -239,6 +261,8 @@ export class WindowEngine {
       if (rows.length < PAGE) break;
     }
     this.tradesSeen += read;
+    // A scan has just read every trade as it is attributed now; saved state may predate a re-attribution.
+    if (!background) this.checkAttribution(!(starting && this.startMode === 'scan'));
     // Rebuilds wait for a refresh that is followed by a read: at high rates a late trade's
     // minute holds many rows, and the timer would otherwise re-read it ten times a second.
     if (!background) this.rebuild(dirty, dirtyHours);
@@ -248,10 +272,12 @@ export class WindowEngine {
       this.cutoff = cutoff;
     }
     for (const s of this.strategies.values()) {
-      s.windows.dropBefore(this.horizon);
-      for (const cache of s.blocks) for (const t of cache.keys()) if (t < this.horizon) cache.delete(t);
-      // Keep the edge rows the last snapshot used: the next one most likely needs the same minutes.
-      for (const [m, e] of s.edges) if (e.used < this.generation - 1 || m < this.horizon) s.edges.delete(m);
+      for (const set of s.run ? [s, s.run] : [s]) {
+        set.windows.dropBefore(this.horizon);
+        for (const cache of set.blocks) for (const t of cache.keys()) if (t < this.horizon) cache.delete(t);
+        // Keep the edge rows the last snapshot used: the next one most likely needs the same minutes.
+        for (const [m, e] of set.edges) if (e.used < this.generation - 1 || m < this.horizon) set.edges.delete(m);
+      }
     }
     if (!pending) this.maybeSave(read, starting); // never save buckets awaiting a rebuild
     return read;
@@ -278,8 +304,37 @@ export class WindowEngine {
 
   private state(strategy: string): StrategyState {
     let s = this.strategies.get(strategy);
-    if (!s) this.strategies.set(strategy, (s = { name: strategy, windows: new BucketSeries(MINUTE), blocks: LEVELS.map(() => new Map()), edges: new Map(), versions: new Map(), variants: new Map(), lastTradeMs: -Infinity }));
+    if (!s) this.strategies.set(strategy, (s = { ...windowSet(strategy, ALL), versions: new Map(), variants: new Map(), lastTradeMs: -Infinity }));
     return s;
+  }
+
+  /**
+   * A deploy that re-attributed stored trades (a back-dated one) bumps the strategy's epoch:
+   * its per-version series are rebuilt from the ledger, and its run and CUSUM re-read. Rare
+   * (imports), so a full read of the strategy is fine. At the start only the epochs are noted.
+   */
+  private checkAttribution(rebuildChanged: boolean): void {
+    const epochs = this.sql('reading attribution epochs', () => this.ledger.attributionEpochs());
+    if (rebuildChanged) {
+      for (const [name, epoch] of epochs) {
+        if ((this.epochs.get(name) ?? 0) === epoch) continue;
+        const s = this.strategies.get(name);
+        if (!s) continue;
+        const versions = new Map<number, LifeSeries>();
+        const hours = new Map<LifeSeries, Set<number>>();
+        const minutes: Dirty = new Map();
+        const fresh: StrategyState = { ...s, versions };
+        this.sql('re-reading re-attributed trades', () => {
+          for (const row of this.st.byStrategy.iterate(name, this.lastSeq) as IterableIterator<Row>) if (row[5] !== null) this.versionSeries(fresh, row[5]).add(row, this.cutoff, minutes);
+        });
+        // Rows come in (closed_at, id) order, so nothing is out of order but astral ids within a millisecond.
+        this.rebuild(minutes, hours);
+        s.versions = versions;
+        s.run = undefined;
+        this.cusumRuns.forget(name);
+      }
+    }
+    this.epochs = epochs;
   }
 
   private versionSeries(s: StrategyState, version: number): LifeSeries {
@@ -306,19 +361,11 @@ export class WindowEngine {
   private fold(s: StrategyState, row: Row, dirty: Dirty, dirtyHours: Map<LifeSeries, Set<number>>): void {
     const closed = row[2];
     if (closed > s.lastTradeMs) s.lastTradeMs = closed;
-    this.cusumRuns.add(s.name, closed, row[1], row[3]);
+    this.cusumRuns.add(s.name, { closedMs: closed, id: row[1], pnl: row[3], version: row[5], openedMs: row[9] });
     // Rows older than every window only feed the whole-life series.
     if (closed >= this.horizon) {
-      const minute = bucketStart(closed, MINUTE);
-      if (s.windows.add(closed, row[1], row[3], row[4]) === 'dirty') markDirty(dirty, s.windows, s.name, ALL, minute);
-      changed(s, minute);
-      const e = s.edges.get(minute);
-      if (e && keyAfter(closed, row[1], e.last)) {
-        e.closed.push(closed);
-        e.pnl.push(row[3]);
-        e.fees.push(row[4]);
-        e.last = { closedMs: closed, id: row[1] };
-      } else if (e) s.edges.delete(minute);
+      this.foldWindows(s, row, dirty);
+      if (s.run && s.run.keep(row)) this.foldWindows(s.run, row, dirty);
     }
     const feed = (series: LifeSeries) => {
       const hour = series.add(row, this.cutoff, dirty);
@@ -331,16 +378,44 @@ export class WindowEngine {
     if (row[6] !== null && row[7] !== null) feed(this.variantSeries(s, row[6], row[7]));
   }
 
+  private foldWindows(set: WindowSet, row: Row, dirty: Dirty): void {
+    const closed = row[2];
+    const minute = bucketStart(closed, MINUTE);
+    if (set.windows.add(closed, row[1], row[3], row[4]) === 'dirty') markDirty(dirty, set.windows, set.name, set.keep, minute, set);
+    changed(set, minute);
+    const e = set.edges.get(minute);
+    if (e && keyAfter(closed, row[1], e.last)) {
+      e.closed.push(closed);
+      e.pnl.push(row[3]);
+      e.fees.push(row[4]);
+      e.last = { closedMs: closed, id: row[1] };
+    } else if (e) set.edges.delete(minute);
+  }
+
+  /** The run's windows for `key`, read from the ledger (trades of the last 7 days) when the run changed. */
+  private runWindows(s: StrategyState, key: RunKey): RunWindows {
+    if (s.run && sameRun(s.run.key, key)) return s.run;
+    const run: RunWindows = { ...windowSet(s.name, (r) => inRun(key, r[5], r[9], r[2])), key: { ...key } };
+    const dirty: Dirty = new Map();
+    const from = Math.max(this.horizon, key.startMs);
+    this.sql('reading the current run', () => {
+      for (const row of this.st.range.iterate(s.name, from, Number.MAX_SAFE_INTEGER) as IterableIterator<Row>)
+        if (row[0] <= this.lastSeq && run.keep(row)) this.foldWindows(run, row, dirty);
+    });
+    this.rebuild(dirty, new Map());
+    s.run = run;
+    return run;
+  }
+
   /** Rebuilds from SQL, in order, the buckets that received a trade out of (closed_at, id) order. */
   private rebuild(dirty: Dirty, dirtyHours: Map<LifeSeries, Set<number>>): void {
     // Each bucket leaves the sets once rebuilt, so a read that fails leaves the rest for the next refresh.
     for (const [series, d] of dirty) {
       for (const start of d.starts) {
         series.replaceBucket(start, this.rows(d.strategy, start, start + MINUTE).filter(d.keep).map(trade));
-        if (d.keep === ALL) {
-          const s = this.strategies.get(d.strategy)!;
-          changed(s, start);
-          s.edges.delete(start);
+        if (d.set) {
+          changed(d.set, start);
+          d.set.edges.delete(start);
         }
         d.starts.delete(start);
       }
@@ -365,7 +440,7 @@ export class WindowEngine {
    * Aggregate of [lo, hi) within one minute. A minute without a bucket holds no trade; the
    * newest minute is whole when its last trade is before hi; otherwise the minute's rows.
    */
-  private edgeAgg(s: StrategyState, lo: number, hi: number): Agg {
+  private edgeAgg(s: WindowSet, lo: number, hi: number): Agg {
     if (lo >= hi) return empty();
     const minute = bucketStart(lo, MINUTE);
     const bucket = s.windows.bucket(minute);
@@ -373,7 +448,7 @@ export class WindowEngine {
     if (lo === minute && (s.windows.lastKey()?.closedMs ?? Infinity) < hi) return bucket;
     let e = s.edges.get(minute);
     if (!e) {
-      const rows = inTradeOrder(this.rows(s.name, minute, minute + MINUTE).map(trade));
+      const rows = inTradeOrder(this.rows(s.name, minute, minute + MINUTE).filter(s.keep).map(trade));
       const last = rows[rows.length - 1];
       e = { closed: rows.map((r) => r.closedMs), pnl: rows.map((r) => r.pnl), fees: rows.map((r) => r.fees), last: { closedMs: last?.closedMs ?? -Infinity, id: last?.id ?? '' }, used: 0 };
       s.edges.set(minute, e);
@@ -392,7 +467,7 @@ export class WindowEngine {
   }
 
   /** Fold of [from, to), both multiples of LEVELS[k]: whole blocks of the next level, blocks of this one at the ends. */
-  private foldLevel(s: StrategyState, k: number, from: number, to: number): Agg {
+  private foldLevel(s: WindowSet, k: number, from: number, to: number): Agg {
     const up = LEVELS[k + 1];
     const a = up === undefined ? to : Math.ceil(from / up) * up;
     const b = up === undefined ? to : Math.floor(to / up) * up;
@@ -403,7 +478,7 @@ export class WindowEngine {
   }
 
   /** Fold of the blocks of level k in [from, to), one by one (minute buckets for level 0). */
-  private foldBlocks(s: StrategyState, k: number, from: number, to: number): Agg {
+  private foldBlocks(s: WindowSet, k: number, from: number, to: number): Agg {
     if (k === 0) return s.windows.foldRange(from, to);
     const acc = empty();
     for (let t = from; t < to; t += LEVELS[k]) {
@@ -417,9 +492,20 @@ export class WindowEngine {
   /** Exact aggregate of trades with fromExclusive < closed_at <= toInclusive. */
   range(strategy: string, fromExclusive: number, toInclusive: number): Agg {
     const s = this.strategies.get(strategy);
+    return s ? this.setRange(s, fromExclusive, toInclusive) : empty();
+  }
+
+  /** The same over the trades of the strategy's current run (`key`): see RunWindows. */
+  runRange(strategy: string, key: RunKey, fromExclusive: number, toInclusive: number): Agg {
+    const s = this.strategies.get(strategy);
+    if (!s) return empty();
+    return this.setRange(this.runWindows(s, key), fromExclusive, toInclusive);
+  }
+
+  private setRange(s: WindowSet, fromExclusive: number, toInclusive: number): Agg {
     const lo = fromExclusive + 1;
     const hi = toInclusive + 1; // [lo, hi)
-    if (!s || lo >= hi) return empty();
+    if (lo >= hi) return empty();
     const firstFull = Math.ceil(lo / MINUTE) * MINUTE;
     const endFull = Math.floor(hi / MINUTE) * MINUTE;
     if (firstFull > endFull) return this.edgeAgg(s, lo, hi); // inside one minute
@@ -466,8 +552,8 @@ export class WindowEngine {
   /** The trades of a run the engine has seen, in SQL order, one row at a time. */
   private *runTrades(strategy: string, afterMs: number): Iterable<RunTrade> {
     const lastSeq = this.lastSeq;
-    for (const [seq, id, closedMs, pnl] of this.st.run.iterate(strategy, afterMs) as IterableIterator<[number, string, number, number]>)
-      if (seq <= lastSeq) yield { closedMs, id, pnl };
+    for (const [seq, id, closedMs, pnl, version, openedMs] of this.st.run.iterate(strategy, afterMs) as IterableIterator<[number, string, number, number, number | null, number | null]>)
+      if (seq <= lastSeq) yield { closedMs, id, pnl, version, openedMs };
   }
 
   private sql<T>(what: string, fn: () => T): T {
@@ -529,11 +615,12 @@ export class WindowEngine {
     const life = (head: Omit<SeriesHeader, 'count' | 'hours'>, l: LifeSeries) => put(head, [...l.hours, ...internals(l.recent)], l.hours.length);
     const strategies = [...this.strategies.values()].map((s) => {
       put({ strategy: s.name }, internals(s.windows));
+      if (s.run) put({ strategy: s.name, run: [Number.isFinite(s.run.key.startMs) ? s.run.key.startMs : null, s.run.key.deploys, s.run.key.minTrades, s.run.key.version] }, internals(s.run.windows));
       for (const [version, v] of s.versions) life({ strategy: s.name, version }, v);
       for (const [experiment, variants] of s.variants) for (const [variant, v] of variants) life({ strategy: s.name, experiment, variant }, v);
       return [s.name, s.lastTradeMs] as [string, number];
     });
-    const header: StateHeader = { format: STATE_FORMAT, fields: AGG_FIELDS, lastSeq: this.lastSeq, check: check ?? null, tradesSeen: this.tradesSeen, cutoff: this.cutoff, strategies, series, ids, cusum: this.cusumRuns.save() };
+    const header: StateHeader = { format: STATE_FORMAT, fields: AGG_FIELDS, lastSeq: this.lastSeq, check: check ?? null, tradesSeen: this.tradesSeen, cutoff: this.cutoff, strategies, series, ids, cusum: this.cusumRuns.save(), epochs: [...this.epochs] };
     const json = Buffer.from(JSON.stringify(header));
     const pad = (8 - ((4 + json.length) % 8)) % 8;
     const out = Buffer.alloc(4 + json.length + pad + numbers.length * 8);
@@ -573,6 +660,13 @@ export class WindowEngine {
       for (const [name, lastTradeMs] of header.strategies) this.state(name).lastTradeMs = lastTradeMs ?? -Infinity;
       for (const h of header.series) {
         const s = this.state(h.strategy);
+        if (h.run) {
+          const [startMs, deploys, minTrades, version] = h.run;
+          const key: RunKey = { version, startMs: startMs ?? -Infinity, deploys, minTrades };
+          s.run = { ...windowSet(s.name, (r) => inRun(key, r[5], r[9], r[2])), key };
+          setInternals(s.run.windows, take(h.count));
+          continue;
+        }
         if (h.version === undefined && h.experiment === undefined) {
           setInternals(s.windows, take(h.count));
           continue;
@@ -584,6 +678,7 @@ export class WindowEngine {
       // Minutes before the saved cutoff are already hours; later ones fold in as time passes.
       this.cutoff = Math.min(this.cutoff, header.cutoff);
       this.cusumRuns.restore(header.cusum);
+      this.epochs = new Map(header.epochs);
       this.lastSeq = this.savedSeq = header.lastSeq;
       this.tradesSeen = header.tradesSeen;
       return true;
@@ -602,7 +697,8 @@ export class WindowEngine {
   }
 }
 
-const STATE_FORMAT = 2;
+// 3: trades attributed by time (schema 2), runs keyed by version, run windows saved.
+const STATE_FORMAT = 3;
 /** The fields of Agg, in the order the state file stores them. */
 const AGG_FIELDS = Object.keys(empty()) as Array<keyof Agg>;
 
@@ -611,6 +707,8 @@ interface SeriesHeader {
   version?: number;
   experiment?: string;
   variant?: string;
+  /** The run windows of this key (startMs null: no deploy). */
+  run?: [startMs: number | null, deploys: number, minTrades: number, version: number | null];
   /** Minute buckets, after `hours` hour aggregates (whole-life series). */
   count: number;
   hours: number;
@@ -630,6 +728,8 @@ interface StateHeader {
   ids: string[];
   /** The CUSUM runs (absent in files of earlier releases: rebuilt at the first scrape). */
   cusum?: SavedRun[];
+  /** The attribution epochs the buckets were built at. */
+  epochs: Array<[string, number]>;
 }
 
 // BucketSeries (src/analytics/buckets.ts) has no public way to list or restore its buckets, so

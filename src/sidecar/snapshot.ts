@@ -11,6 +11,8 @@ export interface VersionSnapshot {
   version: number;
   agg: Agg;
   stats: WindowStats;
+  /** Trades of this version that closed after a later deploy (opened under it, counted for it). */
+  straddling: number;
 }
 
 export interface ExperimentSnapshot {
@@ -26,10 +28,15 @@ export interface ExperimentSnapshot {
 export interface StrategySnapshot {
   strategy: string;
   windows: Record<WindowName, { agg: Agg; stats: WindowStats }>;
+  /** The run's trades of the last 24h: drift's recent sample (the active version since its latest deploy). */
+  recent: { agg: Agg; stats: WindowStats };
+  /** The run's trades of the 7d window less the last 24h: drift's baseline. */
   baseline: { agg: Agg; stats: WindowStats };
   drift: Drift;
   active?: { version: number; hash: string; deployedMs: number };
   regression?: { version: number; previous: number; z: number };
+  /** The version deployed before the active one (another version), if any. */
+  previousVersion?: number;
   /** CUSUM of PnL per trade since the latest deploy; absent under cusum_min_trades trades. */
   cusum?: CusumReading;
   versions: VersionSnapshot[];
@@ -52,7 +59,7 @@ export function cusumRunKeys(ledger: Ledger, config: ThresholdConfig): (strategy
 }
 
 /** What a snapshot reads windows from: the window engine (or, in bench/, the naive SQL baseline). */
-export type WindowSource = Pick<WindowEngine, 'range' | 'window' | 'strategyNames' | 'lastTradeMs' | 'versionTotals' | 'variantTotals' | 'cusum'>;
+export type WindowSource = Pick<WindowEngine, 'range' | 'runRange' | 'window' | 'strategyNames' | 'lastTradeMs' | 'versionTotals' | 'variantTotals' | 'cusum'>;
 
 export function snapshot(engine: WindowSource, ledger: Ledger, nowMs: number, opts: SnapshotOptions): StrategySnapshot[] {
   const names = [...new Set([...ledger.strategies(), ...engine.strategyNames()])].filter((n) => n !== '__readyz__').sort();
@@ -67,13 +74,21 @@ function strategySnapshot(engine: WindowSource, ledger: Ledger, strategy: string
     const agg = engine.window(strategy, name, nowMs);
     windows[name] = { agg, stats: windowStats(agg) };
   }
+  const deploys = ledger.deploys(strategy);
+  const active = deploys[deploys.length - 1];
+  // The run: the active version's trades from its latest deploy on (experiment candidates carry
+  // other versions). Drift compares the run's last 24h with the run's earlier days, so it never
+  // compares a new version with another version's trades; the CUSUM reads the same run.
+  const run = runKeyOf(deploys, thresholds.cusum_min_trades);
+  const recentAgg = engine.runRange(strategy, run, nowMs - WINDOWS['24h'], nowMs);
   // Baseline: the 7d window less the last 24h, so a decay is not diluted by itself.
-  const baselineAgg = engine.range(strategy, nowMs - WINDOWS['7d'], nowMs - WINDOWS['24h']);
+  const baselineAgg = engine.runRange(strategy, run, nowMs - WINDOWS['7d'], nowMs - WINDOWS['24h']);
   const snap: StrategySnapshot = {
     strategy,
     windows,
+    recent: { agg: recentAgg, stats: windowStats(recentAgg) },
     baseline: { agg: baselineAgg, stats: windowStats(baselineAgg) },
-    drift: drift(windows['24h'].agg, baselineAgg, thresholds.drift_min_trades),
+    drift: drift(recentAgg, baselineAgg, thresholds.drift_min_trades),
     versions: [],
     experiments: [],
     lastTradeMs: engine.lastTradeMs(strategy),
@@ -82,15 +97,20 @@ function strategySnapshot(engine: WindowSource, ledger: Ledger, strategy: string
   };
 
   const totals = engine.versionTotals(strategy);
-  const deploys = ledger.deploys(strategy);
-  const active = deploys[deploys.length - 1];
   // The CUSUM restarts at every deploy, also one that re-activates an earlier version.
-  snap.cusum = engine.cusum(strategy, runKeyOf(deploys, thresholds.cusum_min_trades));
+  snap.cusum = engine.cusum(strategy, run);
+  // Versions the rules and the report name are exported whatever their age: the active one,
+  // the previous one (the regression names it) and the arms of running experiments.
+  const needed = new Set<number>();
+  let previous: number | undefined;
   if (active) {
+    needed.add(active.version);
     snap.active = { version: active.version, hash: active.hash, deployedMs: active.deployedMs };
     // The previous version: the last one deployed before the active one that differs from it.
-    const previous = [...deploys].reverse().find((d) => d.version !== active.version)?.version;
+    previous = [...deploys].reverse().find((d) => d.version !== active.version)?.version;
     if (previous !== undefined) {
+      snap.previousVersion = previous;
+      needed.add(previous);
       const a = totals.get(active.version);
       const b = totals.get(previous);
       if (a && b && a.n >= thresholds.regression_min_trades && b.n >= thresholds.regression_min_trades) {
@@ -99,14 +119,17 @@ function strategySnapshot(engine: WindowSource, ledger: Ledger, strategy: string
       }
     }
   }
-  const newest = [...totals.keys()].sort((x, y) => y - x).slice(0, opts.keepVersions);
-  if (snap.active && !newest.includes(snap.active.version) && totals.has(snap.active.version)) newest.push(snap.active.version);
-  snap.versions = newest.sort((x, y) => x - y).map((version) => {
+  const experiments = ledger.experiments(strategy);
+  for (const exp of experiments) if (exp.stoppedMs === null) for (const v of Object.values(exp.variants)) needed.add(v);
+  const exported = new Set([...totals.keys()].sort((x, y) => y - x).slice(0, opts.keepVersions));
+  for (const v of needed) if (totals.has(v)) exported.add(v);
+  const straddling = ledger.straddleCounts(strategy);
+  snap.versions = [...exported].sort((x, y) => x - y).map((version) => {
     const agg = totals.get(version) as Agg;
-    return { version, agg, stats: windowStats(agg) };
+    return { version, agg, stats: windowStats(agg), straddling: straddling.get(version) ?? 0 };
   });
 
-  for (const exp of ledger.experiments(strategy)) {
+  for (const exp of experiments) {
     if (exp.stoppedMs !== null && !opts.stoppedExperiments) continue;
     const vt = engine.variantTotals(strategy, exp.name);
     const variants = Object.entries(exp.variants).map(([variant, version]) => {
