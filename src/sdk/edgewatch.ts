@@ -10,7 +10,7 @@ import { Ledger, type DeployInfo, type ExperimentInfo } from '../ledger/ledger.j
 import { createLogger, silentLogger, type Logger } from '../log.js';
 import { NAME_RE, NAME_RULE, checkName, isPlainObject, versionLabel } from '../model/names.js';
 import { validateParams, type ParamChange, type ParamSet } from '../model/params.js';
-import { parseTime, validateTrade, type Side } from '../model/trade.js';
+import { checkTime, validateTrade, type Side } from '../model/trade.js';
 import { validateExperiment } from '../model/experiment.js';
 import { BotMetrics, ORDER_STATUSES, type OrderStatus } from './metrics.js';
 import { serveMetrics, metricsHandler, type MetricsServer, type ServeOptions } from './serve.js';
@@ -58,8 +58,8 @@ export interface DeployOptions {
   source?: string;
   gitSha?: string;
   note?: string;
-  /** When the deploy happened (default now); for importing history. */
-  at?: Date | number;
+  /** When the deploy happened (default now); for importing history. Same forms as a trade's closedAt. */
+  at?: Date | number | string;
 }
 
 export interface Deployed {
@@ -77,7 +77,8 @@ export interface ExperimentStart {
   variants: Record<string, ParamSet>;
   /** Variant name -> weight (default equal weights). */
   allocation?: Record<string, number>;
-  at?: Date | number;
+  /** When the experiment started (default now). Same forms as a trade's closedAt. */
+  at?: Date | number | string;
 }
 
 export interface Assignment {
@@ -268,8 +269,7 @@ export class StrategyHandle {
       try {
         rejectUnknownKeys(options ?? {}, ['source', 'gitSha', 'note', 'at'], 'params.deploy options');
         const valid = validateParams(params);
-        const at = options.at === undefined ? Date.now() : parseTime(options.at, true);
-        if (at === undefined) throw new ValidationError('invalid deploy', [{ path: 'at', message: 'must be a Date or epoch milliseconds' }]);
+        const at = eventTime(options.at, 'invalid deploy');
         for (const k of ['source', 'gitSha', 'note'] as const)
           if (options[k] !== undefined && typeof options[k] !== 'string') throw new ValidationError('invalid deploy', [{ path: k, message: 'must be a string' }]);
         const r = this.ew.ledger.deployParams(this.name, valid, options, at);
@@ -341,8 +341,7 @@ export class StrategyHandle {
         rejectUnknownKeys(spec, ['name', 'variants', 'allocation', 'at'], 'experiments.start');
         const { variants, allocation } = validateExperiment(spec.name, spec.variants, spec.allocation);
         if (this.experiment) throw new ConflictError(`experiment "${this.experiment.info.name}" is still running: stop it first`, [{ path: 'name', message: 'one experiment at a time per strategy' }]);
-        const at = spec.at === undefined ? Date.now() : parseTime(spec.at, true);
-        if (at === undefined) throw new ValidationError('invalid experiment', [{ path: 'at', message: 'must be a Date or epoch milliseconds' }]);
+        const at = eventTime(spec.at, 'invalid experiment');
         const info = this.ew.ledger.startExperiment(this.name, spec.name, variants, allocation, at);
         this.setExperiment(info);
         for (const n of Object.values(info.variants)) this.ew.metrics.initVersion(this.name, versionLabel(n));
@@ -376,11 +375,10 @@ export class StrategyHandle {
       return { experiment: exp.info.name, variant: chosen, paramVersion: versionLabel(exp.info.variants[chosen]), params: exp.params[chosen] };
     },
     running: (): ExperimentInfo | undefined => this.experiment?.info,
-    stop: (name: string, options: { outcome?: string; winner?: string; at?: Date | number } = {}): Result<{ experiment: string }> => {
+    stop: (name: string, options: { outcome?: string; winner?: string; at?: Date | number | string } = {}): Result<{ experiment: string }> => {
       try {
         rejectUnknownKeys(options ?? {}, ['outcome', 'winner', 'at'], 'experiments.stop options');
-        const at = options.at === undefined ? Date.now() : parseTime(options.at, true);
-        if (at === undefined) throw new ValidationError('invalid stop', [{ path: 'at', message: 'must be a Date or epoch milliseconds' }]);
+        const at = eventTime(options.at, 'invalid stop');
         if (options.outcome !== undefined && typeof options.outcome !== 'string') throw new ValidationError('invalid stop', [{ path: 'outcome', message: 'must be a string' }]);
         if (!this.experiment || this.experiment.info.name !== name) throw new NotFoundError(`no running experiment "${name}" for strategy "${this.name}"`);
         this.ew.ledger.stopExperiment(this.name, name, options.outcome ?? null, options.winner ?? null, at);
@@ -458,6 +456,17 @@ export class StrategyHandle {
     this.ew.metrics[which].set({ strategy: this.name }, value);
     return { ok: true };
   }
+}
+
+/**
+ * The time of a deploy or an experiment start/stop: now by default, else parsed like a trade
+ * time (same forms, same leap-second clamp), so no time the SDK takes is read two ways.
+ */
+function eventTime(at: unknown, what: string): number {
+  if (at === undefined) return Date.now();
+  const c = checkTime(at, true);
+  if (c.error !== undefined) throw new ValidationError(what, [{ path: 'at', message: c.error }]);
+  return c.ms;
 }
 
 /** Opens the ledger and the metrics for a bot. Configuration mistakes throw ConfigError here. */
