@@ -50,7 +50,8 @@ export const MAX_AMOUNT = 1e15;
 export const MIN_TIME_MS = Date.UTC(2000, 0, 1);
 /** How far in the future `closed_at` may be (clock skew between hosts). */
 export const MAX_FUTURE_MS = 5 * 60_000;
-const MAX_ID_LENGTH = 128;
+/** Longest trade id (and SDK position id). */
+export const MAX_ID_LENGTH = 128;
 
 const RFC3339 =
   /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
