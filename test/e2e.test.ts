@@ -83,16 +83,19 @@ test('end to end: degradation reaches the webhook with strategy and version, the
     return parts.join('\n');
   };
 
-  // ---- the ledger: a week of history, then momentum degrades after a deploy 23h ago
+  // ---- the ledger: a week of history, then momentum's v2 degrades in the last 24h
   const now = Date.now();
   const momentum = ew.strategy('momentum');
   const meanrev = ew.strategy('meanrev');
   momentum.params.deploy({ lookback: 20, entry_threshold: 0.004 }, { source: 'e2e', gitSha: 'a1b2c3d', at: now - 8 * DAY });
   meanrev.params.deploy({ window: 30, z_entry: 1.6 }, { source: 'e2e', gitSha: 'a1b2c3d', at: now - 8 * DAY });
-  trade(momentum, now - 7 * DAY + 10 * MIN, now - DAY, 15 * MIN, MOMENTUM_NORMAL, 'm-old');
+  // Drift compares a version with its own earlier days: v2, deployed 3 days ago, trades as
+  // v1 did for two days, then its edge decays within the last 24h (no deploy at the fall).
+  trade(momentum, now - 7 * DAY + 10 * MIN, now - 3 * DAY, 15 * MIN, MOMENTUM_NORMAL, 'm-old');
   trade(meanrev, now - 7 * DAY + 10 * MIN, now - DAY, 15 * MIN, MEANREV, 'r-old');
-  const deployed = momentum.params.deploy({ lookback: 15, entry_threshold: 0.002 }, { source: 'e2e', gitSha: 'bad0000', note: 'the deploy that breaks it', at: now - 23 * HOUR - MIN });
+  const deployed = momentum.params.deploy({ lookback: 15, entry_threshold: 0.002 }, { source: 'e2e', gitSha: 'bad0000', note: 'faster lookback', at: now - 3 * DAY });
   assert.ok(deployed.ok && deployed.version === 'v2');
+  trade(momentum, now - 3 * DAY + 10 * MIN, now - DAY, 15 * MIN, MOMENTUM_NORMAL, 'm-v2');
   const recent = trade(momentum, now - 23 * HOUR, now - MIN, 20 * MIN, MOMENTUM_DEGRADED, 'm-new');
   trade(meanrev, now - 23 * HOUR, now - MIN, 20 * MIN, MEANREV, 'r-new');
   // The bot's loop: heartbeats (ledger and gauge) and equity, until the bot "goes down".

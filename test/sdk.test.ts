@@ -201,6 +201,151 @@ test('experiments: variants become versions, assignment follows the allocation a
   assert.equal(find(await samples(ew), 'trading_experiment_info').length, 0);
 });
 
+const VARIANTS = { control: { x: 1 }, candidate: { x: 2 } };
+
+/** The first position id (p0, p1, ...) that the experiment "e" hashes to `variant`. */
+function positionOf(a: ReturnType<Edgewatch['strategy']>, variant: string, prefix: string): string {
+  for (let i = 0; ; i++) {
+    const id = `${prefix}${i}`;
+    // assign without remembering: the key alone gives the same hash as { position: id }
+    if (a.experiments.assign(id)?.variant === variant) return id;
+  }
+}
+
+test('overlapping positions of two variants are each recorded under their own variant', (t) => {
+  const ew = open(t);
+  const a = ew.strategy('alpha');
+  a.params.deploy({ x: 1 });
+  assert.ok(a.experiments.start({ name: 'e', variants: VARIANTS }).ok);
+  const pc = positionOf(a, 'control', 'pc');
+  const pk = positionOf(a, 'candidate', 'pk');
+  // Both open before either closes; the candidate one opens last, which is the variant the old
+  // "last assign() wins" default would have given both trades.
+  assert.equal(a.experiments.assign({ position: pc })?.variant, 'control');
+  assert.equal(a.experiments.assign({ position: pk })?.variant, 'candidate');
+  assert.deepEqual(a.trades.record({ ...TRADE, id: 'close-c', position: pc }), { ok: true, duplicate: false, paramVersion: 'v1' });
+  assert.deepEqual(a.trades.record({ ...TRADE, id: 'close-k', position: pk }), { ok: true, duplicate: false, paramVersion: 'v2' });
+  const row = (id: string) => {
+    const r = ew.ledger.getTrade('alpha', id);
+    return [r?.experiment, r?.variant, r?.paramVersion];
+  };
+  assert.deepEqual(row('close-c'), ['e', 'control', 1]);
+  assert.deepEqual(row('close-k'), ['e', 'candidate', 2]);
+  // Recording forgets the position; a retry of the same trade is still a duplicate, not a conflict.
+  assert.equal(a.experiments.variantOf(pc), undefined);
+  assert.deepEqual(a.trades.record({ ...TRADE, id: 'close-c', position: pc }), { ok: true, duplicate: true, paramVersion: 'v1' });
+  // An explicit variant wins over the position's, and the position is forgotten too.
+  const p3 = positionOf(a, 'control', 'p3-');
+  a.experiments.assign({ position: p3 });
+  a.trades.record({ ...TRADE, id: 'explicit', position: p3, variant: 'candidate' });
+  assert.deepEqual(row('explicit'), ['e', 'candidate', 2]);
+  assert.equal(a.experiments.variantOf(p3), undefined);
+});
+
+test('a refused record keeps the position\'s variant for the retry', (t) => {
+  const ew = open(t);
+  const a = ew.strategy('alpha');
+  a.params.deploy({ x: 1 });
+  a.experiments.start({ name: 'e', variants: VARIANTS });
+  const pk = positionOf(a, 'candidate', 'p');
+  a.experiments.assign({ position: pk });
+  assert.equal(a.trades.record({ ...TRADE, id: 'r', pnl: NaN, position: pk }).ok, false);
+  assert.equal(a.trades.record({ ...TRADE, id: 'r', position: pk }).ok, true);
+  assert.equal(ew.ledger.getTrade('alpha', 'r')?.variant, 'candidate');
+});
+
+test('a trade that names no position is recorded without a variant while an experiment runs', (t) => {
+  const ew = open(t);
+  const a = ew.strategy('alpha');
+  a.params.deploy({ x: 1 });
+  a.experiments.start({ name: 'e', variants: VARIANTS });
+  const pk = positionOf(a, 'candidate', 'p');
+  assert.equal(a.experiments.assign({ position: pk })?.variant, 'candidate');
+  assert.equal(a.experiments.assign('BTC-USD') !== undefined, true);
+  assert.deepEqual(a.trades.record({ ...TRADE, id: 'plain' }), { ok: true, duplicate: false, paramVersion: 'v1' });
+  // A position that was never assigned is plain trading too.
+  assert.equal(a.trades.record({ ...TRADE, id: 'unassigned', position: 'never-assigned' }).ok, true);
+  for (const id of ['plain', 'unassigned']) {
+    const row = ew.ledger.getTrade('alpha', id);
+    assert.deepEqual([row?.experiment, row?.variant, row?.paramVersion], [null, null, 1], id);
+  }
+  assert.equal(a.experiments.variantOf(pk), 'candidate', 'the open position is still remembered');
+});
+
+test('remembered positions are bounded: the oldest is forgotten first, and all go when the experiment stops', (t) => {
+  const ew = open(t, { maxAssignedPositions: 3 });
+  const a = ew.strategy('alpha');
+  a.params.deploy({ x: 1 });
+  a.experiments.start({ name: 'e', variants: VARIANTS });
+  for (let i = 1; i <= 4; i++) a.experiments.assign({ position: `p${i}` });
+  a.experiments.assign({ position: 'p2' }); // re-assigned: now the newest, so p3 is the oldest
+  a.experiments.assign({ position: 'p5' });
+  assert.deepEqual(['p1', 'p2', 'p3', 'p4', 'p5'].map((p) => a.experiments.variantOf(p) !== undefined), [false, true, false, true, true]);
+  // A forgotten position's trade is recorded, without a variant.
+  assert.equal(a.trades.record({ ...TRADE, id: 'late', position: 'p1' }).ok, true);
+  assert.equal(ew.ledger.getTrade('alpha', 'late')?.variant, null);
+  assert.ok(a.experiments.stop('e').ok);
+  assert.equal(a.experiments.variantOf('p5'), undefined);
+  // A new experiment starts with an empty map: its assignments are not confused with the old ones.
+  a.experiments.start({ name: 'e2', variants: VARIANTS });
+  assert.equal(a.experiments.variantOf('p5'), undefined);
+  assert.equal(a.trades.record({ ...TRADE, id: 'after-stop', position: 'p5' }).ok, true);
+  assert.equal(ew.ledger.getTrade('alpha', 'after-stop')?.variant, null);
+});
+
+test('the default bound holds 10,000 unrecorded positions per strategy, not more', (t) => {
+  const ew = open(t);
+  const a = ew.strategy('alpha');
+  a.params.deploy({ x: 1 });
+  a.experiments.start({ name: 'e', variants: VARIANTS });
+  for (let i = 0; i < 25_000; i++) a.experiments.assign({ position: `p${i}` });
+  assert.equal(a.experiments.variantOf('p14999'), undefined);
+  assert.notEqual(a.experiments.variantOf('p15000'), undefined);
+  assert.notEqual(a.experiments.variantOf('p24999'), undefined);
+});
+
+test('a position\'s variant is a stable hash of its id, so re-assigning after a restart gives it back', async (t) => {
+  const dir = tempDir(t);
+  let before: string[];
+  {
+    const ew = open(t, {}, dir);
+    const a = ew.strategy('alpha');
+    a.params.deploy({ x: 1 });
+    a.experiments.start({ name: 'e', variants: VARIANTS });
+    before = Array.from({ length: 50 }, (_, i) => a.experiments.assign({ position: `p${i}` })?.variant ?? '');
+    await ew.close();
+  }
+  const ew = open(t, {}, dir);
+  const a = ew.strategy('alpha');
+  assert.equal(a.experiments.variantOf('p0'), undefined, 'assignments live in memory only');
+  const after = Array.from({ length: 50 }, (_, i) => a.experiments.assign({ position: `p${i}` })?.variant ?? '');
+  assert.deepEqual(after, before);
+  assert.ok(new Set(before).size === 2, 'both variants occur');
+  // With an explicit key, the key decides and the position only remembers.
+  const byKey = a.experiments.assign('BTC-USD')?.variant;
+  assert.equal(a.experiments.assign({ position: 'q', key: 'BTC-USD' })?.variant, byKey);
+  assert.equal(a.experiments.variantOf('q'), byKey);
+});
+
+test('an invalid position id is refused where it is given, and assign() then trades the active version', async (t) => {
+  const ew = open(t);
+  const a = ew.strategy('alpha');
+  a.params.deploy({ x: 1 });
+  a.experiments.start({ name: 'e', variants: VARIANTS });
+  assert.equal(a.experiments.assign({ position: 42 as never }), undefined);
+  assert.equal(a.experiments.assign({ position: '' }), undefined);
+  assert.equal(a.experiments.assign({ positon: 'p' } as never), undefined);
+  const r = a.trades.record({ ...TRADE, id: 'bad', position: 'a\nb', pnl: NaN });
+  assert.ok(!r.ok && r.error instanceof ValidationError);
+  assert.deepEqual((r.error as ValidationError).details.map((d) => d.path).sort(), ['pnl', 'position'], 'every problem is reported at once');
+  assert.equal(ew.ledger.raw.prepare('SELECT count(*) FROM trades').pluck().get(), 0);
+  const s = await samples(ew);
+  assert.equal(value(s, 'trading_errors_total', { strategy: 'alpha', kind: 'validation' }), 4);
+  const strict = open(t, { strict: true });
+  assert.throws(() => strict.strategy('alpha').experiments.assign({ position: 7 as never }), ValidationError);
+  assert.throws(() => strict.strategy('alpha').experiments.assign({ positon: 'p' } as never), (e: Error) => e instanceof ValidationError && /did you mean "position"/.test(e.details[0].message));
+});
+
 test('label sets of versions older than the newest K leave the exposition', async (t) => {
   const ew = open(t, { keepVersions: 2 });
   const a = ew.strategy('alpha');

@@ -49,7 +49,8 @@ interface Lane {
   trader: Trader;
   history: number[];
   params?: Params;
-  variant?: string;
+  /** Id of the lane's next or open position: its experiment variant is remembered by the SDK under it. */
+  position?: string;
 }
 
 export class DemoBot {
@@ -59,6 +60,7 @@ export class DemoBot {
   private readonly rand: () => number;
   private timer?: NodeJS.Timeout;
   private seq = 0;
+  private positionSeq = 0;
   private readonly equity: Record<string, number> = { momentum: 10_000, meanrev: 10_000 };
   /** Net PnL and trades per experiment variant, as a bot keeps them to decide its experiment. */
   private readonly variantPnl = new Map<string, { n: number; sum: number }>();
@@ -159,8 +161,10 @@ export class DemoBot {
       // Stale quotes: every live fill slips. The back-filled history stays healthy, so the
       // degradation shows as drift against it.
       if (this.degraded && !backfill && lane.strategy === 'momentum') pnl -= size * 0.006 * (1 + 0.5 * this.rand());
-      // A position opened under a variant of an experiment that has since stopped is plain trading.
-      const variant = lane.variant && lane.handle.experiments.running() ? lane.variant : undefined;
+      // The SDK records the trade under the variant assigned to this position at entry (none if
+      // the experiment has stopped since: then it is plain trading); read it first for our tally.
+      const position = lane.position;
+      const variant = position === undefined ? undefined : lane.handle.experiments.variantOf(position);
       const r = lane.handle.trades.record({
         id: `${lane.market.symbol}-${nowMs}-${++this.seq}`,
         symbol: lane.market.symbol,
@@ -170,9 +174,12 @@ export class DemoBot {
         notional: size,
         openedAt: exited.openedMs,
         closedAt: nowMs,
-        ...(variant ? { variant } : {}),
+        ...(position !== undefined ? { position } : {}),
       });
       if (r.ok) {
+        // The next position gets a new id. After a failed record the id is kept: the next
+        // position's assign() replaces its assignment rather than leaving it behind.
+        lane.position = undefined;
         this.recorded++;
         this.equity[lane.strategy] += pnl - fees;
         if (variant) {
@@ -184,15 +191,15 @@ export class DemoBot {
     }
   }
 
+  /**
+   * Picks the parameters of the lane's next position while it is flat. The position id stays
+   * the same until that position closes, so re-assigning it on every flat tick replaces one
+   * remembered assignment instead of piling up new ones.
+   */
   private chooseParams(lane: Lane): void {
-    const assignment = lane.handle.experiments.assign(lane.market.symbol + ':' + Math.floor(this.rand() * 1e9));
-    if (assignment) {
-      lane.params = assignment.params as unknown as Params;
-      lane.variant = assignment.variant;
-    } else {
-      lane.params = lane.handle.activeVersion?.params as unknown as Params | undefined;
-      lane.variant = undefined;
-    }
+    lane.position ??= `${lane.market.symbol}-pos-${++this.positionSeq}`;
+    const assignment = lane.handle.experiments.assign({ position: lane.position, key: lane.market.symbol + ':' + Math.floor(this.rand() * 1e9) });
+    lane.params = (assignment ? assignment.params : lane.handle.activeVersion?.params) as unknown as Params | undefined;
   }
 
   private order(lane: Lane): void {

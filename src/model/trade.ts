@@ -50,34 +50,69 @@ export const MAX_AMOUNT = 1e15;
 export const MIN_TIME_MS = Date.UTC(2000, 0, 1);
 /** How far in the future `closed_at` may be (clock skew between hosts). */
 export const MAX_FUTURE_MS = 5 * 60_000;
-const MAX_ID_LENGTH = 128;
+/** Longest trade id (and SDK position id). */
+export const MAX_ID_LENGTH = 128;
 
 const RFC3339 =
-  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
+  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
 
-/** Parses an RFC 3339 string, epoch milliseconds, or (SDK) a Date. Returns undefined when invalid. */
-export function parseTime(value: unknown, allowDate: boolean): number | undefined {
-  let ms: number;
+const TIME_FORMS = 'an RFC 3339 time or integer epoch milliseconds';
+
+/** A parsed time in epoch milliseconds, or why the value is not one (a message for a detail). */
+export type TimeCheck = { ms: number; error?: undefined } | { ms?: undefined; error: string };
+
+/**
+ * The one parser of every time edgewatch accepts: trade times from the SDK and the HTTP API,
+ * and the SDK's deploy and experiment `at`. Takes an RFC 3339 string, integer epoch
+ * milliseconds, or (SDK, `allowDate`) a Date.
+ *
+ * A leap second (seconds = 60, e.g. 2016-12-31T23:59:60Z, as an exchange or an NTP-smeared
+ * host may print it) is clamped to the last millisecond of its minute, 23:59:59.999, whatever
+ * its fraction or offset: epoch milliseconds have no leap seconds, and refusing it would fail
+ * a whole batch for one legitimate trade. Hour 24 (ISO 8601's end of day) is not RFC 3339
+ * and is refused, as are seconds above 60.
+ */
+export function checkTime(value: unknown, allowDate: boolean): TimeCheck {
+  const forms = allowDate ? `a Date, ${TIME_FORMS}` : TIME_FORMS;
   if (typeof value === 'number') {
-    if (!Number.isFinite(value) || !Number.isInteger(value)) return undefined;
-    ms = value;
-  } else if (typeof value === 'string') {
-    const m = RFC3339.exec(value);
-    if (!m) return undefined;
-    const [, y, mo, d, h, mi, s] = m;
-    if (+mo < 1 || +mo > 12 || +d < 1 || +d > 31 || +h > 23 || +mi > 59 || +s > 60) return undefined;
-    ms = Date.parse(value.replace(' ', 'T'));
-    if (!Number.isFinite(ms)) return undefined;
-    // Date.parse rolls 2024-02-31 over to March: reject dates that do not exist.
-    const probe = new Date(Date.UTC(+y, +mo - 1, +d));
-    if (probe.getUTCDate() !== +d) return undefined;
-  } else if (allowDate && value instanceof Date) {
-    ms = value.getTime();
-    if (!Number.isFinite(ms)) return undefined;
-  } else {
-    return undefined;
+    if (!Number.isFinite(value) || !Number.isInteger(value)) return { error: `must be ${forms} (got a non-integer number)` };
+    return { ms: value };
   }
-  return ms;
+  if (allowDate && value instanceof Date) {
+    const ms = value.getTime();
+    return Number.isFinite(ms) ? { ms } : { error: `must be ${forms} (got an invalid Date)` };
+  }
+  if (typeof value !== 'string') return { error: `must be ${forms}` };
+  const m = RFC3339.exec(value);
+  if (!m) return { error: `must be ${forms}, e.g. "2026-01-02T15:04:05Z"` };
+  const [, y, mo, d, h, mi, s, frac, sign, oh, om] = m;
+  const bad = (why: string): TimeCheck => ({ error: `must be ${forms} (${why})` });
+  if (+mo < 1 || +mo > 12) return bad(`month ${mo} does not exist`);
+  // The Date setters would roll 2024-02-31 over to March: reject dates that do not exist.
+  if (+d < 1 || +d > daysInMonth(+y, +mo)) return bad(`${y}-${mo}-${d} does not exist`);
+  if (+h > 23) return bad(`hour ${h} is out of range 00-23${h === '24' ? '; write 24:00 as 00:00 of the next day' : ''}`);
+  if (+mi > 59) return bad(`minute ${mi} is out of range 00-59`);
+  if (+s > 60) return bad(`second ${s} is out of range 00-60, 60 being a leap second`);
+  if (sign !== undefined && (+oh > 23 || +om > 59)) return bad(`offset ${sign}${oh}:${om} is out of range`);
+  const leap = s === '60';
+  // Milliseconds are truncated, not rounded: .9999 stays within its second.
+  const millis = leap ? 999 : frac === undefined ? 0 : +frac.slice(0, 3).padEnd(3, '0');
+  const t = new Date(0);
+  t.setUTCFullYear(+y, +mo - 1, +d); // not Date.UTC: it maps years 0-99 to 1900-1999
+  t.setUTCHours(+h, +mi, leap ? 59 : +s, millis);
+  const offsetMin = sign === undefined ? 0 : (sign === '-' ? -1 : 1) * (+oh * 60 + +om);
+  const ms = t.getTime() - offsetMin * 60_000;
+  return Number.isFinite(ms) ? { ms } : bad('out of the representable range');
+}
+
+function daysInMonth(year: number, month: number): number {
+  const leapYear = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  return [31, leapYear ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
+}
+
+/** checkTime without the reason: epoch milliseconds, or undefined when invalid. */
+export function parseTime(value: unknown, allowDate: boolean): number | undefined {
+  return checkTime(value, allowDate).ms;
 }
 
 export interface TradeValidationOptions {
@@ -132,19 +167,20 @@ export function checkTrade(raw: unknown, opts: TradeValidationOptions, details: 
     if (style === 'sdk') closedMs = opts.now;
     else fail('closed_at', 'required (RFC 3339 string or epoch milliseconds)');
   } else {
-    closedMs = parseTime(closedRaw, allowDate);
-    if (closedMs === undefined) fail('closed_at', 'must be an RFC 3339 time or integer epoch milliseconds');
-    else if (closedMs < MIN_TIME_MS) { fail('closed_at', 'is before 2000-01-01 (seconds given as milliseconds?)'); closedMs = undefined; }
-    else if (closedMs > opts.now + MAX_FUTURE_MS) { fail('closed_at', 'is more than 5 minutes in the future'); closedMs = undefined; }
+    const c = checkTime(closedRaw, allowDate);
+    if (c.error !== undefined) fail('closed_at', c.error);
+    else if (c.ms < MIN_TIME_MS) fail('closed_at', 'is before 2000-01-01 (seconds given as milliseconds?)');
+    else if (c.ms > opts.now + MAX_FUTURE_MS) fail('closed_at', 'is more than 5 minutes in the future');
+    else closedMs = c.ms;
   }
   let openedMs: number | null = null;
   const openedRaw = get('opened_at');
   if (openedRaw !== undefined && openedRaw !== null) {
-    const t = parseTime(openedRaw, allowDate);
-    if (t === undefined) fail('opened_at', 'must be an RFC 3339 time or integer epoch milliseconds');
-    else if (t < MIN_TIME_MS) fail('opened_at', 'is before 2000-01-01 (seconds given as milliseconds?)');
-    else if (closedMs !== undefined && t > closedMs) fail('opened_at', `is after ${name('closed_at')}`);
-    else openedMs = t;
+    const c = checkTime(openedRaw, allowDate);
+    if (c.error !== undefined) fail('opened_at', c.error);
+    else if (c.ms < MIN_TIME_MS) fail('opened_at', 'is before 2000-01-01 (seconds given as milliseconds?)');
+    else if (closedMs !== undefined && c.ms > closedMs) fail('opened_at', `is after ${name('closed_at')}`);
+    else openedMs = c.ms;
   }
 
   const pnl = checkNumber(get('pnl'), true, MAX_ABS_PNL, false);

@@ -5,12 +5,12 @@
 import { createHash } from 'node:crypto';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { ConfigError, ConflictError, EdgewatchError, LedgerError, NotFoundError, ValidationError, type ErrorDetail } from '../errors.js';
-import { rejectUnknownKeys } from '../config-check.js';
+import { rejectUnknownKeys, suggest } from '../config-check.js';
 import { Ledger, type DeployInfo, type ExperimentInfo } from '../ledger/ledger.js';
 import { createLogger, silentLogger, type Logger } from '../log.js';
 import { NAME_RE, NAME_RULE, checkName, isPlainObject, versionLabel } from '../model/names.js';
 import { deployTime, validateParams, type ParamChange, type ParamSet } from '../model/params.js';
-import { parseTime, validateTrade, type Side } from '../model/trade.js';
+import { MAX_ID_LENGTH, checkTime, checkTrade, type Side } from '../model/trade.js';
 import { validateExperiment } from '../model/experiment.js';
 import { BotMetrics, ORDER_STATUSES, type OrderStatus } from './metrics.js';
 import { serveMetrics, metricsHandler, type MetricsServer, type ServeOptions } from './serve.js';
@@ -34,9 +34,16 @@ export interface EdgewatchOptions {
   heartbeatLedgerIntervalMs?: number;
   /** Distinct symbols per strategy in trading_volume_total before folding into "other" (default 50). */
   maxSymbols?: number;
+  /**
+   * Positions per strategy whose experiment variant is remembered between experiments.assign()
+   * and trades.record() (default 10,000). Beyond it the oldest assignment is forgotten (logged):
+   * its trade is then recorded without a variant. Bounds the memory of a bot that assigns
+   * positions it never records.
+   */
+  maxAssignedPositions?: number;
 }
 
-const OPTION_KEYS = ['ledger', 'strategies', 'registry', 'strict', 'logger', 'keepVersions', 'synchronous', 'heartbeatLedgerIntervalMs', 'maxSymbols'] as const;
+const OPTION_KEYS = ['ledger', 'strategies', 'registry', 'strict', 'logger', 'keepVersions', 'synchronous', 'heartbeatLedgerIntervalMs', 'maxSymbols', 'maxAssignedPositions'] as const;
 
 export type Failure = { ok: false; error: EdgewatchError };
 export type Result<T> = ({ ok: true } & T) | Failure;
@@ -50,7 +57,18 @@ export interface TradeRecord {
   notional?: number;
   closedAt?: Date | number | string;
   openedAt?: Date | number | string;
-  /** Experiment variant this trade ran under; default: the variant last returned by experiments.assign(). */
+  /**
+   * The position this trade closes, as passed to experiments.assign({ position }): the trade is
+   * recorded under the variant assigned to it, and the assignment is forgotten once the trade is
+   * stored. A position with no remembered assignment (none was made, the experiment stopped, the
+   * process restarted, or it was evicted) records no variant.
+   */
+  position?: string;
+  /**
+   * Experiment variant this trade ran under; wins over the position's. With neither a variant
+   * nor an assigned position the trade records no variant: it is plain trading of the active
+   * version, even while an experiment runs (the SDK does not guess from the last assign()).
+   */
   variant?: string;
 }
 
@@ -58,8 +76,8 @@ export interface DeployOptions {
   source?: string;
   gitSha?: string;
   note?: string;
-  /** When the deploy happened (default now); for importing history. */
-  at?: Date | number;
+  /** When the deploy happened (default now); for importing history. Same forms as a trade's closedAt. */
+  at?: Date | number | string;
 }
 
 export interface Deployed {
@@ -77,7 +95,18 @@ export interface ExperimentStart {
   variants: Record<string, ParamSet>;
   /** Variant name -> weight (default equal weights). */
   allocation?: Record<string, number>;
-  at?: Date | number;
+  /** When the experiment started (default now). Same forms as a trade's closedAt. */
+  at?: Date | number | string;
+}
+
+export interface AssignOptions {
+  /**
+   * The bot's id of the position this assignment is for (a string, like a trade id). The variant
+   * is remembered under it until trades.record({ position }) stores the trade that closes it.
+   */
+  position?: string;
+  /** Stable hash key (a symbol, an order id...): the same key gets the same variant. Default: the position, else random. */
+  key?: string;
 }
 
 export interface Assignment {
@@ -99,8 +128,12 @@ interface RunningExperiment {
   info: ExperimentInfo;
   params: Record<string, ParamSet>;
   weights: Array<[string, number]>;
-  current?: string;
+  /** Position id -> assigned variant, oldest first (Map keeps insertion order) for eviction. */
+  positions: Map<string, string>;
+  /** Assignments forgotten because of maxAssignedPositions, for the log. */
+  evicted: number;
 }
+
 
 /** One open ledger and the bot's metrics. */
 export class Edgewatch {
@@ -122,6 +155,8 @@ export class Edgewatch {
       if (typeof s !== 'string' || !NAME_RE.test(s)) throw new ConfigError(`openEdgewatch: strategy name ${JSON.stringify(s)} ${NAME_RULE} (use letters, digits, _ . : -)`);
     const keep = options.keepVersions ?? 5;
     if (!Number.isInteger(keep) || keep < 1) throw new ConfigError('openEdgewatch: "keepVersions" must be an integer ≥ 1 (default 5)');
+    const maxPositions = options.maxAssignedPositions ?? 10_000;
+    if (!Number.isInteger(maxPositions) || maxPositions < 1) throw new ConfigError('openEdgewatch: "maxAssignedPositions" must be an integer ≥ 1 (default 10000)');
     if (options.synchronous !== undefined && options.synchronous !== 'FULL' && options.synchronous !== 'NORMAL')
       throw new ConfigError('openEdgewatch: "synchronous" must be "FULL" or "NORMAL"');
     if (options.registry !== undefined && !(options.registry instanceof Registry))
@@ -138,7 +173,7 @@ export class Edgewatch {
     }
     this.metrics = new BotMetrics(this.registry);
     for (const name of options.strategies)
-      this.handles.set(name, new StrategyHandle(this, name, options.heartbeatLedgerIntervalMs ?? 10_000, options.maxSymbols ?? 50));
+      this.handles.set(name, new StrategyHandle(this, name, options.heartbeatLedgerIntervalMs ?? 10_000, options.maxSymbols ?? 50, maxPositions));
   }
 
   /** The handle of one configured strategy. */
@@ -199,6 +234,7 @@ export class StrategyHandle {
     name: string,
     private readonly heartbeatIntervalMs: number,
     private readonly maxSymbols: number,
+    private readonly maxPositions: number,
   ) {
     this.name = name;
     this.restore();
@@ -253,7 +289,9 @@ export class StrategyHandle {
     for (const [variant, n] of Object.entries(info.variants)) params[variant] = this.ew.ledger.getVersion(this.name, n)?.params ?? {};
     const names = Object.keys(info.variants).sort();
     const weights = names.map((v) => [v, info.allocation[v] ?? 1] as [string, number]);
-    this.experiment = { info, params, weights };
+    // A new (or restored) experiment starts with no remembered positions: assignments are
+    // in memory only, and those of an earlier experiment name variants that no longer run.
+    this.experiment = { info, params, weights, positions: new Map(), evicted: 0 };
     for (const variant of names) this.ew.metrics.experimentInfo.set({ strategy: this.name, experiment: info.name, variant }, 1);
   }
 
@@ -287,13 +325,22 @@ export class StrategyHandle {
   };
 
   readonly trades = {
-    /** Records one closed trade. Idempotent by id: the same trade again is a duplicate, other content a conflict. */
+    /**
+     * Records one closed trade. Idempotent by id: the same trade again is a duplicate, other
+     * content a conflict. Its variant is `variant`, else the one assigned to `position` by
+     * experiments.assign(), else none (plain trading of the active version).
+     */
     record: (trade: TradeRecord): Result<{ duplicate: boolean; paramVersion: string }> => {
       try {
         const now = Date.now();
-        const t = validateTrade(trade, { style: 'sdk', now, strategy: this.name });
+        const { fields, position } = splitPosition(trade);
+        const details: ErrorDetail[] = [];
+        const t = checkTrade(fields, { style: 'sdk', now, strategy: this.name }, details);
+        if (position !== undefined) checkPositionId(position, details);
+        if (!t || details.length) throw new ValidationError('invalid trade', details);
         const exp = this.experiment;
-        const variant = t.variant ?? exp?.current ?? null;
+        const assigned = position === undefined ? undefined : exp?.positions.get(position as string);
+        const variant = t.variant ?? assigned ?? null;
         if (variant !== null) {
           if (!exp) throw new ValidationError('invalid trade', [{ path: 'variant', message: 'no experiment is running for this strategy' }]);
           if (!Object.hasOwn(exp.info.variants, variant))
@@ -304,6 +351,9 @@ export class StrategyHandle {
         // The version is left to the ledger (the variant's, or the active one) and not compared
         // on a duplicate: a retry after a redeploy is the same trade, not a conflict.
         const r = this.ew.ledger.insertTrades([t], now);
+        // Forgotten only once stored (a duplicate included): a refused or failed record keeps the
+        // assignment, so the bot's retry is recorded under the same variant.
+        if (position !== undefined) exp?.positions.delete(position as string);
         const version = versionLabel(r.versions[0]);
         if (r.outcomes[0] === 'accepted') this.count(t.pnl, t.fees, t.notional, t.symbol, version);
         return { ok: true, duplicate: r.outcomes[0] === 'duplicate', paramVersion: version };
@@ -342,8 +392,7 @@ export class StrategyHandle {
         rejectUnknownKeys(spec, ['name', 'variants', 'allocation', 'at'], 'experiments.start');
         const { variants, allocation } = validateExperiment(spec.name, spec.variants, spec.allocation);
         if (this.experiment) throw new ConflictError(`experiment "${this.experiment.info.name}" is still running: stop it first`, [{ path: 'name', message: 'one experiment at a time per strategy' }]);
-        const at = spec.at === undefined ? Date.now() : parseTime(spec.at, true);
-        if (at === undefined) throw new ValidationError('invalid experiment', [{ path: 'at', message: 'must be a Date or epoch milliseconds' }]);
+        const at = eventTime(spec.at, 'invalid experiment');
         const info = this.ew.ledger.startExperiment(this.name, spec.name, variants, allocation, at);
         this.setExperiment(info);
         for (const n of Object.values(info.variants)) this.ew.metrics.initVersion(this.name, versionLabel(n));
@@ -355,11 +404,49 @@ export class StrategyHandle {
       }
     },
     /**
-     * Which variant to use next. With a key (a symbol, an order id...) the choice is a stable
-     * hash of it, otherwise random; both follow the allocation weights. The bot may ignore it
-     * and pass `variant` to trades.record itself.
+     * Which variant a new position runs, or undefined when no experiment is running (trade the
+     * active version). Call it when the position opens:
+     *
+     *     const a = s.experiments.assign({ position: order.id });
+     *     ... trade with a?.params ?? s.activeVersion?.params ...
+     *     s.trades.record({ id: fill.id, position: order.id, ... });   // recorded under a.variant
+     *
+     * The choice follows the allocation weights; it is a stable hash of `key` (default: the
+     * position id; neither: random), so assigning the same position again after a restart
+     * gives the same variant back. The variant is remembered per position until the trade
+     * naming that position is recorded, so overlapping positions of different variants are
+     * each recorded under their own; assigning a position again replaces its variant. At most
+     * `maxAssignedPositions` are remembered (oldest forgotten first) and all are dropped when
+     * the experiment stops. `assign('key')` (a string) is `assign({ key })`: it remembers
+     * nothing, and the bot passes `variant` to trades.record itself. An invalid position id
+     * is reported like any failed call and returns undefined (the active version).
      */
-    assign: (key?: string): Assignment | undefined => {
+    assign: (keyOrOptions?: string | AssignOptions): Assignment | undefined => {
+      let key: string | undefined;
+      let position: string | undefined;
+      if (typeof keyOrOptions === 'string' || keyOrOptions === undefined) key = keyOrOptions;
+      else {
+        try {
+          if (!isPlainObject(keyOrOptions)) throw new ValidationError('invalid assign', [{ path: '', message: 'pass a key string or { position, key }' }]);
+          // Not rejectUnknownKeys: its ConfigError is for open-time mistakes, and fail() would count it as a ledger fault.
+          const details: ErrorDetail[] = [];
+          for (const k of Object.keys(keyOrOptions)) {
+            if (k === 'position' || k === 'key') continue;
+            const guess = suggest(k, ['position', 'key']);
+            details.push({ path: k, message: `unknown option${guess ? `: did you mean "${guess}"?` : ''} (known: position, key)` });
+          }
+          if (keyOrOptions.position !== undefined) checkPositionId(keyOrOptions.position, details);
+          if (keyOrOptions.key !== undefined && typeof keyOrOptions.key !== 'string') details.push({ path: 'key', message: 'must be a string' });
+          if (details.length) throw new ValidationError('invalid assign', details);
+        } catch (err) {
+          this.ew.fail(this.name, 'experiments.assign', err);
+          return undefined;
+        }
+        const opts = keyOrOptions as AssignOptions;
+        position = opts.position;
+        key = opts.key ?? position;
+      }
+      // Checked before the experiment is, so a bad position id shows before any experiment runs.
       const exp = this.experiment;
       if (!exp) return undefined;
       const total = exp.weights.reduce((s, [, w]) => s + w, 0);
@@ -373,20 +460,21 @@ export class StrategyHandle {
           break;
         }
       }
-      exp.current = chosen;
+      if (position !== undefined) this.remember(exp, position, chosen);
       return { experiment: exp.info.name, variant: chosen, paramVersion: versionLabel(exp.info.variants[chosen]), params: exp.params[chosen] };
     },
+    /** The variant remembered for an open position, if any (what trades.record({ position }) would use). */
+    variantOf: (position: string): string | undefined => this.experiment?.positions.get(position),
     running: (): ExperimentInfo | undefined => this.experiment?.info,
-    stop: (name: string, options: { outcome?: string; winner?: string; at?: Date | number } = {}): Result<{ experiment: string }> => {
+    stop: (name: string, options: { outcome?: string; winner?: string; at?: Date | number | string } = {}): Result<{ experiment: string }> => {
       try {
         rejectUnknownKeys(options ?? {}, ['outcome', 'winner', 'at'], 'experiments.stop options');
-        const at = options.at === undefined ? Date.now() : parseTime(options.at, true);
-        if (at === undefined) throw new ValidationError('invalid stop', [{ path: 'at', message: 'must be a Date or epoch milliseconds' }]);
+        const at = eventTime(options.at, 'invalid stop');
         if (options.outcome !== undefined && typeof options.outcome !== 'string') throw new ValidationError('invalid stop', [{ path: 'outcome', message: 'must be a string' }]);
         if (!this.experiment || this.experiment.info.name !== name) throw new NotFoundError(`no running experiment "${name}" for strategy "${this.name}"`);
         this.ew.ledger.stopExperiment(this.name, name, options.outcome ?? null, options.winner ?? null, at);
         for (const variant of Object.keys(this.experiment.info.variants)) this.ew.metrics.experimentInfo.remove({ strategy: this.name, experiment: name, variant });
-        this.experiment = undefined;
+        this.experiment = undefined; // and with it the remembered positions
         this.retainVersions();
         return { ok: true, experiment: name };
       } catch (err) {
@@ -394,6 +482,21 @@ export class StrategyHandle {
       }
     },
   };
+
+  private remember(exp: RunningExperiment, position: string, variant: string): void {
+    // Delete first so that a re-assigned position moves to the newest end of the eviction order.
+    exp.positions.delete(position);
+    exp.positions.set(position, variant);
+    if (exp.positions.size <= this.maxPositions) return;
+    const oldest = exp.positions.keys().next().value as string;
+    exp.positions.delete(oldest);
+    exp.evicted++;
+    // Logged at 1, 10, 100... evictions: visible without flooding the log of a bot that
+    // assigns positions it never records.
+    if (Number.isInteger(Math.log10(exp.evicted)))
+      this.ew.log.warn({ strategy: this.name, experiment: exp.info.name, position: oldest, evicted: exp.evicted, maxAssignedPositions: this.maxPositions },
+        'experiment assignment of an unrecorded position forgotten: its trade will carry no variant (record trades with { position }, or raise maxAssignedPositions)');
+  }
 
   /** The loop is alive: updates the last-success gauge now and the ledger heartbeat at most every 10 s. */
   heartbeat(): Result<object> {
@@ -459,6 +562,33 @@ export class StrategyHandle {
     this.ew.metrics[which].set({ strategy: this.name }, value);
     return { ok: true };
   }
+}
+
+/** Separates the SDK-only `position` from the fields checkTrade knows (it refuses unknown ones). */
+function splitPosition(trade: TradeRecord): { fields: unknown; position: unknown } {
+  if (!isPlainObject(trade) || !Object.hasOwn(trade, 'position')) return { fields: trade, position: undefined };
+  const { position, ...fields } = trade as Record<string, unknown>;
+  return { fields, position };
+}
+
+/** A position id follows the trade id rule: a non-empty string without control characters. */
+function checkPositionId(position: unknown, details: ErrorDetail[]): void {
+  const fail = (message: string) => details.push({ path: 'position', message });
+  if (typeof position !== 'string') fail('must be a string (the bot\'s id of the position)');
+  else if (position === '') fail('must not be empty');
+  else if (position.length > MAX_ID_LENGTH) fail(`at most ${MAX_ID_LENGTH} characters`);
+  else if (/[\u0000-\u001f\u007f]/.test(position)) fail('must not contain control characters');
+}
+
+/**
+ * The time of a deploy or an experiment start/stop: now by default, else parsed like a trade
+ * time (same forms, same leap-second clamp), so no time the SDK takes is read two ways.
+ */
+function eventTime(at: unknown, what: string): number {
+  if (at === undefined) return Date.now();
+  const c = checkTime(at, true);
+  if (c.error !== undefined) throw new ValidationError(what, [{ path: 'at', message: c.error }]);
+  return c.ms;
 }
 
 /** Opens the ledger and the metrics for a bot. Configuration mistakes throw ConfigError here. */
