@@ -10,7 +10,9 @@ import type { WindowSource } from '../src/sidecar/snapshot.js';
 
 const SUMS = `count(*) AS n, coalesce(sum(pnl > 0), 0) AS wins, coalesce(sum(pnl), 0) AS sum,
   coalesce(sum(pnl * pnl), 0) AS sq, coalesce(sum(CASE WHEN pnl > 0 THEN pnl END), 0) AS gp,
-  coalesce(sum(CASE WHEN pnl < 0 THEN -pnl END), 0) AS gl, coalesce(sum(fees), 0) AS fees`;
+  coalesce(sum(CASE WHEN pnl < 0 THEN -pnl END), 0) AS gl, coalesce(sum(fees), 0) AS fees,
+  coalesce(sum(notional > 0), 0) AS rn, coalesce(sum(CASE WHEN notional > 0 THEN pnl / notional END), 0) AS rs,
+  coalesce(sum(CASE WHEN notional > 0 THEN (pnl / notional) * (pnl / notional) END), 0) AS rsq`;
 
 // Largest fall of the running sum from its running peak (the peak starts at 0), per group.
 const drawdown = (where: string, group: string) => `
@@ -29,14 +31,18 @@ interface SumsRow {
   gp: number;
   gl: number;
   fees: number;
+  rn: number;
+  rs: number;
+  rsq: number;
 }
 
 function agg(r: SumsRow | undefined, dd: number): Agg {
-  if (!r || r.n === 0) return { n: 0, wins: 0, sum: 0, mean: 0, m2: 0, grossProfit: 0, grossLoss: 0, fees: 0, maxPrefix: 0, minPrefix: 0, maxDrawdown: 0 };
+  if (!r || r.n === 0) return { n: 0, wins: 0, sum: 0, mean: 0, m2: 0, grossProfit: 0, grossLoss: 0, fees: 0, maxPrefix: 0, minPrefix: 0, maxDrawdown: 0, rn: 0, rmean: 0, rm2: 0 };
   const mean = r.sum / r.n;
   // The textbook formula a user writes (and the reason the engine does not: it cancels badly).
   const m2 = Math.max(0, r.sq - r.sum * mean);
-  return { n: r.n, wins: r.wins, sum: r.sum, mean, m2, grossProfit: r.gp, grossLoss: r.gl, fees: r.fees, maxPrefix: 0, minPrefix: 0, maxDrawdown: dd };
+  const rmean = r.rn ? r.rs / r.rn : 0;
+  return { n: r.n, wins: r.wins, sum: r.sum, mean, m2, grossProfit: r.gp, grossLoss: r.gl, fees: r.fees, maxPrefix: 0, minPrefix: 0, maxDrawdown: dd, rn: r.rn, rmean, rm2: Math.max(0, r.rsq - r.rs * rmean) };
 }
 
 export class NaiveWindows implements WindowSource {
@@ -56,7 +62,7 @@ export class NaiveWindows implements WindowSource {
       variantDrawdown: db.prepare(drawdown('strategy = ? AND experiment = ?', 'variant')),
       strategies: db.prepare('SELECT DISTINCT strategy FROM trades ORDER BY strategy').pluck(),
       last: db.prepare('SELECT max(closed_ms) FROM trades WHERE strategy = ?').pluck(),
-      run: db.prepare('SELECT pnl FROM trades WHERE strategy = ? AND param_version IS ? AND coalesce(opened_ms, closed_ms) >= ? ORDER BY closed_ms, id').pluck(),
+      run: db.prepare('SELECT pnl, notional FROM trades WHERE strategy = ? AND param_version IS ? AND coalesce(opened_ms, closed_ms) >= ? ORDER BY closed_ms, id').raw(),
     };
   }
 
@@ -91,10 +97,12 @@ export class NaiveWindows implements WindowSource {
 
   /** The CUSUM a user would compute by hand: every trade of the run, folded on every scrape. */
   cusum(strategy: string, key: RunKey): CusumReading | undefined {
+    const rows = this.st.run.all(strategy, key.version, Number.isFinite(key.startMs) ? key.startMs : -1e300) as Array<[number, number | null]>;
+    const returns = rows.every(([, notional]) => notional !== null && notional > 0);
     const state = cusumStart();
-    for (const pnl of this.st.run.iterate(strategy, key.version, Number.isFinite(key.startMs) ? key.startMs : -1e300) as IterableIterator<number>) cusumAdd(state, pnl, key.minTrades);
+    for (const [pnl, notional] of rows) cusumAdd(state, returns ? pnl / (notional as number) : pnl, key.minTrades);
     const values = cusumValues(state, key.minTrades);
-    return values && { values, trades: state.n };
+    return values && { values, trades: state.n, outcome: returns ? 'return' : 'pnl' };
   }
 
   variantTotals(strategy: string, experiment: string): Map<string, Agg> {

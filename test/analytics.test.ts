@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  type Agg, EMPTY, addTrade, combine, combineInto, empty, fold, single,
+  type Agg, EMPTY, addTrade, combine, combineInto, comparable, empty, fold, single,
 } from '../src/analytics/aggregate.js';
 import { STAT_NAMES, sampleVariance, windowStats } from '../src/analytics/stats.js';
 import * as analytics from '../src/analytics/index.js';
@@ -40,6 +40,7 @@ function naive(trades: Trade[]) {
     maxPrefix: Math.max(...prefix),
     minPrefix: Math.min(...prefix),
     maxDrawdown,
+    rn: 0, rmean: 0, rm2: 0, // no notional in these examples
   };
 }
 
@@ -77,7 +78,35 @@ test('window stats of a mixed window match the hand-worked values', () => {
   assert.ok(Math.abs(s.sharpe_ratio! - 0.6 / Math.sqrt(75.8)) < 1e-12, `sharpe ${s.sharpe_ratio}`);
   assert.ok(Math.abs(s.sharpe_ratio! - 0.0689155) < 1e-7);
   assert.ok(Math.abs(sampleVariance(aggOf(EXAMPLE_A))! - 75.8) < 1e-12);
-  assert.deepEqual(Object.keys(s).sort(), [...STAT_NAMES].sort());
+  // No trade carries a notional: every statistic but return_per_trade.
+  assert.deepEqual(Object.keys(s).sort(), STAT_NAMES.filter((k) => k !== 'return_per_trade').sort());
+});
+
+// Returns on notional, by hand: pnl 10 on 1,000, -4 on 500, 6 without a notional, 3 on 0
+// (no return): returns 0.01 and -0.008 over 2 trades; mean 0.001, deviations ±0.009,
+// Σ squares 2 · 0.000081 = 0.000162.
+test('return_per_trade averages pnl / notional over the trades that carry a notional > 0, and combines like the PnL fields', () => {
+  const whole = addTrade(addTrade(addTrade(addTrade(empty(), 10, 0, 1000), -4, 0, 500), 6, 0, null), 3, 0, 0);
+  assert.equal(whole.rn, 2);
+  assert.ok(Math.abs(whole.rmean - 0.001) < 1e-15);
+  assert.ok(Math.abs(whole.rm2 - 0.000162) < 1e-15);
+  assert.ok(Math.abs(windowStats(whole).return_per_trade! - 0.001) < 1e-15);
+  const parts = combine(addTrade(empty(), 10, 0, 1000), addTrade(addTrade(empty(), -4, 0, 500), 6, 0, null));
+  assert.equal(parts.rn, 2);
+  assert.ok(Math.abs(parts.rmean - 0.001) < 1e-15 && Math.abs(parts.rm2 - 0.000162) < 1e-15);
+});
+
+test('comparable picks the return on notional only when every trade of both samples carries one', () => {
+  const sized = (pnl: number, notional: number | null) => addTrade(empty(), pnl, 0, notional);
+  // Half the size, the same return: 1 on 1,000 and 0.5 on 500 are both 0.001.
+  const big = combine(sized(1, 1000), sized(3, 1000));
+  const small = combine(sized(0.5, 500), sized(1.5, 500));
+  const c = comparable(small, big);
+  assert.equal(c.outcome, 'return');
+  assert.equal(c.a.mean, c.b.mean);
+  const mixed = combine(small, sized(1, null));
+  assert.equal(comparable(mixed, big).outcome, 'pnl');
+  assert.equal(comparable(mixed, big).a.mean, mixed.mean);
 });
 
 test('an empty window has only trades = 0, no other key at all', () => {

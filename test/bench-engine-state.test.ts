@@ -18,10 +18,10 @@ const T0 = Date.UTC(2026, 10, 20, 10, 17, 31, 250);
 
 /** The reference: the trades of SQL, sorted by (closed_at, id) in JS order, folded one by one. */
 function reference(ledger: Ledger, where: string, ...args: unknown[]): Agg {
-  const rows = ledger.raw.prepare(`SELECT closed_ms AS closedMs, id, pnl, fees FROM trades WHERE ${where}`).all(...args) as Array<{ closedMs: number; id: string; pnl: number; fees: number }>;
+  const rows = ledger.raw.prepare(`SELECT closed_ms AS closedMs, id, pnl, fees, notional FROM trades WHERE ${where}`).all(...args) as Array<{ closedMs: number; id: string; pnl: number; fees: number; notional: number | null }>;
   rows.sort((a, b) => a.closedMs - b.closedMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const agg = empty();
-  for (const r of rows) addTrade(agg, r.pnl, r.fees);
+  for (const r of rows) addTrade(agg, r.pnl, r.fees, r.notional);
   return agg;
 }
 
@@ -37,11 +37,13 @@ function referenceCusum(ledger: Ledger, strategy: string, minTrades: number) {
   const startMs = active?.deployedMs ?? -Infinity;
   const version = active?.version ?? null;
   const rows = ledger.raw
-    .prepare('SELECT closed_ms AS closedMs, id, pnl FROM trades WHERE strategy = ? AND param_version IS ? AND coalesce(opened_ms, closed_ms) >= ?')
-    .all(strategy, version, Number.isFinite(startMs) ? startMs : -1e300) as Array<{ closedMs: number; id: string; pnl: number }>;
+    .prepare('SELECT closed_ms AS closedMs, id, pnl, notional FROM trades WHERE strategy = ? AND param_version IS ? AND coalesce(opened_ms, closed_ms) >= ?')
+    .all(strategy, version, Number.isFinite(startMs) ? startMs : -1e300) as Array<{ closedMs: number; id: string; pnl: number; notional: number | null }>;
+  // The run reads returns on notional when every trade of it carries one, PnL otherwise.
+  const returns = rows.every((r) => r.notional !== null && r.notional > 0);
   rows.sort((a, b) => a.closedMs - b.closedMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const state = cusumStart();
-  for (const r of rows) cusumAdd(state, r.pnl, minTrades);
+  for (const r of rows) cusumAdd(state, returns ? r.pnl / (r.notional as number) : r.pnl, minTrades);
   return { key: { version, startMs, deploys: deploys.length, minTrades }, values: cusumValues(state, minTrades), trades: rows.length };
 }
 

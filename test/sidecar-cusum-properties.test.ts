@@ -162,12 +162,14 @@ function reference(w: World, s: number) {
   const name = w.names[s];
   // The run: the active version's trades whose time (opened_at, else closed_at) is at or after its deploy.
   const [startMs, version] = (w.st.deploys.get(name) as [number, number] | undefined) ?? [-Infinity, null];
-  const rows = (w.st.trades.all(name, w.seen) as Array<[number, string, number, number | null, number]>).filter((r) => r[3] === version && r[4] >= startMs);
+  const rows = (w.st.trades.all(name, w.seen) as Array<[number, string, number, number | null, number, number | null]>).filter((r) => r[3] === version && r[4] >= startMs);
+  // Returns on notional when every trade of the run carries one (these all do: 100), PnL otherwise.
+  const returns = rows.every((r) => r[5] !== null && r[5] > 0);
   rows.sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
   const state = cusumStart();
   let mismatch = false;
   for (let i = 0; i < rows.length; i++) {
-    cusumAdd(state, rows[i][2], w.minTrades[s]);
+    cusumAdd(state, returns ? rows[i][2] / (rows[i][5] as number) : rows[i][2], w.minTrades[s]);
     if (i > 0 && rows[i][0] === rows[i - 1][0] && Buffer.compare(Buffer.from(rows[i - 1][1]), Buffer.from(rows[i][1])) > 0) mismatch = true;
   }
   return { values: cusumValues(state, w.minTrades[s]), trades: rows.length, mismatch };
@@ -241,7 +243,7 @@ function open(base: string, sc: Scenario): World {
     st: {
       // The active deploy: the latest in time (ties: the later arrival).
       deploys: db.prepare('SELECT deployed_ms, version FROM param_deploys WHERE strategy = ? ORDER BY deployed_ms DESC, seq DESC LIMIT 1').raw(),
-      trades: db.prepare('SELECT closed_ms, id, pnl, param_version, coalesce(opened_ms, closed_ms) FROM trades WHERE strategy = ? AND seq <= ?').raw(),
+      trades: db.prepare('SELECT closed_ms, id, pnl, param_version, coalesce(opened_ms, closed_ms), notional FROM trades WHERE strategy = ? AND seq <= ?').raw(),
       // The closed_ms of the strategy's (k+1)-th newest trade, in SQL order (close enough for "late by about k trades").
       nth: db.prepare('SELECT closed_ms FROM trades WHERE strategy = ? ORDER BY closed_ms DESC, id DESC LIMIT 1 OFFSET ?').pluck(),
       first: db.prepare('SELECT min(closed_ms) FROM trades WHERE strategy = ?').pluck(),

@@ -22,7 +22,7 @@ test('a late trade resumes the CUSUM from the newest checkpoint before it, reads
   const runs = new CusumRuns(function* (strategy, afterMs): Iterable<RunTrade> {
     for (const [id, closedMs, pnl] of read.iterate(strategy, afterMs) as IterableIterator<[string, number, number]>) {
       rowsRead++;
-      yield { id, closedMs, pnl, version: null, openedMs: null };
+      yield { id, closedMs, pnl, version: null, openedMs: null, notional: null };
     }
   });
   const rand = rng(3);
@@ -30,7 +30,7 @@ test('a late trade resumes the CUSUM from the newest checkpoint before it, reads
   const record = (x: TradeInput) => {
     all.push(x);
     ledger.insertTrades([x], x.closedMs);
-    runs.add('s', { closedMs: x.closedMs, id: x.id, pnl: x.pnl, version: null, openedMs: null });
+    runs.add('s', { closedMs: x.closedMs, id: x.id, pnl: x.pnl, version: null, openedMs: null, notional: null });
   };
   const key = { version: null, startMs: T0, deploys: 1, minTrades: 20 };
   runs.begin('s', key);

@@ -80,7 +80,7 @@ export class BucketSeries {
    * all of its trades in order. (A dirty bucket still appends in-order trades; the
    * rebuild replaces its contents anyway.)
    */
-  add(closedMs: number, id: string, pnl: number, fees: number): 'appended' | 'dirty' {
+  add(closedMs: number, id: string, pnl: number, fees: number, notional: number | null = null): 'appended' | 'dirty' {
     if (!Number.isFinite(closedMs)) throw new RangeError(`closedMs must be finite, got ${closedMs}`);
     const start = bucketStart(closedMs, this.bucketMs);
     const n = this.buckets.length;
@@ -88,10 +88,10 @@ export class BucketSeries {
     const lastStart = n > 0 ? this.buckets[n - 1].start : -Infinity;
     const i = start > lastStart ? n : start === lastStart ? n - 1 : this.lowerBound(start);
     if (i === n || this.buckets[i].start !== start) {
-      const bucket: Bucket = { start, agg: addTrade(empty(), pnl, fees), last: { closedMs, id } };
+      const bucket: Bucket = { start, agg: addTrade(empty(), pnl, fees, notional), last: { closedMs, id } };
       this.buckets.splice(i, 0, bucket);
       // A bucket at the end extends the total by one trade; one in the middle reorders it.
-      if (i === this.buckets.length - 1 && this.totalCache) addTrade(this.totalCache, pnl, fees);
+      if (i === this.buckets.length - 1 && this.totalCache) addTrade(this.totalCache, pnl, fees, notional);
       else this.totalCache = undefined;
       return 'appended';
     }
@@ -100,9 +100,9 @@ export class BucketSeries {
       this.dirty.add(start);
       return 'dirty';
     }
-    addTrade(bucket.agg, pnl, fees);
+    addTrade(bucket.agg, pnl, fees, notional);
     bucket.last = { closedMs, id };
-    if (i === this.buckets.length - 1 && this.totalCache) addTrade(this.totalCache, pnl, fees);
+    if (i === this.buckets.length - 1 && this.totalCache) addTrade(this.totalCache, pnl, fees, notional);
     else this.totalCache = undefined;
     return 'appended';
   }
@@ -120,7 +120,7 @@ export class BucketSeries {
    * above U+FFFF with ones in U+E000..U+FFFF. An empty list removes the bucket. A trade
    * outside the bucket throws: that is a bug in the caller's query.
    */
-  replaceBucket(start: number, trades: Array<{ closedMs: number; id: string; pnl: number; fees: number }>): void {
+  replaceBucket(start: number, trades: Array<{ closedMs: number; id: string; pnl: number; fees: number; notional?: number | null }>): void {
     if (bucketStart(start, this.bucketMs) !== start) {
       throw new RangeError(`${start} is not a bucket start (bucket ${this.bucketMs} ms)`);
     }
@@ -135,7 +135,7 @@ export class BucketSeries {
       }
     }
     const agg = empty();
-    for (const t of ordered) addTrade(agg, t.pnl, t.fees);
+    for (const t of ordered) addTrade(agg, t.pnl, t.fees, t.notional ?? null);
     const lastTrade = ordered[ordered.length - 1];
     const last: TradeKey | undefined = lastTrade && { closedMs: lastTrade.closedMs, id: lastTrade.id };
     const i = this.lowerBound(start);

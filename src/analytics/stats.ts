@@ -3,7 +3,7 @@ import type { Agg } from './aggregate.js';
 
 export const STAT_NAMES = [
   'trades', 'win_ratio', 'net_pnl', 'pnl_per_trade', 'gross_profit', 'gross_loss',
-  'profit_factor', 'sharpe_ratio', 'max_drawdown', 'fees',
+  'profit_factor', 'sharpe_ratio', 'max_drawdown', 'fees', 'return_per_trade',
 ] as const;
 export type StatName = typeof STAT_NAMES[number];
 export type WindowStats = { trades: number } & Partial<Record<Exclude<StatName, 'trades'>, number>>;
@@ -39,5 +39,7 @@ export function windowStats(a: Agg): WindowStats {
   }
   set('max_drawdown', a.maxDrawdown);
   set('fees', a.fees);
+  // Mean of pnl / notional over the trades that carry a notional; absent when none does.
+  if (a.rn > 0) set('return_per_trade', a.rmean);
   return out;
 }

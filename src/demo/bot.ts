@@ -28,7 +28,8 @@ const FEE_RATE = 0.0005;
 const SETUP = {
   momentum: {
     symbols: ['BTC-USD', 'ETH-USD', 'SOL-USD'],
-    // version history: v1 at day -8, v2 at day -5; experiment day -3 .. -1; its winner deployed at day -1
+    // version history: v1 at day -8, v2 at day -7; experiment day -6 .. -4; its winner deployed at day -4,
+    // so the active version has days of its own history (drift compares a version with itself)
     v1: { lookback: 20, entry_threshold: 0.004, take_profit: 0.008, stop_loss: 0.005, position_size: 1000 },
     v2: { lookback: 15, entry_threshold: 0.005, take_profit: 0.01, stop_loss: 0.005, position_size: 1000 },
     candidate: { lookback: 25, entry_threshold: 0.005, take_profit: 0.01, stop_loss: 0.005, position_size: 1000 },
@@ -106,10 +107,10 @@ export class DemoBot {
     const events: Array<[number, () => void]> = [
       [start, () => momentum.params.deploy({ ...SETUP.momentum.v1 }, { source: 'demo', gitSha: 'a1b2c3d', note: 'initial parameters', at: start })],
       [start, () => meanrev.params.deploy({ ...SETUP.meanrev.v1 }, { source: 'demo', gitSha: 'a1b2c3d', note: 'initial parameters', at: start })],
-      [at(5), () => momentum.params.deploy({ ...SETUP.momentum.v2 }, { source: 'demo', gitSha: 'b2c3d4e', note: 'faster lookback', at: at(5) })],
+      [at(7), () => momentum.params.deploy({ ...SETUP.momentum.v2 }, { source: 'demo', gitSha: 'b2c3d4e', note: 'faster lookback', at: at(7) })],
+      [at(6), () => momentum.experiments.start({ name: 'lookback-25', variants: { control: { ...SETUP.momentum.v2 }, candidate: { ...SETUP.momentum.candidate } }, at: at(6) })],
       [at(4), () => meanrev.params.deploy({ ...SETUP.meanrev.v2 }, { source: 'demo', gitSha: 'c3d4e5f', note: 'wider window', at: at(4) })],
-      [at(3), () => momentum.experiments.start({ name: 'lookback-25', variants: { control: { ...SETUP.momentum.v2 }, candidate: { ...SETUP.momentum.candidate } }, at: at(3) })],
-      [at(1), () => {
+      [at(4), () => {
         // The variant with the better PnL per trade wins (edgewatch report gives the p-value;
         // a two-day demo experiment rarely has a significant one).
         const mean = (v: string) => {
@@ -117,9 +118,9 @@ export class DemoBot {
           return x && x.n > 0 ? x.sum / x.n : -Infinity;
         };
         const winner = mean('candidate') > mean('control') ? 'candidate' : 'control';
-        momentum.experiments.stop('lookback-25', { outcome: 'concluded', winner, at: at(1) });
+        momentum.experiments.stop('lookback-25', { outcome: 'concluded', winner, at: at(4) });
         const params = winner === 'candidate' ? SETUP.momentum.candidate : SETUP.momentum.v2;
-        momentum.params.deploy({ ...params }, { source: 'demo', gitSha: 'd4e5f6a', note: `experiment lookback-25: ${winner} won`, at: at(1) });
+        momentum.params.deploy({ ...params }, { source: 'demo', gitSha: 'd4e5f6a', note: `experiment lookback-25: ${winner} won`, at: at(4) });
       }],
     ];
     let next = 0;

@@ -45,13 +45,23 @@ export interface RunTrade extends TradeKey {
   pnl: number;
   version: number | null;
   openedMs: number | null;
+  notional: number | null;
 }
+
+/**
+ * What the run's CUSUM reads per trade: the return on notional while every trade of the run
+ * carries a notional (a change of position size is not a change of edge), else PnL. Both are
+ * folded until the first trade without a notional, which drops the returns' state: no re-read.
+ */
+export type Outcome = 'return' | 'pnl';
 
 export interface CusumReading {
   /** one statistic per designed shift (σ of PnL per trade), in nats */
   values: Array<{ shift: number; llr: number }>;
   /** trades of the run so far */
   trades: number;
+  /** what the statistic reads per trade */
+  outcome: Outcome;
 }
 
 /** A copy of the state is kept every this many trades of a run... */
@@ -61,11 +71,15 @@ const CHECKPOINTS = 8;
 
 interface Checkpoint {
   state: CusumState;
+  rstate?: CusumState;
   last: TradeKey;
 }
 
 interface Run {
   key: RunKey;
+  /** The CUSUM of returns on notional, while every trade of the run carried one. */
+  rstate?: CusumState;
+  /** The CUSUM of PnL. */
   state: CusumState;
   last: TradeKey;
   /** Copies of the state, oldest first (not saved: a restarted run has none until it grows). */
@@ -80,6 +94,7 @@ export interface SavedRun {
   key: [startMs: number | null, deploys: number, minTrades: number, version: number | null];
   state: CusumState;
   last: TradeKey;
+  rstate?: CusumState;
 }
 
 export class CusumRuns {
@@ -114,8 +129,8 @@ export class CusumRuns {
     let run = this.runs.get(strategy);
     if (!run || !sameRun(run.key, key)) run = this.rebuild(strategy, newRun(key));
     else if (run.late) run = this.resume(strategy, run, run.late);
-    const values = cusumValues(run.state, key.minTrades);
-    return values && { values, trades: run.state.n };
+    const values = cusumValues(run.rstate ?? run.state, key.minTrades);
+    return values && { values, trades: run.state.n, outcome: run.rstate ? 'return' : 'pnl' };
   }
 
   /** Folds the run's trades after `run.last` from the ledger into `run`. */
@@ -147,14 +162,14 @@ export class CusumRuns {
     while (k >= 0 && !keyAfter(late.closedMs, late.id, run.checkpoints[k].last)) k--;
     if (k < 0) return this.rebuild(strategy, newRun(run.key));
     const cp = run.checkpoints[k];
-    const resumed: Run = { key: run.key, state: structuredClone(cp.state), last: cp.last, checkpoints: run.checkpoints.slice(0, k + 1) };
+    const resumed: Run = { key: run.key, state: structuredClone(cp.state), rstate: cp.rstate && structuredClone(cp.rstate), last: cp.last, checkpoints: run.checkpoints.slice(0, k + 1) };
     return this.rebuild(strategy, resumed);
   }
 
   save(): SavedRun[] {
     const out: SavedRun[] = [];
     for (const [strategy, run] of this.runs)
-      if (run.late === undefined && run.state.n > 0) out.push({ strategy, key: [Number.isFinite(run.key.startMs) ? run.key.startMs : null, run.key.deploys, run.key.minTrades, run.key.version], state: run.state, last: run.last });
+      if (run.late === undefined && run.state.n > 0) out.push({ strategy, key: [Number.isFinite(run.key.startMs) ? run.key.startMs : null, run.key.deploys, run.key.minTrades, run.key.version], state: run.state, last: run.last, ...(run.rstate ? { rstate: run.rstate } : {}) });
     this.changed = false;
     return out;
   }
@@ -165,12 +180,12 @@ export class CusumRuns {
     if (!Array.isArray(saved)) return;
     const fresh = cusumStart();
     for (const s of saved as SavedRun[]) {
-      if (typeof s?.strategy !== 'string' || !Array.isArray(s.key) || s.key.length !== 4 || !isState(s.state) || typeof s.last?.id !== 'string' || typeof s.last.closedMs !== 'number') continue;
+      if (typeof s?.strategy !== 'string' || !Array.isArray(s.key) || s.key.length !== 4 || (s.rstate !== undefined && !isState(s.rstate)) || !isState(s.state) || typeof s.last?.id !== 'string' || typeof s.last.closedMs !== 'number') continue;
       // A state of other designed shifts, lag or scale (another release) is rebuilt rather than continued.
       if (s.state.shifts.join() !== CUSUM_SHIFTS.join() || s.state.maxLag !== fresh.maxLag || s.state.alpha !== fresh.alpha) continue;
       const [startMs, deploys, minTrades, version] = s.key;
       if (!(startMs === null || Number.isFinite(startMs)) || !Number.isInteger(deploys) || !Number.isInteger(minTrades) || !(version === null || Number.isInteger(version))) continue;
-      this.runs.set(s.strategy, { key: { version, startMs: startMs ?? -Infinity, deploys, minTrades }, state: s.state, last: s.last, checkpoints: [] });
+      this.runs.set(s.strategy, { key: { version, startMs: startMs ?? -Infinity, deploys, minTrades }, state: s.state, rstate: s.rstate, last: s.last, checkpoints: [] });
     }
   }
 
@@ -185,14 +200,18 @@ export class CusumRuns {
 }
 
 function newRun(key: RunKey): Run {
-  return { key: { ...key }, state: cusumStart(), last: { closedMs: -Infinity, id: '' }, checkpoints: [] };
+  return { key: { ...key }, state: cusumStart(), rstate: cusumStart(), last: { closedMs: -Infinity, id: '' }, checkpoints: [] };
 }
 
 function fold(run: Run, t: RunTrade): void {
+  if (run.rstate) {
+    if (t.notional !== null && t.notional > 0) cusumAdd(run.rstate, t.pnl / t.notional, run.key.minTrades);
+    else run.rstate = undefined;
+  }
   cusumAdd(run.state, t.pnl, run.key.minTrades);
   run.last = { closedMs: t.closedMs, id: t.id };
   if (run.state.n % CHECKPOINT_EVERY === 0) {
-    run.checkpoints.push({ state: structuredClone(run.state), last: run.last });
+    run.checkpoints.push({ state: structuredClone(run.state), rstate: run.rstate && structuredClone(run.rstate), last: run.last });
     if (run.checkpoints.length > CHECKPOINTS) run.checkpoints.shift();
   }
 }

@@ -48,10 +48,10 @@ export interface EngineOptions {
 
 // The rows this file reads: arrays rather than objects, because a start without state reads
 // every trade of the ledger once (objects with all 13 columns take about twice as long).
-type Row = [seq: number, id: string, closedMs: number, pnl: number, fees: number, version: number | null, experiment: string | null, variant: string | null, strategy: string, openedMs: number | null];
-const LEAN = 'seq, id, closed_ms, pnl, fees, param_version, experiment, variant, strategy, opened_ms';
-type Trade = { closedMs: number; id: string; pnl: number; fees: number };
-const trade = (r: Row): Trade => ({ closedMs: r[2], id: r[1], pnl: r[3], fees: r[4] });
+type Row = [seq: number, id: string, closedMs: number, pnl: number, fees: number, version: number | null, experiment: string | null, variant: string | null, strategy: string, openedMs: number | null, notional: number | null];
+const LEAN = 'seq, id, closed_ms, pnl, fees, param_version, experiment, variant, strategy, opened_ms, notional';
+type Trade = { closedMs: number; id: string; pnl: number; fees: number; notional: number | null };
+const trade = (r: Row): Trade => ({ closedMs: r[2], id: r[1], pnl: r[3], fees: r[4], notional: r[10] });
 
 
 interface Hour {
@@ -77,17 +77,18 @@ class LifeSeries {
   /** Adds a trade; returns the hour to rebuild when it cannot simply be appended. */
   add(row: Row, cutoff: number, dirtyMinutes: Dirty): number | undefined {
     const [, id, closedMs, pnl, fees] = row;
+    const notional = row[10];
     if (closedMs >= cutoff) {
-      if (this.recent.add(closedMs, id, pnl, fees) === 'dirty') markDirty(dirtyMinutes, this.recent, this.strategy, this.keep, bucketStart(closedMs, MINUTE));
+      if (this.recent.add(closedMs, id, pnl, fees, notional) === 'dirty') markDirty(dirtyMinutes, this.recent, this.strategy, this.keep, bucketStart(closedMs, MINUTE));
       return undefined;
     }
     const start = bucketStart(closedMs, HOUR);
     const last = this.hours[this.hours.length - 1];
     if (last && last.start === start && keyAfter(closedMs, id, last.last)) {
-      addTrade(last.agg, pnl, fees);
+      addTrade(last.agg, pnl, fees, notional);
       last.last = { closedMs, id };
     } else if (!last || start > last.start) {
-      this.hours.push({ start, agg: addTrade(empty(), pnl, fees), last: { closedMs, id } });
+      this.hours.push({ start, agg: addTrade(empty(), pnl, fees, notional), last: { closedMs, id } });
     } else return start;
     this.hoursTotal = undefined;
     return undefined;
@@ -96,7 +97,7 @@ class LifeSeries {
   replaceHour(start: number, trades: Trade[]): void {
     const ordered = inTradeOrder(trades);
     const agg = empty();
-    for (const t of ordered) addTrade(agg, t.pnl, t.fees);
+    for (const t of ordered) addTrade(agg, t.pnl, t.fees, t.notional);
     const i = this.hours.findIndex((h) => h.start >= start);
     const at = i < 0 ? this.hours.length : i;
     const exists = at < this.hours.length && this.hours[at].start === start;
@@ -129,6 +130,7 @@ interface EdgeRows {
   closed: number[];
   pnl: number[];
   fees: number[];
+  notional: Array<number | null>;
   last: { closedMs: number; id: string };
   /** The refresh generation that last used it. */
   used: number;
@@ -220,7 +222,7 @@ export class WindowEngine {
       byStrategy: db.prepare(`SELECT ${LEAN} FROM trades WHERE strategy = ? AND seq <= ? ORDER BY closed_ms, id`).raw(),
       range: db.prepare(`SELECT ${LEAN} FROM trades WHERE strategy = ? AND closed_ms >= ? AND closed_ms < ? ORDER BY closed_ms, id`).raw(),
       atSeq: db.prepare('SELECT strategy, id, closed_ms FROM trades WHERE seq = ?').raw(),
-      run: db.prepare('SELECT seq, id, closed_ms, pnl, param_version, opened_ms FROM trades WHERE strategy = ? AND closed_ms > ? ORDER BY closed_ms, id').raw(),
+      run: db.prepare('SELECT seq, id, closed_ms, pnl, param_version, opened_ms, notional FROM trades WHERE strategy = ? AND closed_ms > ? ORDER BY closed_ms, id').raw(),
     };
     this.statePath = opts.statePath === undefined ? `${ledger.path}.sidecar-state` : opts.statePath;
     this.stateMinTrades = opts.stateMinTrades ?? 100_000;
@@ -361,7 +363,7 @@ export class WindowEngine {
   private fold(s: StrategyState, row: Row, dirty: Dirty, dirtyHours: Map<LifeSeries, Set<number>>): void {
     const closed = row[2];
     if (closed > s.lastTradeMs) s.lastTradeMs = closed;
-    this.cusumRuns.add(s.name, { closedMs: closed, id: row[1], pnl: row[3], version: row[5], openedMs: row[9] });
+    this.cusumRuns.add(s.name, { closedMs: closed, id: row[1], pnl: row[3], version: row[5], openedMs: row[9], notional: row[10] });
     // Rows older than every window only feed the whole-life series.
     if (closed >= this.horizon) {
       this.foldWindows(s, row, dirty);
@@ -381,13 +383,14 @@ export class WindowEngine {
   private foldWindows(set: WindowSet, row: Row, dirty: Dirty): void {
     const closed = row[2];
     const minute = bucketStart(closed, MINUTE);
-    if (set.windows.add(closed, row[1], row[3], row[4]) === 'dirty') markDirty(dirty, set.windows, set.name, set.keep, minute, set);
+    if (set.windows.add(closed, row[1], row[3], row[4], row[10]) === 'dirty') markDirty(dirty, set.windows, set.name, set.keep, minute, set);
     changed(set, minute);
     const e = set.edges.get(minute);
     if (e && keyAfter(closed, row[1], e.last)) {
       e.closed.push(closed);
       e.pnl.push(row[3]);
       e.fees.push(row[4]);
+      e.notional.push(row[10]);
       e.last = { closedMs: closed, id: row[1] };
     } else if (e) set.edges.delete(minute);
   }
@@ -450,7 +453,7 @@ export class WindowEngine {
     if (!e) {
       const rows = inTradeOrder(this.rows(s.name, minute, minute + MINUTE).filter(s.keep).map(trade));
       const last = rows[rows.length - 1];
-      e = { closed: rows.map((r) => r.closedMs), pnl: rows.map((r) => r.pnl), fees: rows.map((r) => r.fees), last: { closedMs: last?.closedMs ?? -Infinity, id: last?.id ?? '' }, used: 0 };
+      e = { closed: rows.map((r) => r.closedMs), pnl: rows.map((r) => r.pnl), fees: rows.map((r) => r.fees), notional: rows.map((r) => r.notional), last: { closedMs: last?.closedMs ?? -Infinity, id: last?.id ?? '' }, used: 0 };
       s.edges.set(minute, e);
     }
     e.used = this.generation;
@@ -462,7 +465,7 @@ export class WindowEngine {
       if (e.closed[mid] < lo) i = mid + 1;
       else k = mid;
     }
-    for (; i < e.closed.length && e.closed[i] < hi; i++) addTrade(agg, e.pnl[i], e.fees[i]);
+    for (; i < e.closed.length && e.closed[i] < hi; i++) addTrade(agg, e.pnl[i], e.fees[i], e.notional[i]);
     return agg;
   }
 
@@ -552,8 +555,8 @@ export class WindowEngine {
   /** The trades of a run the engine has seen, in SQL order, one row at a time. */
   private *runTrades(strategy: string, afterMs: number): Iterable<RunTrade> {
     const lastSeq = this.lastSeq;
-    for (const [seq, id, closedMs, pnl, version, openedMs] of this.st.run.iterate(strategy, afterMs) as IterableIterator<[number, string, number, number, number | null, number | null]>)
-      if (seq <= lastSeq) yield { closedMs, id, pnl, version, openedMs };
+    for (const [seq, id, closedMs, pnl, version, openedMs, notional] of this.st.run.iterate(strategy, afterMs) as IterableIterator<[number, string, number, number, number | null, number | null, number | null]>)
+      if (seq <= lastSeq) yield { closedMs, id, pnl, version, openedMs, notional };
   }
 
   private sql<T>(what: string, fn: () => T): T {

@@ -17,6 +17,7 @@ const STAT_HELP: Record<StatName, string> = {
   sharpe_ratio: 'Mean PnL / sample stdev of PnL, per trade, not annualized',
   max_drawdown: 'Largest fall of cumulative net PnL from a running peak (quote currency)',
   fees: 'Sum of fees (quote currency)',
+  return_per_trade: 'Mean return on notional (pnl / notional) per trade, over the trades that carry a notional',
 };
 
 type G = Gauge<string>;

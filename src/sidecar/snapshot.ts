@@ -1,7 +1,7 @@
 // One consistent view of everything the sidecar exports for a strategy at time `now`:
 // windows, baseline, drift, per-version and per-experiment statistics. Computed on each
 // scrape (and for the report) from the window engine and the ledger's small tables.
-import { drift, empty, welchTTest, welchZ, windowStats, type Agg, type Drift, type WelchResult, type WindowStats } from '../analytics/index.js';
+import { comparable, drift, empty, welchTTest, welchZ, windowStats, type Agg, type Drift, type WelchResult, type WindowStats } from '../analytics/index.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { runKeyOf, type CusumReading, type RunKey } from './cusum-runs.js';
 import { WINDOWS, type WindowEngine, type WindowName } from './engine.js';
@@ -22,7 +22,7 @@ export interface ExperimentSnapshot {
   winner: string | null;
   variants: Array<{ variant: string; version: number; agg: Agg; stats: WindowStats }>;
   /** Each non-control variant against control (Welch t-test, two-sided), when both have the minimum sample. */
-  tests: Array<{ variant: string; result: WelchResult }>;
+  tests: Array<{ variant: string; result: WelchResult; outcome: 'return' | 'pnl' }>;
 }
 
 export interface StrategySnapshot {
@@ -33,8 +33,10 @@ export interface StrategySnapshot {
   /** The run's trades of the 7d window less the last 24h: drift's baseline. */
   baseline: { agg: Agg; stats: WindowStats };
   drift: Drift;
+  /** What drift's PnL-per-trade z compares: the return on notional when every trade of both samples carries one. */
+  driftOutcome: 'return' | 'pnl';
   active?: { version: number; hash: string; deployedMs: number };
-  regression?: { version: number; previous: number; z: number };
+  regression?: { version: number; previous: number; z: number; outcome: 'return' | 'pnl' };
   /** The version deployed before the active one (another version), if any. */
   previousVersion?: number;
   /** CUSUM of PnL per trade since the latest deploy; absent under cusum_min_trades trades. */
@@ -88,13 +90,18 @@ function strategySnapshot(engine: WindowSource, ledger: Ledger, strategy: string
     windows,
     recent: { agg: recentAgg, stats: windowStats(recentAgg) },
     baseline: { agg: baselineAgg, stats: windowStats(baselineAgg) },
-    drift: drift(recentAgg, baselineAgg, thresholds.drift_min_trades),
+    drift: {},
+    driftOutcome: 'pnl',
     versions: [],
     experiments: [],
     lastTradeMs: engine.lastTradeMs(strategy),
     lastHeartbeatMs,
     thresholds,
   };
+
+  const c = comparable(recentAgg, baselineAgg);
+  snap.drift = drift(c.a, c.b, thresholds.drift_min_trades);
+  snap.driftOutcome = c.outcome;
 
   const totals = engine.versionTotals(strategy);
   // The CUSUM restarts at every deploy, also one that re-activates an earlier version.
@@ -114,8 +121,9 @@ function strategySnapshot(engine: WindowSource, ledger: Ledger, strategy: string
       const a = totals.get(active.version);
       const b = totals.get(previous);
       if (a && b && a.n >= thresholds.regression_min_trades && b.n >= thresholds.regression_min_trades) {
-        const z = welchZ(a, b);
-        if (z !== undefined) snap.regression = { version: active.version, previous, z };
+        const cmp = comparable(a, b);
+        const z = welchZ(cmp.a, cmp.b);
+        if (z !== undefined) snap.regression = { version: active.version, previous, z, outcome: cmp.outcome };
       }
     }
   }
@@ -141,8 +149,9 @@ function strategySnapshot(engine: WindowSource, ledger: Ledger, strategy: string
     for (const v of variants) {
       if (v.variant === 'control' || !control) continue;
       if (control.n < thresholds.experiment_min_trades || v.agg.n < thresholds.experiment_min_trades) continue;
-      const result = welchTTest(v.agg, control);
-      if (result) tests.push({ variant: v.variant, result });
+      const cmp = comparable(v.agg, control);
+      const result = welchTTest(cmp.a, cmp.b);
+      if (result) tests.push({ variant: v.variant, result, outcome: cmp.outcome });
     }
     snap.experiments.push({ name: exp.name, startedMs: exp.startedMs, stoppedMs: exp.stoppedMs, winner: exp.winner, variants, tests });
   }

@@ -3,7 +3,10 @@
 // the order given.
 import type { Agg } from '../../src/analytics/index.js';
 
-export function naiveAgg(trades: ReadonlyArray<{ pnl: number; fees: number }>): Agg {
+export function naiveAgg(trades: ReadonlyArray<{ pnl: number; fees: number; notional?: number | null }>): Agg {
+  // Returns on notional: only trades with a notional > 0 carry one; two-pass variance.
+  const returns = trades.filter((t) => t.notional != null && t.notional > 0).map((t) => t.pnl / (t.notional as number));
+  const rmean = returns.length ? returns.reduce((s, r) => s + r, 0) / returns.length : 0;
   const n = trades.length;
   const sum = trades.reduce((s, t) => s + t.pnl, 0);
   const mean = n ? sum / n : 0;
@@ -21,5 +24,8 @@ export function naiveAgg(trades: ReadonlyArray<{ pnl: number; fees: number }>): 
     maxPrefix: Math.max(...prefix),
     minPrefix: Math.min(...prefix),
     maxDrawdown,
+    rn: returns.length,
+    rmean,
+    rm2: returns.reduce((s, r) => s + (r - rmean) ** 2, 0),
   };
 }
