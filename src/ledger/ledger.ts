@@ -52,8 +52,8 @@ export interface InsertResult {
   versions: Array<number | null>;
 }
 
-/** The version whose deploy interval contains `ms` (the last deploy at or before it); null before the first. */
-export function versionAt(timeline: readonly TimelineEntry[], ms: number): number | null {
+/** How many deploys of the timeline (in time order) are at or before `ms`. */
+function deploysUpTo(timeline: readonly TimelineEntry[], ms: number): number {
   let lo = 0;
   let hi = timeline.length;
   while (lo < hi) {
@@ -61,14 +61,20 @@ export function versionAt(timeline: readonly TimelineEntry[], ms: number): numbe
     if (timeline[mid].ms <= ms) lo = mid + 1;
     else hi = mid;
   }
-  return lo === 0 ? null : timeline[lo - 1].version;
+  return lo;
+}
+
+/** The version whose deploy interval contains `ms` (the last deploy at or before it); null before the first. */
+export function versionAt(timeline: readonly TimelineEntry[], ms: number): number | null {
+  const k = deploysUpTo(timeline, ms);
+  return k === 0 ? null : timeline[k - 1].version;
 }
 
 /** Whether a deploy falls in (openedMs, closedMs]: the trade opened under one version and closed under the next. */
 function straddles(timeline: readonly TimelineEntry[], openedMs: number | null, closedMs: number): boolean {
   if (openedMs === null) return false;
-  for (const d of timeline) if (d.ms > openedMs && d.ms <= closedMs) return true;
-  return false;
+  const next = timeline[deploysUpTo(timeline, openedMs)];
+  return next !== undefined && next.ms <= closedMs;
 }
 
 export interface VersionInfo {
