@@ -545,7 +545,7 @@ export class WindowEngine {
   }
 
   /**
-   * The CUSUM of the strategy's current run (the trades closed after `key.startMs`, the latest
+   * The CUSUM of the strategy's current run (the active version's trades from `key.startMs`, its latest
    * deploy); undefined under `key.minTrades` trades.
    */
   cusum(strategy: string, key: RunKey): CusumReading | undefined {

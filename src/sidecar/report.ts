@@ -16,9 +16,11 @@ export interface Report {
   recent: WindowStats;
   /** The same run's trades in the 7d window less the last 24h. */
   baseline: WindowStats;
-  drift: { pnl_per_trade: number | null; win_ratio: number | null; min_trades: number };
+  /** outcome: what the PnL-per-trade z compares (return on notional when every trade of both samples carries one). */
+  drift: { pnl_per_trade: number | null; win_ratio: number | null; min_trades: number; outcome: 'return' | 'pnl' };
   /** CUSUM since the latest deploy: nats of evidence per designed fall (σ of PnL per trade); null under the minimum sample. */
-  cusum: { trades: number; threshold: number; by_shift: Record<string, number> } | null;
+  /** outcome: what the CUSUM reads per trade (return on notional when every trade of the run carries one, else pnl). */
+  cusum: { trades: number; threshold: number; outcome: 'return' | 'pnl'; by_shift: Record<string, number> } | null;
   /**
    * Best first by the lower 95% bound of PnL per trade (mean − 1.96·sd/√n) among versions with at
    * least regression_min_trades trades; then, unranked, the versions with fewer (most trades first).
@@ -91,8 +93,8 @@ export function buildReport(s: StrategySnapshot, window: WindowName, nowMs: numb
     stats: w,
     recent: s.recent.stats,
     baseline: s.baseline.stats,
-    drift: { pnl_per_trade: d.pnl_per_trade ?? null, win_ratio: d.win_ratio ?? null, min_trades: th.drift_min_trades },
-    cusum: s.cusum ? { trades: s.cusum.trades, threshold: th.cusum_threshold, by_shift: Object.fromEntries(s.cusum.values.map((c) => [String(c.shift), c.llr])) } : null,
+    drift: { pnl_per_trade: d.pnl_per_trade ?? null, win_ratio: d.win_ratio ?? null, min_trades: th.drift_min_trades, outcome: s.driftOutcome },
+    cusum: s.cusum ? { trades: s.cusum.trades, threshold: th.cusum_threshold, outcome: s.cusum.outcome, by_shift: Object.fromEntries(s.cusum.values.map((c) => [String(c.shift), c.llr])) } : null,
     versions: rankVersions(s.versions, th.regression_min_trades).map(({ v, lower, ranked }) => ({
       param_version: versionLabel(v.version),
       active: v.version === activeVersion,
@@ -137,7 +139,7 @@ export function renderMarkdown(r: Report): string {
     lines.push(`| ${k} | ${cell(r.stats[k])} | ${cell(r.recent[k])} | ${cell(r.baseline[k])} |`);
   lines.push('', `Drift (the active version's 24h vs its baseline, absent under ${r.drift.min_trades} trades in either): PnL per trade z = ${cell(r.drift.pnl_per_trade)}, win ratio z = ${cell(r.drift.win_ratio)}.`, '');
   if (r.cusum)
-    lines.push(`CUSUM since the latest deploy (${r.cusum.trades} trades, alert above ${r.cusum.threshold} nats): ${Object.entries(r.cusum.by_shift).map(([shift, llr]) => `fall of ${shift}σ ${fmt(llr, 2)} nats`).join(', ')}.`, '');
+    lines.push(`CUSUM of the active version since its latest deploy (${r.cusum.trades} trades, ${r.cusum.outcome === 'return' ? 'return on notional' : 'PnL'} per trade, alert above ${r.cusum.threshold} nats): ${Object.entries(r.cusum.by_shift).map(([shift, llr]) => `fall of ${shift}σ ${fmt(llr, 2)} nats`).join(', ')}.`, '');
   lines.push('## Parameter versions, best first', '', 'Ranked by the lower 95% bound of PnL per trade (mean − 1.96·sd/√n), so a few lucky trades do not rank first; versions with too few trades to rank come last. Straddling: trades that opened under the version and closed after the next deploy (counted for the version they opened under).', '');
   lines.push('| version | trades | win ratio | PnL/trade | lower 95% | net PnL | max drawdown | straddling |', '|---|---|---|---|---|---|---|---|');
   for (const v of r.versions)

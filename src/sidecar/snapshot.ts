@@ -39,7 +39,7 @@ export interface StrategySnapshot {
   regression?: { version: number; previous: number; z: number; outcome: 'return' | 'pnl' };
   /** The version deployed before the active one (another version), if any. */
   previousVersion?: number;
-  /** CUSUM of PnL per trade since the latest deploy; absent under cusum_min_trades trades. */
+  /** CUSUM of the run (the active version since its latest deploy); absent under cusum_min_trades trades. */
   cusum?: CusumReading;
   versions: VersionSnapshot[];
   experiments: ExperimentSnapshot[];
