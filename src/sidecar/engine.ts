@@ -169,6 +169,11 @@ function windowSet(name: string, keep: (r: Row) => boolean): WindowSet {
   return { name, keep, windows: new BucketSeries(MINUTE), blocks: LEVELS.map(() => new Map()), edges: new Map() };
 }
 
+function runWindowSet(name: string, key: RunKey): RunWindows {
+  const k = { ...key };
+  return { ...windowSet(name, (r) => inRun(k, r[5], r[9], r[2])), key: k };
+}
+
 /** A minute of the window series changed: drop the cached blocks that contain it. */
 function changed(s: WindowSet, minute: number): void {
   for (let k = 1; k < LEVELS.length; k++) s.blocks[k].delete(bucketStart(minute, LEVELS[k]));
@@ -292,7 +297,11 @@ export class WindowEngine {
     for (const name of this.ledger.strategies()) {
       const s = this.state(name);
       const key = this.opts.runKey?.(name);
-      if (key) this.cusumRuns.begin(name, key); // the rows below come in (closed_at, id) order
+      // The rows below come in (closed_at, id) order: the run's CUSUM and windows fill in the same pass.
+      if (key) {
+        this.cusumRuns.begin(name, key);
+        s.run = runWindowSet(name, key);
+      }
       this.sql('reading the ledger', () => {
         for (const row of this.st.byStrategy.iterate(name, maxSeq) as IterableIterator<Row>) {
           this.fold(s, row, dirty, dirtyHours);
@@ -398,7 +407,7 @@ export class WindowEngine {
   /** The run's windows for `key`, read from the ledger (trades of the last 7 days) when the run changed. */
   private runWindows(s: StrategyState, key: RunKey): RunWindows {
     if (s.run && sameRun(s.run.key, key)) return s.run;
-    const run: RunWindows = { ...windowSet(s.name, (r) => inRun(key, r[5], r[9], r[2])), key: { ...key } };
+    const run = runWindowSet(s.name, key);
     const dirty: Dirty = new Map();
     const from = Math.max(this.horizon, key.startMs);
     this.sql('reading the current run', () => {
@@ -665,8 +674,7 @@ export class WindowEngine {
         const s = this.state(h.strategy);
         if (h.run) {
           const [startMs, deploys, minTrades, version] = h.run;
-          const key: RunKey = { version, startMs: startMs ?? -Infinity, deploys, minTrades };
-          s.run = { ...windowSet(s.name, (r) => inRun(key, r[5], r[9], r[2])), key };
+          s.run = runWindowSet(s.name, { version, startMs: startMs ?? -Infinity, deploys, minTrades });
           setInternals(s.run.windows, take(h.count));
           continue;
         }
