@@ -199,7 +199,7 @@ function parseValue(v: string): number {
  */
 export function inlineRecordingRules(query: string, recording: RecordingRule[], stepMs?: number): string {
   let q = query;
-  // Longest names first, so edgewatch:baseline_trades_per_hour is not cut at its prefix.
+  // Longest names first, so a name that begins another never cuts the longer one.
   for (const r of [...recording].sort((a, b) => b.name.length - a.name.length)) {
     const re = new RegExp(`(?<![A-Za-z0-9_:])${r.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![A-Za-z0-9_:])(\\[[0-9a-z]+\\])?`, 'g');
     q = q.replace(re, (match, range: string | undefined, offset: number) => {
