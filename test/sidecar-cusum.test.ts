@@ -90,6 +90,36 @@ test('every deploy restarts the CUSUM, also one that re-activates an earlier ver
   assert.equal(find(m, 'edgewatch_cusum_statistic', { strategy: 'r' }).length, 0);
 });
 
+// The CUSUM alert holds a crossing for a day only within one run (prometheus/rules/alerts.yml):
+// it needs the run's start to tell a new run from the old one, also while the new run's
+// statistic is still absent (under cusum_min_trades) and when a deploy re-activates an
+// earlier version (same param_version label, new run).
+test('edgewatch_cusum_run_start_timestamp_seconds is the latest deploy time in seconds, absent without a deploy, and moves at every redeploy', async (t) => {
+  let clock = NOW - 3 * HOUR;
+  const s = await sidecar(t, { now: () => clock, thresholdsJson: { defaults: { cusum_min_trades: 2 } } });
+  // A strategy that trades without ever deploying: its one run has no start to export.
+  await s.post('/v1/trades', { trades: [10, 20, 5].map((pnl, i) => wireTrade('nodeploy', NOW - 4 * HOUR + i * MIN, pnl)) });
+  assert.equal((await s.post('/v1/params', { strategy: 'r', params: { x: 1 } })).status, 201);
+  let m = await s.scrape();
+  assert.equal(find(m, 'edgewatch_cusum_statistic', { strategy: 'nodeploy' }).length, 2, 'the no-deploy run has its statistic');
+  assert.equal(find(m, 'edgewatch_cusum_run_start_timestamp_seconds', { strategy: 'nodeploy' }).length, 0);
+  // Exported from the deploy on, before the run has any trade (its statistic is absent).
+  assert.equal(find(m, 'edgewatch_cusum_statistic', { strategy: 'r' }).length, 0);
+  assert.equal(value(m, 'edgewatch_cusum_run_start_timestamp_seconds', { strategy: 'r' }), (NOW - 3 * HOUR) / 1000);
+
+  clock = NOW - HOUR;
+  assert.equal((await s.post('/v1/params', { strategy: 'r', params: { x: 2 } })).status, 201);
+  m = await s.scrape();
+  assert.equal(value(m, 'edgewatch_cusum_run_start_timestamp_seconds', { strategy: 'r' }), (NOW - HOUR) / 1000);
+
+  // Back to v1 (200: an existing version): the version label returns to v1, the run start does not.
+  clock = NOW;
+  assert.equal((await s.post('/v1/params', { strategy: 'r', params: { x: 1 } })).status, 200);
+  m = await s.scrape();
+  assert.equal(value(m, 'edgewatch_active_param_version_info', { strategy: 'r', param_version: 'v1' }), 1);
+  assert.equal(value(m, 'edgewatch_cusum_run_start_timestamp_seconds', { strategy: 'r' }), NOW / 1000);
+});
+
 test('the report names a CUSUM above its threshold with the fall, the evidence and the trades', async (t) => {
   let clock = NOW - 3 * HOUR;
   // W4(0.5) = 0.989 and W4(0.2) = 0.456: only the 0.5σ statistic is above 0.9.

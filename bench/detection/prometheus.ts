@@ -192,16 +192,21 @@ function parseValue(v: string): number {
  * The alert expression with every recording rule it reads replaced by the rule's own
  * expression. Same values as recording rules evaluated first at each step (the order the
  * promtool tests fix with group_eval_order); the smoke test checks the whole evaluation
- * against promtool test rules, which runs the real rule groups.
+ * against promtool test rules, which runs the real rule groups. A recording rule read over
+ * a range (`name[1d]`) becomes a subquery at `stepMs`, the evaluation step, which gives the
+ * samples the rule would have recorded at each evaluation (the steps are aligned to the
+ * epoch as Prometheus aligns subquery steps); without `stepMs` it is refused.
  */
-export function inlineRecordingRules(query: string, recording: RecordingRule[]): string {
+export function inlineRecordingRules(query: string, recording: RecordingRule[], stepMs?: number): string {
   let q = query;
-  // Longest names first, so edgewatch:baseline_trades_per_hour is not cut at its prefix.
+  // Longest names first, so a name that begins another never cuts the longer one.
   for (const r of [...recording].sort((a, b) => b.name.length - a.name.length)) {
-    const re = new RegExp(`(?<![A-Za-z0-9_:])${r.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![A-Za-z0-9_:])`, 'g');
-    q = q.replace(re, (match, offset: number) => {
-      if (q[offset + match.length] === '{' || q[offset + match.length] === '[') throw new Error(`cannot inline ${r.name} with a selector or range in: ${query}`);
-      return `(${r.query})`;
+    const re = new RegExp(`(?<![A-Za-z0-9_:])${r.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![A-Za-z0-9_:])(\\[[0-9a-z]+\\])?`, 'g');
+    q = q.replace(re, (match, range: string | undefined, offset: number) => {
+      if (q[offset + match.length] === '{' || q[offset + match.length] === '[') throw new Error(`cannot inline ${r.name} with a selector in: ${query}`);
+      if (range === undefined) return `(${r.query})`;
+      if (stepMs === undefined) throw new Error(`cannot inline ${r.name} with a range without the evaluation step in: ${query}`);
+      return `(${r.query})${range.slice(0, -1)}:${stepMs / 1000}s]`;
     });
   }
   return q;

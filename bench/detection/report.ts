@@ -47,7 +47,7 @@ export const SWEEPS = {
   driftFor: { title: '`for:` of both drift alerts in minutes (drift_zscore 3)', values: [15, 30, 60, 120], members: (v: number): Member[] => drift(3, { forMs: v * 60_000 }) },
   driftFor35: { title: '`for:` of both drift alerts in minutes (drift_zscore 3.5)', values: [15, 30, 60, 120], members: (v: number): Member[] => drift(3.5, { forMs: v * 60_000 }) },
   driftKeep35: { title: '`keep_firing_for:` of both drift alerts in minutes (drift_zscore 3.5)', values: [60, 360, 1440], members: (v: number): Member[] => drift(3.5, { keepMs: v * 60_000 }) },
-  cusumKeep: { title: '`keep_firing_for:` of the CUSUM alert in minutes (cusum_threshold 10)', values: [60, 360, 1440, 4320], members: (v: number): Member[] => [{ alert: 'TradingPnlPerTradeCusum', threshold: 10, keepMs: v * 60_000 }] },
+  cusumKeep: { title: '`keep_firing_for:` added to the CUSUM alert in minutes (cusum_threshold 10; the rule itself holds a crossing for a day within a run)', values: [60, 360, 1440, 4320], members: (v: number): Member[] => [{ alert: 'TradingPnlPerTradeCusum', threshold: 10, keepMs: v * 60_000 }] },
   regression: { title: 'regression_zscore', values: [3, 3.5, 4, 4.5], members: (v: number): Member[] => [{ alert: 'TradingParamVersionRegression', threshold: v }] },
   shippedCusum: {
     title: `cusum_threshold with the other shipped settings (drift_zscore ${SHIPPED.driftZ}, regression_zscore ${SHIPPED.regressionZ})`,

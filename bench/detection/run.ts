@@ -100,7 +100,7 @@ export async function runGroup(g: Group, opts: Options, work: string, bins: { pr
     for (const e of EVALUATED) {
       const rule = alerting.find((r) => r.name === e.alert);
       if (!rule) throw new Error(`alert ${e.alert} is not in the rule files`);
-      const exact = inlineRecordingRules(rule.query, recording);
+      const exact = inlineRecordingRules(rule.query, recording, g.stepMs);
       const loose = withThreshold(exact, e.threshold, e.loosest);
       const [looseSeries, exactSeries] = await Promise.all([server.range(loose, g.fromMs, g.toMs, g.stepMs), server.range(exact, g.fromMs, g.toMs, g.stepMs)]);
       // The threshold series in the data holds the default; filtering the loose result at

@@ -31,6 +31,7 @@ export class SidecarMetrics {
   private readonly regression: G;
   private readonly pValue: G;
   private readonly cusum: G;
+  private readonly cusumRunStart: G;
   private readonly threshold: G;
   private readonly lastTrade: G;
   private readonly lastHeartbeat: G;
@@ -53,6 +54,7 @@ export class SidecarMetrics {
     this.regression = new Gauge({ name: 'edgewatch_version_regression_zscore', help: 'Active parameter version against the previous one: Welch z on PnL per trade (negative: worse). Absent under the minimum sample.', labelNames: ['strategy', 'param_version', 'previous_version'], registers });
     this.pValue = new Gauge({ name: 'edgewatch_experiment_p_value', help: 'Welch t-test, two-sided, of a variant against control. Absent under the minimum sample.', labelNames: ['strategy', 'experiment', 'variant'], registers });
     this.cusum = new Gauge({ name: 'edgewatch_cusum_statistic', help: 'Evidence (nats, log-likelihood ratio) that PnL per trade fell by `shift` standard deviations since the latest parameter deploy: self-starting CUSUM. Absent under the minimum sample.', labelNames: ['strategy', 'shift'], registers });
+    this.cusumRunStart = new Gauge({ name: 'edgewatch_cusum_run_start_timestamp_seconds', help: 'Start of the current CUSUM run: deployed_at of the latest parameter deploy. Absent without a deploy. The CUSUM alert holds only within one run.', labelNames: ['strategy'], registers });
     this.threshold = new Gauge({ name: 'edgewatch_threshold', help: 'Alert thresholds configured per strategy (rules compare against these).', labelNames: ['strategy', 'name'], registers });
     this.lastTrade = new Gauge({ name: 'edgewatch_last_trade_timestamp_seconds', help: 'closed_at of the newest trade in the ledger.', labelNames: ['strategy'], registers });
     this.lastHeartbeat = new Gauge({ name: 'edgewatch_last_heartbeat_timestamp_seconds', help: 'Time of the last loop heartbeat recorded in the ledger.', labelNames: ['strategy'], registers });
@@ -68,6 +70,7 @@ export class SidecarMetrics {
   apply(snaps: StrategySnapshot[]): void {
     for (const g of [...this.window.values(), ...this.version.values(), ...this.experiment.values()]) g.reset();
     for (const g of [this.drift, this.regression, this.pValue, this.cusum, this.threshold, this.lastTrade, this.lastHeartbeat, this.activeVersion]) g.reset();
+    this.cusumRunStart.reset();
     for (const s of snaps) {
       const strategy = s.strategy;
       for (const [window, w] of Object.entries(s.windows)) setStats(this.window, w.stats, { strategy, window });
@@ -76,6 +79,7 @@ export class SidecarMetrics {
       for (const v of s.versions) setStats(this.version, v.stats, { strategy, param_version: versionLabel(v.version) });
       if (s.regression) this.regression.set({ strategy, param_version: versionLabel(s.regression.version), previous_version: versionLabel(s.regression.previous) }, s.regression.z);
       for (const c of s.cusum?.values ?? []) this.cusum.set({ strategy, shift: String(c.shift) }, c.llr);
+      if (s.active) this.cusumRunStart.set({ strategy }, s.active.deployedMs / 1000);
       for (const e of s.experiments) {
         for (const v of e.variants) setStats(this.experiment, v.stats, { strategy, experiment: e.name, variant: v.variant });
         for (const t of e.tests) this.pValue.set({ strategy, experiment: e.name, variant: t.variant }, t.result.pValue);
