@@ -235,3 +235,15 @@ test('a ledger written by schema 1 is migrated: stamped trades move to the versi
   ]);
   assert.equal((l.raw.prepare('SELECT sum(pnl) FROM trades').pluck().get() as number), 15, 'every row kept');
 });
+
+test('the report\'s "no trade in the last hour" compares with the same hour yesterday: a session trader is quiet at night, a stopped 24/7 strategy is not', async (t) => {
+  const s = await sidecar(t, { now: () => NOW });
+  // It is 12:00. The session trader trades 20 an hour from 16:00 to midnight, so nothing at
+  // 11:00-12:00 yesterday; the 24/7 strategy traded 6 an hour until it stopped at 08:00.
+  const session = Array.from({ length: 160 }, (_, i) => wireTrade('session', NOW - 20 * HOUR + i * 3 * MIN, 1)); // 16:00-00:00 yesterday
+  const allDay = Array.from({ length: 6 * 22 }, (_, i) => wireTrade('allday', NOW - 26 * HOUR + i * 10 * MIN, 1)); // stopped 4h ago
+  await s.post('/v1/trades', { trades: [...session, ...allDay] });
+  const advice = async (strategy: string) => (await (await s.get(`/v1/report?strategy=${strategy}`)).json()).recommendations.join('\n');
+  assert.doesNotMatch(await advice('session'), /No trade in the last hour/);
+  assert.match(await advice('allday'), /No trade in the last hour although the same hour yesterday had 6: is the bot running\?/);
+});

@@ -79,9 +79,9 @@ export function buildReport(s: StrategySnapshot, window: WindowName, nowMs: numb
       recs.push(`experiment ${e.name}: no decision yet (${best ? `p = ${fmtP(best.result.pValue)}` : `fewer than ${th.experiment_min_trades} trades per variant`}, smallest variant ${n} trades): keep it running.`);
     }
   }
-  const baselinePerHour = (s.windows['7d'].agg.n - s.windows['24h'].agg.n) / 144;
-  if (s.windows['1h'].agg.n === 0 && baselinePerHour >= th.no_trades_expected)
-    recs.push(`No trade in the last hour although the baseline rate is ${fmt(baselinePerHour, 1)} per hour: is the bot running?`);
+  // Like TradingNoRecentTrades: against the same hour of the previous day, not the week's average.
+  if (s.windows['1h'].agg.n === 0 && s.sameHourYesterday >= th.no_trades_expected)
+    recs.push(`No trade in the last hour although the same hour yesterday had ${s.sameHourYesterday}: is the bot running?`);
   if (recs.length === 0) recs.push('Nothing needs attention.');
 
   const activeVersion = s.active?.version;

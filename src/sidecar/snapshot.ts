@@ -45,6 +45,8 @@ export interface StrategySnapshot {
   experiments: ExperimentSnapshot[];
   lastTradeMs?: number;
   lastHeartbeatMs?: number;
+  /** Trades of the same hour yesterday, (now − 25h, now − 24h]: what the report expects of the last hour (a session trader is quiet at night). */
+  sameHourYesterday: number;
   thresholds: Thresholds;
 }
 
@@ -96,6 +98,7 @@ function strategySnapshot(engine: WindowSource, ledger: Ledger, strategy: string
     experiments: [],
     lastTradeMs: engine.lastTradeMs(strategy),
     lastHeartbeatMs,
+    sameHourYesterday: engine.range(strategy, nowMs - WINDOWS['24h'] - WINDOWS['1h'], nowMs - WINDOWS['24h']).n,
     thresholds,
   };
 
