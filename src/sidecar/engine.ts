@@ -336,9 +336,14 @@ export class WindowEngine {
         const minutes: Dirty = new Map();
         const fresh: StrategyState = { ...s, versions };
         this.sql('re-reading re-attributed trades', () => {
-          for (const row of this.st.byStrategy.iterate(name, this.lastSeq) as IterableIterator<Row>) if (row[5] !== null) this.versionSeries(fresh, row[5]).add(row, this.cutoff, minutes);
+          for (const row of this.st.byStrategy.iterate(name, this.lastSeq) as IterableIterator<Row>) {
+            if (row[5] === null) continue;
+            const series = this.versionSeries(fresh, row[5]);
+            // SQL's (closed_at, id) order differs from ours only for astral ids within a millisecond.
+            const hour = series.add(row, this.cutoff, minutes);
+            if (hour !== undefined) hours.set(series, (hours.get(series) ?? new Set()).add(hour));
+          }
         });
-        // Rows come in (closed_at, id) order, so nothing is out of order but astral ids within a millisecond.
         this.rebuild(minutes, hours);
         s.versions = versions;
         s.run = undefined;
