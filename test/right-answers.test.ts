@@ -21,7 +21,7 @@ const DAY = 24 * HOUR;
 const NOW = Date.UTC(2026, 10, 27, 12, 0, 0);
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** A deterministic PnL cycle of mean `mean` and spread about 1 (sd √0.8). */
+/** A deterministic PnL cycle of mean `mean`; its squared deviations sum to 8.28 per 10 trades. */
 const cycle = (mean: number, i: number) => mean + [1, -1, 0.5, -0.5, 1.5, -1.5, 0, 0, 0.8, -0.8][i % 10];
 const maxCusum = (m: Sample[], strategy: string) => Math.max(0, ...find(m, 'edgewatch_cusum_statistic', { strategy }).map((x) => x.value));
 
@@ -246,4 +246,22 @@ test('the report\'s "no trade in the last hour" compares with the same hour yest
   const advice = async (strategy: string) => (await (await s.get(`/v1/report?strategy=${strategy}`)).json()).recommendations.join('\n');
   assert.doesNotMatch(await advice('session'), /No trade in the last hour/);
   assert.match(await advice('allday'), /No trade in the last hour although the same hour yesterday had 6: is the bot running\?/);
+});
+
+test('the report ranks versions by a lower confidence bound with a minimum count, not by PnL per trade alone', async (t) => {
+  const s = await sidecar(t, { now: () => NOW, thresholdsJson: { defaults: { regression_min_trades: 30 } } });
+  // Four versions of one lucky trade each, then the active one with 40 trades at +1.
+  for (const [k, pnl] of [[1, 9], [2, 8], [3, 7], [4, 6]] as const) {
+    await s.post('/v1/params', { strategy: 'k', params: { k }, deployed_at: NOW - (10 - k) * DAY });
+    await s.post('/v1/trades', wireTrade('k', NOW - (10 - k) * DAY + HOUR, pnl));
+  }
+  await s.post('/v1/params', { strategy: 'k', params: { k: 5 }, deployed_at: NOW - 3 * DAY });
+  await s.post('/v1/trades', { trades: Array.from({ length: 40 }, (_, i) => wireTrade('k', NOW - 3 * DAY + (i + 1) * HOUR, cycle(1, i))) });
+  const report = await (await s.get('/v1/report?strategy=k')).json();
+  assert.deepEqual(report.versions.map((v: { param_version: string; ranked: boolean }) => [v.param_version, v.ranked]), [['v5', true], ['v1', false], ['v2', false], ['v3', false], ['v4', false]]);
+  // v5: mean 1; the cycle's squared deviations sum to 8.28 per 10 trades, 33.12 over 40: sample
+  // variance 33.12/39, lower bound 1 − 1.96·√(33.12/39/40) = 0.71441.
+  assert.ok(Math.abs(report.versions[0].pnl_per_trade_lower_95 - (1 - 1.96 * Math.sqrt(33.12 / 39 / 40))) < 1e-9, String(report.versions[0].pnl_per_trade_lower_95));
+  const md = await (await s.get('/v1/report?strategy=k&format=markdown')).text();
+  assert.match(md, /\| v1 \| 1 \| .* \| too few to rank \|/);
 });
