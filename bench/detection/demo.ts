@@ -2,12 +2,12 @@
 // few seeds (the same market, strategies, deploys and experiment as `npm start`), takes
 // each strategy's current CUSUM run (the trades closed after its latest deploy, as the
 // sidecar does) and reports the statistic's maximum over the run for each design.
-// Usage: node dist/bench/detection/demo.js [seeds, default 1..8]
+// Usage: node dist/bench/detection/demo.js [seeds, default 42 (npm start's) and 1..11]
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CUSUM_SHIFTS, cusumAdd, cusumStart, type CusumOptions } from '../../src/analytics/cusum.js';
+import { CUSUM_SHIFTS, cusumAdd, cusumStart, cusumVarianceInflation, type CusumOptions } from '../../src/analytics/cusum.js';
 import { DemoBot } from '../../src/demo/bot.js';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { DEFAULT_THRESHOLDS } from '../../src/sidecar/thresholds.js';
@@ -21,6 +21,8 @@ export interface DemoRun {
   max: Record<string, number[]>;
   /** lag-1 autocorrelation of the run's PnL */
   rho1: number;
+  /** the shipped design's variance inflation at the end of the run */
+  inflation: number;
 }
 
 /** The demo's runs for one seed: the trades the 8-day back-fill records, per strategy. */
@@ -68,8 +70,10 @@ function lag1(x: number[]): number {
   return c1 / c0;
 }
 
+/** The per-trade scale of the release before issue 11, and the shipped long-run scale. */
 export const DEMO_DESIGNS: Record<string, CusumOptions> = {
-  before: {},
+  before: { lrvMaxLag: 0 },
+  after: {},
 };
 
 export async function demoReport(seeds: number[]): Promise<DemoRun[]> {
@@ -78,17 +82,21 @@ export async function demoReport(seeds: number[]): Promise<DemoRun[]> {
     for (const { strategy, pnl } of await demoRuns(seed)) {
       const max: Record<string, number[]> = {};
       for (const [name, opts] of Object.entries(DEMO_DESIGNS)) max[name] = maxStatistic(pnl, opts);
-      out.push({ seed, strategy, trades: pnl.length, max, rho1: lag1(pnl) });
+      const s = cusumStart();
+      for (const x of pnl) cusumAdd(s, x, DEFAULT_THRESHOLDS.cusum_min_trades);
+      out.push({ seed, strategy, trades: pnl.length, max, rho1: lag1(pnl), inflation: cusumVarianceInflation(s) });
     }
   return out;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
-  const seeds = process.argv[2] ? process.argv[2].split(',').map(Number) : [1, 2, 3, 4, 5, 6, 7, 8];
+  const seeds = process.argv[2] ? process.argv[2].split(',').map(Number) : [42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
   demoReport(seeds).then((rows) => {
     const names = Object.keys(DEMO_DESIGNS);
-    console.log(`| seed | strategy | trades in run | lag-1 autocorrelation | ${names.map((n) => `max nats ${n} (0.2 / 0.5)`).join(' | ')} |`);
-    console.log(`|---|---|---|---|${names.map(() => '---|').join('')}`);
-    for (const r of rows) console.log(`| ${r.seed} | ${r.strategy} | ${r.trades} | ${r.rho1.toFixed(2)} | ${names.map((n) => r.max[n].map((v) => v.toFixed(1)).join(' / ')).join(' | ')} |`);
+    console.log(`| seed | strategy | trades in run | lag-1 autocorrelation | inflation f at the end | ${names.map((n) => `max nats ${n} (δ 0.2 / 0.5)`).join(' | ')} |`);
+    console.log(`|---|---|---|---|---|${names.map(() => '---|').join('')}`);
+    for (const r of rows) console.log(`| ${r.seed} | ${r.strategy} | ${r.trades} | ${r.rho1.toFixed(2)} | ${r.inflation.toFixed(2)} | ${names.map((n) => r.max[n].map((v) => v.toFixed(1)).join(' / ')).join(' | ')} |`);
+    const over = (n: string) => rows.filter((r) => Math.max(...r.max[n]) > DEFAULT_THRESHOLDS.cusum_threshold).length;
+    console.log(`\nruns above ${DEFAULT_THRESHOLDS.cusum_threshold} nats: ${names.map((n) => `${n} ${over(n)} of ${rows.length}`).join(', ')}`);
   });
 }
