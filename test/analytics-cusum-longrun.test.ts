@@ -205,3 +205,15 @@ test('a 0.5σ fall is still detected: on independent trades about as fast as wit
   // In regimes a fall of 0.5σ is half a regime swing: the evidence takes longer, but comes.
   assert.ok(regimes.filter(Number.isFinite).length >= 19 && median(regimes) < 600, `regimes: ${regimes.join(' ')}`);
 });
+
+test('a prior inflation holds at the start of a run and fades as the run\'s own reference grows (worth 200 trades)', () => {
+  const s = cusumStart(CUSUM_SHIFTS, { priorInflation: 5 });
+  assert.equal(cusumVarianceInflation(s), 5, 'empty reference: the prior alone');
+  // Independent-looking trades (alternating: negative lag-1 correlation, own ratio 1).
+  for (let i = 0; i < 320; i++) cusumAdd(s, i % 2 ? 1 : -1, 20);
+  // n 320: lag (320 - 20)/3 = 100, reference 220 trades: 1 + 4·200/420.
+  assert.equal(s.ref.n, 220);
+  close(cusumVarianceInflation(s), 1 + (4 * 200) / 420, 1e-12);
+  assert.equal(cusumVarianceInflation(cusumStart()), 1, 'no prior: 1');
+  for (const bad of [0.5, Number.NaN, Number.POSITIVE_INFINITY]) assert.throws(() => cusumStart(CUSUM_SHIFTS, { priorInflation: bad }), RangeError);
+});

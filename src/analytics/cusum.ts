@@ -65,6 +65,14 @@ export interface CusumOptions {
   lrvMaxLag?: number;
   /** false: the ratio at the bandwidth L alone, not the largest over 10, 20, 40, …, L */
   lrvMultiScale?: boolean;
+  /**
+   * The strategy's inflation measured before this run (e.g. cusumVarianceInflation of the
+   * run a deploy ended): the inflation is at least 1 + (prior - 1)·200/(200 + n_ref), so the
+   * start of a run, where no estimate can see regimes longer than the reference, keeps
+   * what the strategy showed before, and the run's own estimate takes over within a few
+   * hundred trades. Default 1: none.
+   */
+  priorInflation?: number;
 }
 
 /**
@@ -76,6 +84,8 @@ export interface LrvState {
   maxLag: number;
   /** compare the bandwidths 10, 20, 40, … below L with L (the design), or L alone */
   multiScale: boolean;
+  /** the inflation carried over from before the run (1: none), worth CUSUM_LRV_MAX_LAG trades */
+  prior: number;
   pivot: number;
   /** Σ y over the reference */
   sum: number;
@@ -120,8 +130,14 @@ export function cusumStart(shifts: readonly number[] = CUSUM_SHIFTS, opts: Cusum
     shifts,
     maxLag: opts.maxLag ?? CUSUM_MAX_LAG,
     alpha: halfLife > 0 ? 1 - 2 ** (-1 / halfLife) : 0,
-    lrv: lrvMaxLag > 0 ? { maxLag: lrvMaxLag, multiScale: opts.lrvMultiScale ?? true, pivot: 0, sum: 0, cross: new Array<number>(lrvMaxLag + 1).fill(0), head: [], tail: [] } : undefined,
+    lrv: lrvMaxLag > 0 ? { maxLag: lrvMaxLag, multiScale: opts.lrvMultiScale ?? true, prior: priorOf(opts.priorInflation), pivot: 0, sum: 0, cross: new Array<number>(lrvMaxLag + 1).fill(0), head: [], tail: [] } : undefined,
   };
+}
+
+function priorOf(f: number | undefined): number {
+  if (f === undefined) return 1;
+  if (!(f >= 1 && Number.isFinite(f))) throw new RangeError(`a prior inflation must be a finite number ≥ 1, got ${f}`);
+  return f;
 }
 
 /** Folds the reference's next trade (its n-th, from 0) into the autocovariance sums. O(maxLag). */
@@ -185,14 +201,15 @@ export function bartlettRatio(gamma: readonly number[], b: number): number {
 export function cusumVarianceInflation(s: CusumState): number {
   const l = s.lrv;
   const n = s.ref.n;
-  if (!l || n < 2) return 1;
-  const L = lrvBandwidth(l.maxLag, n);
-  if (L < 1) return 1;
+  if (!l) return 1;
+  const prior = 1 + ((l.prior - 1) * l.maxLag) / (l.maxLag + n);
+  const L = n < 2 ? 0 : lrvBandwidth(l.maxLag, n);
+  if (L < 1) return prior;
   const g = lrvAutocovariances(l, n, L);
-  if (!(g[0] > 0)) return 1;
+  if (!(g[0] > 0)) return prior;
   let f = bartlettRatio(g, L);
   if (l.multiScale) for (let b = CUSUM_LRV_FIRST_SCALE; b < L; b *= 2) f = Math.max(f, bartlettRatio(g, b));
-  return Math.max(1, f);
+  return Math.max(1, f, prior);
 }
 
 function armed(s: CusumState, minTrades: number): boolean {
