@@ -105,3 +105,19 @@ test('a decaying recent window gives negative drift (the direction the alerts te
   assert.ok(d.pnl_per_trade! < 0);
   assert.ok(d.win_ratio! < 0);
 });
+
+test('a variance inflation f divides each z by √f (both variances of the z times f); per statistic, and never below 1', () => {
+  // Example W: z = √2.4; with f = 4 every variance is 4x, z = √2.4 / 2. The win ratios of
+  // example W: recent 3 of 3, baseline 4 of 4 wins give no z (pooled ratio 1), so the
+  // two-proportion example P is used for the win ratio.
+  const plain = drift(W_RECENT, W_BASELINE, 2);
+  const inflated = drift(W_RECENT, W_BASELINE, 2, 4);
+  assert.ok(Math.abs(inflated.pnl_per_trade! - Math.sqrt(2.4) / 2) < 1e-12);
+  assert.equal(plain.win_ratio, undefined);
+  assert.equal(inflated.win_ratio, undefined);
+  const p = drift(P_RECENT, P_BASELINE, 1, { win: 2.25 });
+  assert.ok(Math.abs(p.win_ratio! - 0.2 / Math.sqrt(0.033) / 1.5) < 1e-12);
+  assert.equal(p.pnl_per_trade, drift(P_RECENT, P_BASELINE, 1).pnl_per_trade, 'no pnl inflation given: unchanged');
+  // Omitted, 1, below 1 or not finite: the independent-trades statistic.
+  for (const f of [undefined, 1, 0.5, 0, -3, Number.NaN, Number.POSITIVE_INFINITY]) assert.deepEqual(drift(W_RECENT, W_BASELINE, 2, f), plain, `f = ${f}`);
+});

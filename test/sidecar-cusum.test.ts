@@ -138,7 +138,7 @@ test('the report names a CUSUM above its threshold with the fall, the evidence a
   const quiet = await (await s.get('/v1/report?strategy=quiet')).json();
   assert.ok(!(quiet.recommendations as string[]).some((x) => x.includes('CUSUM')), 'default threshold 10: nothing to say');
   const md = await (await s.get('/v1/report?strategy=k&format=markdown')).text();
-  assert.match(md, /CUSUM since the latest deploy \(4 trades, alert above 0\.9 nats\): fall of 0\.2σ 0\.46 nats, fall of 0\.5σ 0\.99 nats\./);
+  assert.match(md, /CUSUM of the active version since its latest deploy \(4 trades, PnL per trade, alert above 0\.9 nats\): fall of 0\.2σ 0\.46 nats, fall of 0\.5σ 0\.99 nats\./);
 });
 
 test('trades of one millisecond whose ids SQL and JavaScript order differently are folded in JavaScript order, and every series is still served', async (t) => {

@@ -145,7 +145,7 @@ function median(sorted: number[]): number {
 export function summarize(g: GroupData, eps: Map<string, Episode[]>, scenario: ScenarioName): Summary {
   const runs = g.runs.filter((r) => r.scenario === scenario);
   const sc = SCENARIOS[scenario];
-  if (scenario === 'stationary') {
+  if (sc.stationary) {
     let alarms = 0;
     let weeks = 0;
     for (const r of runs) {

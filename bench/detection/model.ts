@@ -203,7 +203,9 @@ export function winProbability(pr: Profile, shift = 0, vol = 1): number {
 
 // ------------------------------------------------------------------ scenarios
 
-export type ScenarioName = 'stationary' | 'drop-0.5sd' | 'drop-1sd' | 'winprob-0.55-0.45' | 'gradual-3d' | 'volatility-x2' | 'deploy-regress' | 'deploy-neutral';
+export type ScenarioName =
+  | 'stationary' | 'drop-0.5sd' | 'drop-1sd' | 'winprob-0.55-0.45' | 'gradual-3d' | 'volatility-x2' | 'deploy-regress' | 'deploy-neutral'
+  | 'regimes' | 'garch' | 'ar1' | 'ar1-t3';
 
 export interface Scenario {
   name: ScenarioName;
@@ -212,6 +214,12 @@ export interface Scenario {
   profiles: ProfileName[];
   /** true: a decay to detect; false: alarms after the change are false alarms. */
   decay: boolean;
+  /**
+   * A healthy stream with no change at all: its runs start fresh and are watched for
+   * `--weeks`, and every alarm is a false alarm (counted per strategy-week, like
+   * `stationary`).
+   */
+  stationary?: boolean;
   /** A parameter deploy at the change time (the new version carries the change). */
   deploy: boolean;
   /**
@@ -219,6 +227,11 @@ export interface Scenario {
    * it), in σ units (edge + shift + vol·ε) before scaling.
    */
   draw(pr: Profile, sinceChangeMs: number, rng: Rng): number;
+  /**
+   * A stream whose trades depend on the earlier ones (regimes, volatility clusters, serial
+   * correlation): a fresh drawer per run, called in trade order; replaces `draw`.
+   */
+  process?(pr: Profile, rng: Rng): (sinceChangeMs: number) => number;
   /** Per-trade KL(after ‖ before) at `sinceChangeMs` (0 before the change). */
   klAt?(sinceChangeMs: number): number;
 }
@@ -261,12 +274,91 @@ function shiftScenario(name: ScenarioName, title: string, shiftAt: (ms: number) 
   };
 }
 
+// ------------------------------------------------------------------ dependent streams
+//
+// Healthy strategies whose trades are not independent: the long-run mean of every stream
+// below is the profile's edge, unchanged, so any alarm is a false one. Real PnL looks like
+// this (the demo's momentum strategy has a lag-1 autocorrelation of 0.05-0.15 and a long-run
+// variance 2-4x its per-trade variance); the stationary scenario above does not.
+
+/** Mean offset of the two regimes, in σ of the noise, and the chance a spell ends after a trade. */
+export const REGIME_OFFSET = 0.25;
+export const REGIME_SWITCH = 1 / 50;
+
+/**
+ * Two Markov regimes, good (+a) and bad (-a), symmetric: spells are geometric, 50 trades on
+ * average (a tenth last more than 115). Long-run variance of the mean component a²(1+φ)/(1-φ)
+ * with φ = 1 - 2p = 0.96: 3.1σ², so the long-run variance of PnL is 3.8x its variance.
+ */
+function regimes(pr: Profile, rng: Rng): (ms: number) => number {
+  let good = rng.uniform() < 0.5;
+  return () => {
+    if (rng.uniform() < REGIME_SWITCH) good = !good;
+    return pr.edge + (good ? REGIME_OFFSET : -REGIME_OFFSET) + pr.noise.sample(rng);
+  };
+}
+
+/**
+ * GARCH(1,1) volatility, σ²_t = ω + α ε²_{t-1} + β σ²_{t-1}, α 0.1, β 0.85, ω 0.05: unit
+ * variance in the long run, half-life of a volatility shock about 14 trades. The level of
+ * PnL is uncorrelated; its size clusters. Starts from the long-run variance.
+ */
+function garch(pr: Profile, rng: Rng): (ms: number) => number {
+  const a = 0.1, b = 0.85, w = 1 - a - b;
+  let v = 1;
+  let e = 0;
+  return () => {
+    v = w + a * e * e + b * v;
+    e = Math.sqrt(v) * pr.noise.sample(rng);
+    return pr.edge + e;
+  };
+}
+
+/** A standardized Student t, ν = 3 (infinite kurtosis): the fat-tail stress. */
+const STUDENT_T3: Noise = {
+  name: 'Student t(ν=3)',
+  density: (x) => Math.sqrt(3) * tDensity(Math.sqrt(3) * x, 3),
+  sample: (rng) => rng.studentT(3) / Math.sqrt(3),
+};
+
+/**
+ * AR(1) noise ε_t = ρ ε_{t-1} + √(1-ρ²) η_t (unit variance, long-run variance
+ * (1+ρ)/(1-ρ) = 1.86 at ρ 0.3), η from the profile or from `innovations`.
+ */
+function ar1(rho: number, innovations?: Noise): (pr: Profile, rng: Rng) => (ms: number) => number {
+  return (pr, rng) => {
+    const noise = innovations ?? pr.noise;
+    let e = noise.sample(rng);
+    const c = Math.sqrt(1 - rho * rho);
+    return () => {
+      e = rho * e + c * noise.sample(rng);
+      return pr.edge + e;
+    };
+  };
+}
+
+function dependent(name: ScenarioName, title: string, process: NonNullable<Scenario['process']>): Scenario {
+  return {
+    name,
+    title,
+    profiles: ['skew-loss', 'skew-win'],
+    decay: false,
+    deploy: false,
+    stationary: true,
+    draw: () => {
+      throw new Error(`${name} is a dependent stream: draw its trades from process()`);
+    },
+    process,
+  };
+}
+
 export const SCENARIOS: Record<ScenarioName, Scenario> = {
   stationary: {
     name: 'stationary',
     title: 'stationary (no change)',
     profiles: ['skew-loss', 'skew-win', 'binary'],
     decay: false,
+    stationary: true,
     deploy: false,
     draw: (p, _ms, rng) => p.edge + p.noise.sample(rng),
   },
@@ -304,6 +396,10 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
     deploy: false,
     draw: (p, ms, rng) => p.edge + (ms > 0 ? 2 : 1) * p.noise.sample(rng),
   },
+  regimes: dependent('regimes', 'regime switching of the mean: ±0.25σ, Markov, 50 trades a spell on average (long-run edge unchanged)', regimes),
+  garch: dependent('garch', 'volatility clusters: GARCH(1,1), α 0.1, β 0.85 (edge unchanged)', garch),
+  ar1: dependent('ar1', 'serially correlated outcomes: AR(1), ρ 0.3 (edge unchanged)', ar1(0.3)),
+  'ar1-t3': dependent('ar1-t3', 'AR(1), ρ 0.3, with Student t (ν = 3) innovations (edge unchanged)', ar1(0.3, STUDENT_T3)),
 };
 
 // binary(0.45, …, standardizeAt 0.55) draws (e - mean_0.55)/sd_0.55 with e from the p = 0.45

@@ -117,11 +117,11 @@ export function plan(opts: Options): Group[] {
     const runs: RunSpec[] = [];
     for (const scenario of opts.scenarios) {
       const sc = SCENARIOS[scenario];
-      const n = scenario === 'stationary' ? opts.stationaryRuns : opts.runs;
+      const n = sc.stationary ? opts.stationaryRuns : opts.runs;
       for (let i = 0; i < n; i++) {
         const strategy = `${scenario}-${String(i).padStart(3, '0')}`;
         const common = { strategy, rate, scenario, profile: sc.profiles[i % sc.profiles.length], seed: `${opts.seed}/${rate}/${strategy}`, stepMs };
-        if (scenario === 'stationary') runs.push({ ...common, startMs: fromMs, changeMs: fromMs, emitFromMs: fromMs, emitToMs: stationaryTo });
+        if (sc.stationary) runs.push({ ...common, startMs: fromMs, changeMs: fromMs, emitFromMs: fromMs, emitToMs: stationaryTo });
         else runs.push({ ...common, startMs: EPOCH_MS, changeMs, emitFromMs: fromMs, emitToMs: changeMs + horizonMs });
       }
     }

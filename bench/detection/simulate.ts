@@ -28,13 +28,14 @@ export function tradesOf(spec: RunSpec): Trade[] {
   const rng = new Rng(spec.seed);
   const sc = SCENARIOS[spec.scenario];
   const pr = profile(spec.profile);
+  const draw = sc.process ? sc.process(pr, rng) : (ms: number) => sc.draw(pr, ms, rng);
   const out: Trade[] = [];
   let t = spec.startMs;
   for (;;) {
     t += rng.exponential(DAY / spec.rate);
     const closedMs = Math.floor(t);
     if (closedMs > spec.emitToMs) break;
-    const x = sc.draw(pr, closedMs - spec.changeMs, rng);
+    const x = draw(closedMs - spec.changeMs);
     out.push({ id: `t${String(out.length).padStart(7, '0')}`, closedMs, pnl: Math.round(SCALE * x * 1e6) / 1e6 });
   }
   return out;

@@ -34,14 +34,35 @@ export interface Drift {
   win_ratio?: number;
 }
 
-/** Both drift statistics; a key is absent when its statistic is undefined, and both are
- *  absent when either side has fewer than minTrades trades. */
-export function drift(recent: Agg, baseline: Agg, minTrades: number): Drift {
+/**
+ * How much more a window's mean varies than independent trades would make it vary (≥ 1),
+ * per statistic: PnL per trade and the win indicator. A number applies to both.
+ */
+export type VarianceInflation = number | { pnl?: number; win?: number };
+
+function inflationOf(v: VarianceInflation | undefined, key: 'pnl' | 'win'): number {
+  const f = typeof v === 'number' ? v : v?.[key];
+  // Never below 1: negative serial correlation is not credited (it would make a z larger).
+  return f !== undefined && f >= 1 && Number.isFinite(f) ? f : 1;
+}
+
+/**
+ * Both drift statistics; a key is absent when its statistic is undefined, and both are
+ * absent when either side has fewer than minTrades trades.
+ *
+ * `varianceInflation` (issue 11): with regimes, volatility clusters or serially correlated
+ * outcomes, the mean of a window of n trades varies like σ²·f/n, not σ²/n, and a z computed
+ * with independent variances crosses any threshold at every bad spell. Both variances of
+ * each z are multiplied by f (the same factor for the recent window and the baseline), so the
+ * z is divided by √f. Pass the strategy's long-run variance ratio, e.g. the CUSUM run's
+ * cusumVarianceInflation(state); omitted or 1: the independent-trades statistic.
+ */
+export function drift(recent: Agg, baseline: Agg, minTrades: number, varianceInflation?: VarianceInflation): Drift {
   const out: Drift = {};
   if (recent.n < minTrades || baseline.n < minTrades) return out;
   const z = welchZ(recent, baseline);
-  if (z !== undefined) out.pnl_per_trade = z;
+  if (z !== undefined) out.pnl_per_trade = z / Math.sqrt(inflationOf(varianceInflation, 'pnl'));
   const pz = twoProportionZ(recent, baseline);
-  if (pz !== undefined) out.win_ratio = pz;
+  if (pz !== undefined) out.win_ratio = pz / Math.sqrt(inflationOf(varianceInflation, 'win'));
   return out;
 }

@@ -219,9 +219,18 @@ function fold(run: Run, t: RunTrade): void {
 function isState(s: unknown): s is CusumState {
   const c = s as CusumState;
   const finite = (x: unknown) => typeof x === 'number' && Number.isFinite(x);
+  // The long-run scale's sums (issue 11) must be there, of this release's size: a state saved
+  // before them has none and would be continued with the per-trade scale, so it is rebuilt.
+  const l = c?.lrv;
+  const fresh = cusumStart().lrv;
+  const maxLag = fresh?.maxLag;
   return (
     finite(c?.n) && Array.isArray(c.lagged) && c.lagged.every(finite) && Array.isArray(c.llr) && c.llr.every(finite) && Array.isArray(c.shifts) &&
     c.llr.length === c.shifts.length && finite(c.ref?.n) && finite(c.ref?.mean) && finite(c.ref?.m2) && finite(c.maxLag) && finite(c.alpha) &&
-    (c.ew === undefined || (finite(c.ew.mean) && finite(c.ew.variance)))
+    (c.ew === undefined || (finite(c.ew.mean) && finite(c.ew.variance))) &&
+    typeof l === 'object' && l !== null && fresh !== undefined && l.maxLag === maxLag && l.multiScale === fresh.multiScale && finite(l.prior) && l.prior >= 1 && finite(l.pivot) && finite(l.sum) &&
+    Array.isArray(l.cross) && l.cross.length === maxLag + 1 && l.cross.every(finite) &&
+    Array.isArray(l.head) && l.head.length <= maxLag && l.head.every(finite) && Array.isArray(l.tail) && l.tail.length <= maxLag && l.tail.every(finite) &&
+    l.head.length === Math.min(maxLag, c.ref.n) && l.tail.length === Math.min(maxLag, c.ref.n)
   );
 }
