@@ -3,7 +3,7 @@
 // It plugs into the sidecar's own snapshot and exposition, so it exports exactly the same
 // series and the only difference measured is where the numbers come from.
 import type Database from 'better-sqlite3';
-import { cusumAdd, cusumStart, cusumValues, type Agg } from '../src/analytics/index.js';
+import { cusumAdd, cusumStart, cusumValues, cusumVarianceInflation, type Agg } from '../src/analytics/index.js';
 import type { CusumReading, RunKey } from '../src/sidecar/cusum-runs.js';
 import { WINDOWS, type WindowName } from '../src/sidecar/engine.js';
 import type { WindowSource } from '../src/sidecar/snapshot.js';
@@ -102,7 +102,7 @@ export class NaiveWindows implements WindowSource {
     const state = cusumStart();
     for (const [pnl, notional] of rows) cusumAdd(state, returns ? pnl / (notional as number) : pnl, key.minTrades);
     const values = cusumValues(state, key.minTrades);
-    return values && { values, trades: state.n, outcome: returns ? 'return' : 'pnl' };
+    return values && { values, trades: state.n, outcome: returns ? 'return' : 'pnl', inflation: cusumVarianceInflation(state) };
   }
 
   variantTotals(strategy: string, experiment: string): Map<string, Agg> {

@@ -8,7 +8,7 @@
 // re-reads only the trades after that checkpoint, with one indexed range query. A new deploy
 // (also one that re-activates an old version) or another minimum sample starts a new run,
 // read from the ledger in full.
-import { CUSUM_SHIFTS, cusumAdd, cusumStart, cusumValues, inTradeOrder, keyAfter, type CusumState, type TradeKey } from '../analytics/index.js';
+import { CUSUM_SHIFTS, cusumAdd, cusumStart, cusumValues, cusumVarianceInflation, inTradeOrder, keyAfter, type CusumState, type TradeKey } from '../analytics/index.js';
 
 /** What identifies a run: a change of any field starts a new one. */
 export interface RunKey {
@@ -62,6 +62,8 @@ export interface CusumReading {
   trades: number;
   /** what the statistic reads per trade */
   outcome: Outcome;
+  /** the run's long-run variance over its short-run variance (≥ 1): drift divides its z by its root */
+  inflation: number;
 }
 
 /** A copy of the state is kept every this many trades of a run... */
@@ -129,8 +131,9 @@ export class CusumRuns {
     let run = this.runs.get(strategy);
     if (!run || !sameRun(run.key, key)) run = this.rebuild(strategy, newRun(key));
     else if (run.late) run = this.resume(strategy, run, run.late);
-    const values = cusumValues(run.rstate ?? run.state, key.minTrades);
-    return values && { values, trades: run.state.n, outcome: run.rstate ? 'return' : 'pnl' };
+    const state = run.rstate ?? run.state;
+    const values = cusumValues(state, key.minTrades);
+    return values && { values, trades: run.state.n, outcome: run.rstate ? 'return' : 'pnl', inflation: cusumVarianceInflation(state) };
   }
 
   /** Folds the run's trades after `run.last` from the ledger into `run`. */

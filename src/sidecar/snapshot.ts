@@ -102,13 +102,14 @@ function strategySnapshot(engine: WindowSource, ledger: Ledger, strategy: string
     thresholds,
   };
 
-  const c = comparable(recentAgg, baselineAgg);
-  snap.drift = drift(c.a, c.b, thresholds.drift_min_trades);
-  snap.driftOutcome = c.outcome;
-
   const totals = engine.versionTotals(strategy);
   // The CUSUM restarts at every deploy, also one that re-activates an earlier version.
   snap.cusum = engine.cusum(strategy, run);
+  // Drift reads the same run: its z is divided by the root of the run's long-run variance
+  // inflation (regimes, serial correlation), which the CUSUM estimates trade by trade.
+  const c = comparable(recentAgg, baselineAgg);
+  snap.drift = drift(c.a, c.b, thresholds.drift_min_trades, snap.cusum?.inflation);
+  snap.driftOutcome = c.outcome;
   // Versions the rules and the report name are exported whatever their age: the active one,
   // the previous one (the regression names it) and the arms of running experiments.
   const needed = new Set<number>();
