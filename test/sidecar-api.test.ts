@@ -183,7 +183,7 @@ test('the report reads as JSON and Markdown with plain recommendations', async (
   assert.equal(json.active_version, 'v2');
   assert.equal(json.stats.trades, 4);
   // v1 [5,6,7,6] mean 6, v2 [-1,-2,-1,-3] mean -1.75: (-1.75 - 6) / 6 = -129%
-  assert.match(json.recommendations.join(' '), /v2 underperforms v1 by 129% PnL per trade, z = −\d+\.\d over 4 trades: consider rolling back/);
+  assert.match(json.recommendations.join(' '), /v2 underperforms v1 by 129% PnL per trade, z = -\d+\.\d over 4 trades: consider rolling back/);
   const md = await (await s.get('/v1/report?strategy=r&format=markdown')).text();
   assert.match(md, /^# edgewatch report: r/);
   assert.match(md, /\| v1 \| 4 \|/);
@@ -226,4 +226,42 @@ test('a JSON request without a body is a 400 and one without a content type a 41
   assert.equal(await send({ 'content-type': 'application/json', 'content-length': '0' }), 400);
   assert.equal(await send({}), 415);
   assert.equal(await stored(s), 0);
+});
+
+test('edgewatch_ready is 1 from the first scrape of a healthy sidecar, and 0 on the first scrape after a storage fault', async (t) => {
+  const s = await sidecar(t, { now: () => NOW });
+  // No /readyz call before: a scrape alone computes readiness.
+  assert.equal(value(await s.scrape(), 'edgewatch_ready'), 1);
+  await s.post('/v1/trades', good());
+  const db = s.ledger.raw;
+  db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true })}`);
+  const big = { trades: Array.from({ length: 300 }, () => ({ ...good(), symbol: 'S'.repeat(64) })) };
+  assert.equal((await s.post('/v1/trades', big)).status, 503);
+  // Right after the fault, within the second a scrape may reuse a check: the fault invalidates it.
+  assert.equal(value(await s.scrape(), 'edgewatch_ready'), 0);
+  db.pragma('max_page_count = 1073741823');
+  assert.equal((await s.post('/v1/trades', big)).status, 201);
+  await new Promise((r) => setTimeout(r, 1100));
+  assert.equal(value(await s.scrape(), 'edgewatch_ready'), 1);
+});
+
+test('the Markdown report says a stopped experiment\'s winner was not significant, and writes negative numbers with an ASCII minus', async (t) => {
+  let clock = NOW - 3_600_000;
+  const s = await sidecar(t, { now: () => clock });
+  assert.equal((await s.post('/v1/experiments', { strategy: 's', name: 'e1', variants: { control: { x: 1 }, candidate: { x: 2 } } })).status, 201);
+  // Same spread, means 0.1 apart: p is far above 0.01, and PnL per trade is negative.
+  const trades = [];
+  for (let i = 0; i < 40; i++) {
+    trades.push(wireTrade('s', clock + 1 + i, (i % 2 ? 3 : -3.4) , { experiment: 'e1', variant: 'control' }));
+    trades.push(wireTrade('s', clock + 1 + i, (i % 2 ? 3 : -3.2), { experiment: 'e1', variant: 'candidate' }));
+  }
+  assert.equal((await s.post('/v1/trades', { trades })).status, 201);
+  clock += 60_000;
+  assert.equal((await s.post('/v1/experiments/e1/stop', { winner: 'control' })).status, 200);
+  const md = await (await s.get('/v1/report?strategy=s&format=markdown')).text();
+  assert.match(md, /### e1 \(stopped, winner control, not significant: p = 0\.\d{3}, needs < 0\.01\)/);
+  assert.doesNotMatch(md, /\u2212/, 'no Unicode minus anywhere in the report');
+  assert.match(md, /\| control \| v1 \| 40 \| 0\.5000 \| -0\.2000 \|/);
+  const json = await (await s.get('/v1/report?strategy=s')).json();
+  assert.equal(json.experiments[0].significant, false);
 });

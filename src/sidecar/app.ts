@@ -31,6 +31,9 @@ export interface AppContext {
 
 export const MAX_BODY = '1mb';
 
+/** A scrape reuses a readiness check younger than this (ms); /readyz always checks afresh. */
+const READY_REUSE_MS = 1000;
+
 export function createApp(ctx: AppContext): express.Express {
   const now = ctx.now ?? Date.now;
   const app = express();
@@ -41,16 +44,33 @@ export function createApp(ctx: AppContext): express.Express {
     res.json({ status: 'ok' });
   });
 
-  app.get('/readyz', (_req, res) => {
+  // Readiness is computed by /readyz and by every scrape, so edgewatch_ready is right from the
+  // first scrape, not 0 until a probe happens to call /readyz. The check is a write that
+  // changes nothing (one small transaction); a scrape reuses a result younger than
+  // READY_REUSE_MS, so frequent scrapes cost at most one check a second.
+  let lastCheck: { atMs: number; error?: Error } | undefined;
+  const checkReady = (reuse: boolean): Error | undefined => {
+    const t = performance.now();
+    if (reuse && lastCheck && t - lastCheck.atMs < READY_REUSE_MS) return lastCheck.error;
+    let error: Error | undefined;
     try {
       ctx.ledger.checkWritable();
-      ctx.metrics.ready.set(1);
-      res.json({ ready: true });
     } catch (err) {
-      ctx.metrics.ready.set(0);
-      const fault = err instanceof LedgerError ? err.fault : undefined;
-      res.status(503).json({ ready: false, error: withHint((err as Error).message, fault), ...(fault ? { fault } : {}) });
+      error = err as Error;
     }
+    lastCheck = { atMs: t, error };
+    ctx.metrics.ready.set(error ? 0 : 1);
+    return error;
+  };
+
+  app.get('/readyz', (_req, res) => {
+    const err = checkReady(false);
+    if (err === undefined) {
+      res.json({ ready: true });
+      return;
+    }
+    const fault = err instanceof LedgerError ? err.fault : undefined;
+    res.status(503).json({ ready: false, error: withHint(err.message, fault), ...(fault ? { fault } : {}) });
   });
 
   app.get('/metrics', async (_req, res) => {
@@ -69,6 +89,7 @@ export function createApp(ctx: AppContext): express.Express {
       ctx.metrics.scrapeErrors.inc({ stage: 'snapshot' });
       ctx.log.error({ err: (err as Error).message }, 'computing windows failed; serving the previous values');
     }
+    checkReady(true);
     ctx.metrics.scrapeDuration.set((performance.now() - started) / 1000);
     res.set('Content-Type', ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
   });
@@ -261,6 +282,8 @@ export function createApp(ctx: AppContext): express.Express {
     if (status >= 500) ctx.log.error({ err: (err as Error)?.message, kind }, 'request failed');
     else ctx.log.debug({ err: body.error, kind }, 'request refused');
     if (status === 503) res.set('Retry-After', '5');
+    // A storage fault seen by a write: the next scrape checks readiness afresh, not from memory.
+    if (err instanceof LedgerError) lastCheck = undefined;
     res.status(status).json(body);
   });
 
