@@ -265,3 +265,27 @@ test('the Markdown report says a stopped experiment\'s winner was not significan
   const json = await (await s.get('/v1/report?strategy=s')).json();
   assert.equal(json.experiments[0].significant, false);
 });
+
+test('an experiment variant given as an existing version label refers to that version; unknown labels and the {"params": ...} shape are 400s', async (t) => {
+  const s = await sidecar(t, { now: () => NOW });
+  assert.equal((await s.post('/v1/params', { strategy: 's', params: { lookback: 20 } })).status, 201);
+  // {"params": {...}} alone would have created a version whose one parameter is "params".
+  const wrong = await expectError(await s.post('/v1/experiments', { strategy: 's', name: 'e1', variants: { control: { params: { lookback: 20 } }, candidate: { params: { lookback: 30 } } } }), 400);
+  assert.equal(wrong.details[0].path, 'variants.control.params');
+  assert.match(wrong.details[0].message, /"candidate": \{"lookback": 30\}.*"control": "v1"/);
+  await expectError(await s.post('/v1/experiments', { strategy: 's', name: 'e1', variants: { control: 'v7', candidate: { lookback: 30 } } }), 400, /strategy \\"s\\" has no version v7/);
+  await expectError(await s.post('/v1/experiments', { strategy: 's', name: 'e1', variants: { control: 'latest', candidate: { lookback: 30 } } }), 400, /version label like/);
+  await expectError(await s.post('/v1/experiments', { strategy: 's', name: 'e1', variants: { control: { param_version: 'v1', lookback: 1 }, candidate: { lookback: 30 } } }), 400, /must be the only key/);
+  assert.equal(s.ledger.versions('s').length, 1, 'no refused experiment created a version');
+
+  const started = await s.post('/v1/experiments', { strategy: 's', name: 'e1', variants: { control: 'v1', candidate: { lookback: 30 } } });
+  assert.equal(started.status, 201);
+  assert.deepEqual((await started.json()).variants, { control: 'v1', candidate: 'v2' });
+  assert.equal((await s.post('/v1/experiments/e1/stop', {})).status, 200);
+  // The object form names the same versions; no new version appears.
+  const again = await s.post('/v1/experiments', { strategy: 's', name: 'e2', variants: { control: { param_version: 'v1' }, candidate: { param_version: 'v2' } } });
+  assert.equal(again.status, 201);
+  assert.deepEqual((await again.json()).variants, { control: 'v1', candidate: 'v2' });
+  const params = await (await s.get('/v1/params?strategy=s')).json();
+  assert.deepEqual(params.versions.map((v: { params: unknown }) => v.params), [{ lookback: 20 }, { lookback: 30 }]);
+});
