@@ -2,7 +2,9 @@
 // stores nothing, and leaves the sidecar ready.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { fileURLToPath } from 'node:url';
 import test from 'node:test';
 import { sidecar, wireTrade, type TestSidecar } from './support/sidecar.js';
 import { value } from './support/tmp.js';
@@ -98,7 +100,7 @@ test('a body that is not JSON is a 415 and a body over 1 MiB a 413', async (t) =
   assert.equal((await s.get('/readyz')).status, 200);
 });
 
-test('with a token, writes without the right bearer token are 401 and reads stay open', async (t) => {
+test('with a token, writes without the right bearer token are 401, reads need it too, and /metrics stays open', async (t) => {
   const token = 'a-long-enough-secret-token';
   const s = await sidecar(t, { now: () => NOW, token });
   await expectError(await s.post('/v1/trades', good()), 401, /bearer token/);
@@ -108,7 +110,8 @@ test('with a token, writes without the right bearer token are 401 and reads stay
   const ok = await s.post('/v1/trades', good(), { authorization: `Bearer ${token}` });
   assert.equal(ok.status, 201);
   assert.equal((await s.get('/metrics')).status, 200);
-  assert.equal((await s.get('/v1/params?strategy=s')).status, 200);
+  await expectError(await s.get('/v1/params?strategy=s'), 401, /missing or wrong token/);
+  assert.equal((await fetch(`${s.url}/v1/params?strategy=s`, { headers: { authorization: `Bearer ${token}` } })).status, 200);
 });
 
 test('without a token a sidecar listening beyond loopback refuses writes', async (t) => {
@@ -288,4 +291,22 @@ test('an experiment variant given as an existing version label refers to that ve
   assert.deepEqual((await again.json()).variants, { control: 'v1', candidate: 'v2' });
   const params = await (await s.get('/v1/params?strategy=s')).json();
   assert.deepEqual(params.versions.map((v: { params: unknown }) => v.params), [{ lookback: 20 }, { lookback: 30 }]);
+});
+
+test('GET /runbook serves docs/runbook.md as HTML with the anchor of every alert the rules link to', async (t) => {
+  const s = await sidecar(t, { now: () => NOW });
+  const res = await s.get('/runbook');
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type') ?? '', /^text\/html/);
+  assert.match(res.headers.get('content-security-policy') ?? '', /default-src 'none'/, 'a read-only page: no script runs');
+  const html = await res.text();
+  const rules = readFileSync(fileURLToPath(new URL('../../prometheus/rules/alerts.yml', import.meta.url)), 'utf8');
+  const anchors = [...rules.matchAll(/edgewatch_runbook \}\}#([a-z0-9-]+)/g)].map((m) => m[1]);
+  assert.ok(anchors.length >= 14, `the rules link ${anchors.length} anchors`);
+  for (const a of anchors) assert.match(html, new RegExp(`<h2 id="${a}">`), `anchor #${a}`);
+  assert.match(html, /<a href="#tradingordererrorshigh">TradingOrderErrorsHigh<\/a>/, 'in-page links work');
+  assert.match(html, /<code>#&lt;alertname in lower case&gt;<\/code>/, 'the Markdown is escaped, not injected');
+  assert.doesNotMatch(html, /<script/i);
+  // Read-only: the route answers GET only.
+  assert.equal((await fetch(`${s.url}/runbook`, { method: 'POST' })).status, 404);
 });

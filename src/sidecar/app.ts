@@ -13,7 +13,8 @@ import type { SidecarMetrics } from './exposition.js';
 import { buildReport, renderMarkdown } from './report.js';
 import { snapshot } from './snapshot.js';
 import type { ThresholdConfig } from './thresholds.js';
-import { tokenMatches, tokenlessRefusal } from './auth.js';
+import { readCredentialMatches, tokenMatches, tokenlessRefusal } from './auth.js';
+import { renderRunbook } from './runbook.js';
 
 export interface AppContext {
   ledger: Ledger;
@@ -26,6 +27,12 @@ export interface AppContext {
   token?: string;
   /** True when listening on loopback without a token. */
   writesOpen: boolean;
+  /** Tokens that open the read API and /runbook (write and read token); empty: reads are open. */
+  readTokens?: string[];
+  /** Tokens that open /metrics (metrics, read and write token); empty: /metrics is open. */
+  metricsTokens?: string[];
+  /** The runbook's Markdown, served as HTML at /runbook; undefined: /runbook is a 404 saying why. */
+  runbook?: string;
   now?: () => number;
 }
 
@@ -73,7 +80,27 @@ export function createApp(ctx: AppContext): express.Express {
     res.status(503).json({ ready: false, error: withHint(err.message, fault), ...(fault ? { fault } : {}) });
   });
 
-  app.get('/metrics', async (_req, res) => {
+  // Reads need a token once one is set. Basic is offered first so that a browser following an
+  // alert's runbook or report link asks for it (the token as password, any user name).
+  const gate = (tokens: string[], which: string) => (req: Request, res: Response, next: NextFunction) => {
+    if (tokens.length === 0 || readCredentialMatches(req.get('authorization'), tokens)) {
+      next();
+      return;
+    }
+    res.set('WWW-Authenticate', ['Basic realm="edgewatch", charset="UTF-8"', 'Bearer realm="edgewatch"']);
+    res.status(401).json({ error: `missing or wrong token: send Authorization: Bearer <${which}> (or HTTP Basic with it as password)`, details: [] });
+  };
+  const read = gate(ctx.readTokens ?? [], 'EDGEWATCH_TOKEN or EDGEWATCH_READ_TOKEN');
+  const metricsGate = gate(ctx.metricsTokens ?? [], 'EDGEWATCH_METRICS_TOKEN');
+
+  // The runbook where the alerts link to it: rendered once, served like any read.
+  const runbookHtml = ctx.runbook === undefined ? undefined : renderRunbook(ctx.runbook);
+  app.get('/runbook', read, (_req, res) => {
+    if (runbookHtml === undefined) throw new NotFoundError('the runbook (docs/runbook.md) is not installed next to the sidecar');
+    res.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'").type('text/html; charset=utf-8').send(runbookHtml);
+  });
+
+  app.get('/metrics', metricsGate, async (_req, res) => {
     const started = performance.now();
     const t = now();
     try {
@@ -203,7 +230,7 @@ export function createApp(ctx: AppContext): express.Express {
   });
 
   // ---- reads ----
-  app.get('/v1/params', (req, res) => {
+  app.get('/v1/params', read, (req, res) => {
     const strategy = queryName(req, 'strategy');
     const deploys = ctx.ledger.deploys(strategy);
     const active = deploys[deploys.length - 1];
@@ -215,14 +242,14 @@ export function createApp(ctx: AppContext): express.Express {
     });
   });
 
-  app.get('/v1/params/:strategy/diff', (req, res) => {
+  app.get('/v1/params/:strategy/diff', read, (req, res) => {
     const strategy = pathName(req.params.strategy, 'strategy');
     const from = version(req, ctx.ledger, strategy, String(req.query.from ?? ''), 'from');
     const to = version(req, ctx.ledger, strategy, String(req.query.to ?? ''), 'to');
     res.json({ strategy, from: versionLabel(from.version), to: versionLabel(to.version), diff: diffParams(from.params, to.params) });
   });
 
-  app.get('/v1/params/:strategy/:version', (req, res) => {
+  app.get('/v1/params/:strategy/:version', read, (req, res) => {
     const strategy = pathName(req.params.strategy, 'strategy');
     const v = version(req, ctx.ledger, strategy, String(req.params.version), 'version');
     const deploys = ctx.ledger.deploys(strategy).filter((d) => d.version === v.version);
@@ -239,7 +266,7 @@ export function createApp(ctx: AppContext): express.Express {
     });
   });
 
-  app.get('/v1/experiments', (req, res) => {
+  app.get('/v1/experiments', read, (req, res) => {
     const strategy = req.query.strategy === undefined ? undefined : queryName(req, 'strategy');
     ctx.engine.refresh(now());
     const snaps = snapshot(ctx.engine, ctx.ledger, now(), { keepVersions: ctx.keepVersions, thresholds: ctx.thresholds, stoppedExperiments: true });
@@ -258,7 +285,7 @@ export function createApp(ctx: AppContext): express.Express {
     res.json({ experiments: out });
   });
 
-  app.get('/v1/report', (req, res) => {
+  app.get('/v1/report', read, (req, res) => {
     const strategy = queryName(req, 'strategy');
     const window = String(req.query.window ?? '24h');
     if (!Object.hasOwn(WINDOWS, window)) throw new ValidationError('invalid query', [{ path: 'window', message: 'must be 1h, 24h or 7d' }]);
