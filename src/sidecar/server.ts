@@ -51,6 +51,12 @@ export interface Sidecar {
 export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
   const log = opts.logger ?? createLogger('edgewatch-sidecar');
   const host = opts.host ?? '127.0.0.1';
+  // The CLI reads EDGEWATCH_TOKEN; the two newer tokens are read here when not given, so the
+  // sidecar command honours them without a change of its own. Before the ledger opens: a bad
+  // token stops the start with nothing to close.
+  const fromEnv = opts.readToken === undefined || opts.metricsToken === undefined ? accessTokensFromEnv() : {};
+  const readToken = opts.readToken ?? fromEnv.readToken;
+  const metricsToken = opts.metricsToken ?? fromEnv.metricsToken;
   const ledger = Ledger.open(opts.db, { maxStrategies: opts.maxStrategies, maxVersionsPerStrategy: opts.maxVersionsPerStrategy });
   const thresholds = opts.thresholds ?? parseThresholds(undefined, 'defaults');
   const engine = new WindowEngine(ledger, { runKey: cusumRunKeys(ledger, thresholds) });
@@ -60,11 +66,6 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
   const started = performance.now();
   engine.refresh(now());
   log.info({ trades: engine.tradesSeen, ms: Math.round(performance.now() - started) }, 'ledger loaded into the window engine');
-  // The CLI reads EDGEWATCH_TOKEN; the two newer tokens are read here when not given, so the
-  // sidecar command honours them without a change of its own.
-  const fromEnv = opts.readToken === undefined || opts.metricsToken === undefined ? accessTokensFromEnv() : {};
-  const readToken = opts.readToken ?? fromEnv.readToken;
-  const metricsToken = opts.metricsToken ?? fromEnv.metricsToken;
   const readTokens = [opts.token, readToken].filter((x): x is string => x !== undefined);
   const metricsTokens = metricsToken === undefined ? [] : [metricsToken, ...readTokens];
   const app = createApp({
