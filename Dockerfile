@@ -28,6 +28,8 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The sidecar serves the runbook at /runbook, where alert notifications link.
+COPY --from=build /app/docs/runbook.md ./docs/runbook.md
 # A named volume mounted on /data starts as a copy of this directory, owned by `node`.
 RUN mkdir -p /data && chown node:node /data
 USER node

@@ -27,9 +27,18 @@ export interface PrometheusTargets {
   /** Global scrape_interval / evaluation_interval, e.g. '1s' in tests; default as committed (15s). */
   scrapeInterval?: string;
   evaluationInterval?: string;
-  /** External labels the alert links are built from; default as committed. */
+  /**
+   * External labels the alert links are built from. grafanaUrl: default as committed; ''
+   * drops the label (no Grafana runs: notifications carry no dashboard link). runbookUrl:
+   * default the sidecar's own /runbook at the `sidecar` target, reachable wherever the copy runs.
+   */
   grafanaUrl?: string;
   runbookUrl?: string;
+  /**
+   * The file whose content Prometheus sends as the sidecar's bearer token
+   * (EDGEWATCH_METRICS_TOKEN); default the committed empty prometheus/metrics_token (no token).
+   */
+  metricsTokenFile?: string;
 }
 
 /** The committed prometheus.yml with the given targets (see PrometheusTargets). */
@@ -59,7 +68,9 @@ export function renderPrometheusConfig(targets: PrometheusTargets): string {
   swap("'rules/alerts.yml'", `'${ruleDir}/alerts.yml'`);
   swap('scrape_interval: 15s', targets.scrapeInterval && `scrape_interval: ${targets.scrapeInterval}`);
   swap('evaluation_interval: 15s', targets.evaluationInterval && `evaluation_interval: ${targets.evaluationInterval}`);
-  swap("edgewatch_grafana: 'http://localhost:3000'", targets.grafanaUrl && `edgewatch_grafana: '${targets.grafanaUrl}'`);
-  swap("edgewatch_runbook: 'docs/runbook.md'", targets.runbookUrl && `edgewatch_runbook: '${targets.runbookUrl}'`);
+  swap("    edgewatch_grafana: 'http://localhost:3000'\n", targets.grafanaUrl === '' ? '' : targets.grafanaUrl && `    edgewatch_grafana: '${targets.grafanaUrl}'\n`);
+  swap("edgewatch_runbook: 'http://localhost:9465/runbook'", `edgewatch_runbook: '${targets.runbookUrl ?? `http://${targets.sidecar}/runbook`}'`);
+  // The rendered copy lives elsewhere: the relative token path becomes absolute.
+  swap("credentials_file: 'metrics_token'", `credentials_file: '${targets.metricsTokenFile ?? `${PROMETHEUS_DIR}metrics_token`}'`);
   return text;
 }

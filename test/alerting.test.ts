@@ -157,9 +157,16 @@ test('every alert has a severity, summary, description, runbook section, dashboa
   const tests = readdirSync(path.join(PROMETHEUS_DIR, 'tests')).map((f) => read(path.join('prometheus', 'tests', f))).join('\n');
   for (const [name, block] of alerts) {
     assert.match(block, /\n\s+severity: (critical|warning|info)\n/, `${name}: severity`);
-    for (const key of ['summary', 'description', 'runbook_url', 'dashboard']) {
+    for (const key of ['summary', 'description', 'action', 'runbook_url', 'dashboard']) {
       assert.match(block, new RegExp(`\\n\\s+${key}: `), `${name}: annotation ${key}`);
     }
+    // The notification's "what to do" is the runbook's own first sentence of "Act.", so the two cannot drift apart.
+    const action = /\n\s+action: "([^"]+)"\n/.exec(block)?.[1];
+    const section = runbook.split(/^## /m).find((x) => x.startsWith(`${name}\n`)) ?? '';
+    const act = (/\*\*Act\.\*\* ([\s\S]*?)(\n\n|$)/.exec(section)?.[1] ?? '').replace(/\s+/g, ' ');
+    assert.ok(action && act.startsWith(action), `${name}: action "${action}" must open the runbook's Act: "${act.slice(0, 120)}"`);
+    // No Grafana configured (edgewatch_grafana unset): the dashboard annotation is empty, not a dead link.
+    assert.match(block, /dashboard: '\{\{ with \$externalLabels\.edgewatch_grafana \}\}\{\{ \. \}\}\/d\/[^']*\{\{ end \}\}'/, `${name}: dashboard only with edgewatch_grafana`);
     const anchor = block.match(/runbook_url: '\{\{ \$externalLabels\.edgewatch_runbook \}\}#([a-z0-9-]+)'/);
     assert.ok(anchor, `${name}: runbook_url must be {{ $externalLabels.edgewatch_runbook }}#anchor`);
     assert.ok(anchors.has(anchor[1]), `${name}: docs/runbook.md has no section #${anchor[1]}`);
@@ -352,11 +359,16 @@ test('a running Alertmanager inhibits symptoms of a down bot and warnings under 
   const context = () => `discord/webhook: ${JSON.stringify(sink.received)}\nmails: ${JSON.stringify(smtp.received.map((m) => m.body))}\nalertmanager log:\n${log}`;
   await waitFor('Alertmanager to be ready', async () => ((await fetch(`${base}/-/ready`)).ok ? true : undefined), context);
 
+  // The actions as the rules write them; the drawdown alert as a stack without Grafana sends
+  // it: an empty dashboard and the runbook served by the sidecar.
+  const actions = new Map([...read('prometheus/rules/alerts.yml').matchAll(/- alert: (\w+)\n[\s\S]*?\n\s+action: "([^"]+)"/g)].map((m) => [m[1], m[2]]));
   const annotations = (name: string, strategy: string) => ({
     summary: `${name} of ${strategy} (test)`,
     description: `The values that tripped ${name} for ${strategy}.`,
-    runbook_url: `https://docs.example.invalid/runbook.md#${name.toLowerCase()}`,
-    dashboard: `http://grafana.example.invalid/d/edgewatch-overview?var-strategy=${strategy}`,
+    action: actions.get(name) ?? '',
+    ...(name === 'TradingDrawdownHigh'
+      ? { runbook_url: `http://127.0.0.1:9465/runbook#${name.toLowerCase()}`, dashboard: '' }
+      : { runbook_url: `https://docs.example.invalid/runbook.md#${name.toLowerCase()}`, dashboard: `http://grafana.example.invalid/d/edgewatch-overview?var-strategy=${strategy}` }),
   });
   const alert = (labels: Record<string, string>) => ({
     labels,
@@ -406,6 +418,16 @@ test('a running Alertmanager inhibits symptoms of a down bot and warnings under 
   assert.ok(embed.description.includes('[Dashboard](http://grafana.example.invalid/d/edgewatch-overview?var-strategy=alpha)'), embed.description);
   assert.ok(embed.description.includes('[Runbook](https://docs.example.invalid/runbook.md#tradingwinratiodrift)'), embed.description);
   assert.ok(!embed.description.includes('edgewatch_'), 'link-base labels leaked into the message');
+  assert.ok(embed.description.includes(`\n**What to do:** ${actions.get('TradingWinRatioDrift')}\n`), embed.description);
+  // Without Grafana: no dashboard line, the runbook a link to the sidecar's /runbook.
+  const drawdown = await waitFor('the Discord message for the drawdown', () =>
+    sink.received.find((r) => r.channel === 'discord' && r.body.embeds?.[0]?.title === '[FIRING:1] TradingDrawdownHigh · beta'),
+    context,
+  );
+  const dd = drawdown.body.embeds[0].description as string;
+  assert.ok(dd.includes(`**What to do:** ${actions.get('TradingDrawdownHigh')}`), dd);
+  assert.ok(!/Dashboard/.test(dd), `no dashboard without Grafana: ${dd}`);
+  assert.ok(dd.includes('[Runbook](http://127.0.0.1:9465/runbook#tradingdrawdownhigh)'), dd);
 
   // The Watchdog reaches its own webhook, and nothing else does.
   const watchdog = await waitFor('the Watchdog ping', () => sink.received.find((r) => r.channel === 'watchdog'), context);
@@ -420,6 +442,11 @@ test('a running Alertmanager inhibits symptoms of a down bot and warnings under 
   assert.ok(critical.includes('strategy alpha · version v1 · bot other · critical · since'), critical);
   assert.ok(critical.includes('<a href="https://docs.example.invalid/runbook.md#tradingloopstalled">Runbook</a>'), critical);
   assert.ok(critical.includes('Dashboard: http://grafana.example.invalid/d/edgewatch-overview?var-strategy=alpha'), critical);
+  assert.ok(critical.includes(`What to do: ${actions.get('TradingLoopStalled')}`), 'the text part says what to do');
+  assert.ok(critical.includes(`<strong>What to do:</strong> ${actions.get('TradingLoopStalled')}`), 'the HTML part says what to do');
+  const ddMail = await waitFor('the drawdown mail', () => smtp.received.map((m) => String(m.body)).find((m) => m.includes('Subject: [FIRING:1] TradingDrawdownHigh')), context);
+  assert.ok(!/Dashboard/.test(ddMail), `no dashboard without Grafana: ${ddMail}`);
+  assert.ok(ddMail.includes('Runbook:   http://127.0.0.1:9465/runbook#tradingdrawdownhigh'), ddMail);
   const digest = await waitFor('the digest mail', () => smtp.received.map((m) => String(m.body)).find((m) => m.includes('Subject: edgewatch daily digest')), context);
   assert.ok(digest.includes('Subject: edgewatch daily digest: 1 info alert(s) firing'), digest);
   assert.ok(digest.includes('strategy alpha · bot demo · experiment spread · variant candidate · info'), digest);

@@ -18,6 +18,7 @@ interface Volume {
   type: 'bind' | 'volume';
   source: string;
   target: string;
+  read_only?: boolean;
 }
 interface Service {
   image?: string;
@@ -49,8 +50,8 @@ function yamlToJson(composePath: string, yaml: string): unknown {
 function volumesOf(s: Service): Volume[] {
   return (s.volumes ?? []).map((v) => {
     if (typeof v !== 'string') return v;
-    const [source = '', target = ''] = (v as string).split(':');
-    return { type: source.startsWith('/') || source.startsWith('.') ? 'bind' : 'volume', source, target };
+    const [source = '', target = '', mode = ''] = (v as string).split(':');
+    return { type: source.startsWith('/') || source.startsWith('.') ? 'bind' : 'volume', source, target, read_only: mode.split(',').includes('ro') };
   });
 }
 
@@ -186,6 +187,24 @@ describe('docker-compose stack', { skip: compose.skip }, () => {
     names.delete('EDGEWATCH_AM_TEMPLATES_DIR'); // set by entrypoint.sh itself
     assert.ok(names.size >= 4, [...names].join(','));
     for (const name of names) assert.ok(name in env, `${name} is not passed to the alertmanager service`);
+  });
+
+  test('the /metrics token file is mounted where the sidecar and Prometheus read it; by default the committed empty file (no token)', () => {
+    const check = (services: Record<string, Service>, source: string) => {
+      const sidecar = services.sidecar!;
+      const tokenPath = sidecar.environment?.EDGEWATCH_METRICS_TOKEN_FILE;
+      assert.equal(tokenPath, '/run/secrets/edgewatch_metrics_token');
+      assert.ok(volumesOf(sidecar).some((v) => v.type === 'bind' && v.source === source && v.target === tokenPath && v.read_only), JSON.stringify(sidecar.volumes));
+      // prometheus.yml names the file relative to itself, under the ./prometheus mount.
+      const relativePath = /credentials_file: '([^']+)'/.exec(read('prometheus/prometheus.yml'))?.[1];
+      assert.equal(relativePath, 'metrics_token');
+      assert.ok(volumesOf(services.prometheus!).some((v) => v.type === 'bind' && v.source === source && v.target === `/etc/prometheus/${relativePath}` && v.read_only), JSON.stringify(services.prometheus!.volumes));
+    };
+    check(config().services, join(ROOT, 'prometheus/metrics_token'));
+    assert.equal(read('prometheus/metrics_token'), '', 'the committed placeholder holds no token');
+    const r = runConfig({ EDGEWATCH_TOKEN: TOKEN, EDGEWATCH_METRICS_TOKEN_FILE: '/srv/edgewatch/metrics_token' });
+    assert.equal(r.status, 0, r.stderr);
+    check((yamlToJson(compose.path!, r.stdout) as ComposeConfig).services, '/srv/edgewatch/metrics_token');
   });
 
   test('the hosts prometheus.yml scrapes and alerts are services of the stack', () => {

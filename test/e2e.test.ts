@@ -13,7 +13,7 @@
 // receivers are too, with their URLs and mail server pointed at the local sinks.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openEdgewatch, type StrategyHandle } from '../src/index.js';
@@ -41,6 +41,7 @@ const MOMENTUM_DEGRADED = [-10, 2, -8, -12, -4, 3, -9, -6, -7, -9];
 const MEANREV = [5, -3, 4, -2, 1, -4, 6, -1, 3, -3];
 // Generous: these bound a failure, a passing run takes seconds per step.
 const DEADLINE = 45_000;
+const METRICS_TOKEN = 'e2e-metrics-token-0123456789abcdef';
 
 /** Records trades every `stepMs` in [fromMs, toMs) with the PnL cycle. */
 function trade(s: StrategyHandle, fromMs: number, toMs: number, stepMs: number, cycle: number[], prefix: string): number {
@@ -115,6 +116,8 @@ test('end to end: degradation reaches the webhook with strategy and version, the
   const smtp = await startSmtpSink(onReceive);
   sinks.push(webhook, smtp);
   const [sidecarPort, amPort, promPort] = [await freePort(), await freePort(), await freePort()];
+  const metricsTokenFile = path.join(dir, 'metrics_token');
+  writeFileSync(metricsTokenFile, `${METRICS_TOKEN}\n`, { mode: 0o600 });
   const sidecar = startProc('sidecar', process.execPath, [CLI, 'sidecar'], {
     env: {
       ...process.env,
@@ -124,6 +127,8 @@ test('end to end: degradation reaches the webhook with strategy and version, the
       EDGEWATCH_THRESHOLDS: JSON.stringify({ defaults: { heartbeat_max_age_seconds: 10 } }),
       EDGEWATCH_LOG_LEVEL: 'warn',
       EDGEWATCH_LOG_FORMAT: 'json',
+      // /metrics behind its token: Prometheus below must send it from its credentials_file.
+      EDGEWATCH_METRICS_TOKEN_FILE: metricsTokenFile,
     },
   });
   procs.push(sidecar);
@@ -137,6 +142,9 @@ test('end to end: degradation reaches the webhook with strategy and version, the
     ruleDir: writeRules(path.join(dir, 'rules'), { maxFor: '2s' }),
     scrapeInterval: '1s',
     evaluationInterval: '1s',
+    // As the native stack runs: no Grafana, and the runbook link (by default) on the sidecar.
+    grafanaUrl: '',
+    metricsTokenFile,
   });
   // Alertmanager before Prometheus: an alert Prometheus fails to send is only resent a minute later.
   await Promise.all([
@@ -164,7 +172,17 @@ test('end to end: degradation reaches the webhook with strategy and version, the
     // The operator's view: the message text names strategy, version, bot and severity, with links.
     assert.match(embed.description, /\nstrategy momentum · version v2 · bot demo · .*metric (pnl_per_trade|win_ratio) · warning · since /, embed.description);
     assert.match(embed.description, /of momentum drifted down \(z = -\d+\.\d\d\)\nStrategy momentum \(bot demo, version v2\) .* in the baseline \(7d minus 24h\)/, embed.description);
-    assert.match(embed.description, /Runbook: docs\/runbook\.md#trading(pnlpertrade|winratio)drift/, embed.description);
+    // Links that work where this stack runs: the runbook section on the sidecar, no dashboard without Grafana.
+    const runbook = /\[Runbook\]\((http:\/\/127\.0\.0\.1:\d+\/runbook)#(trading(?:pnlpertrade|winratio)drift)\)/.exec(embed.description);
+    assert.ok(runbook, embed.description);
+    assert.equal(runbook[1], `http://127.0.0.1:${sidecarPort}/runbook`);
+    const page = await fetch(runbook[1]);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), new RegExp(`<h2 id="${runbook[2]}">`));
+    assert.doesNotMatch(embed.description, /Dashboard/, embed.description);
+    assert.match(embed.description, /\n\*\*What to do:\*\* (Compare with the market|Check whether fees or slippage rose)/, embed.description);
+    // The drift came from a sidecar whose /metrics refuses anyone without the token: Prometheus sent it.
+    assert.equal((await fetch(`http://127.0.0.1:${sidecarPort}/metrics`)).status, 401);
     // The labels as Alertmanager holds them, routed to the warning receiver.
     const alertname = /Trading\w+Drift/.exec(embed.title)![0];
     const held = (await am.alerts()).find((a) => a.labels.alertname === alertname && a.labels.strategy === 'momentum');

@@ -438,3 +438,16 @@ test('kill -9 in the middle of recording loses no acknowledged trade', async (t)
   assert.deepEqual(lost, []);
   assert.equal(l.activeDeploy('alpha')?.version, 1, 'the active version survives the kills');
 });
+
+test('experiments.start accepts existing version labels as variants and refuses unknown ones and the {params} shape', (t) => {
+  const ew = open(t);
+  const a = ew.strategy('alpha');
+  a.params.deploy({ x: 1 });
+  const unknown = a.experiments.start({ name: 'e', variants: { control: 'v9', candidate: { x: 2 } } });
+  assert.ok(!unknown.ok && unknown.error instanceof ValidationError && /has no version v9/.test(JSON.stringify(unknown.error.details)));
+  const shaped = a.experiments.start({ name: 'e', variants: { control: { params: { x: 1 } }, candidate: { x: 2 } } });
+  assert.ok(!shaped.ok && /is not a variant shape/.test(JSON.stringify((shaped.error as ValidationError).details)));
+  const started = a.experiments.start({ name: 'e', variants: { control: 'v1', candidate: { param_version: 'v1' } } });
+  assert.deepEqual(started.ok && started.variants, { control: 'v1', candidate: 'v1' });
+  assert.deepEqual(a.experiments.assign('k')?.params, { x: 1 });
+});

@@ -120,6 +120,67 @@ test('without a token a sidecar on every interface (::) refuses writes and serve
   assert.equal(s.ledger.strategies().length, 0);
 });
 
+// ---------------------------------------------------------------- reads and /metrics behind tokens
+
+const WRITE_TOKEN = 'a-long-enough-write-token-0123456789';
+const READ_TOKEN = 'a-long-enough-read-token-0123456789';
+const METRICS_TOKEN = 'a-long-enough-metrics-token-012345';
+const READ_ROUTES = ['/v1/params?strategy=s', '/v1/params/s/diff?from=v1&to=v1', '/v1/params/s/v1', '/v1/experiments', '/v1/report?strategy=s', '/v1/report?strategy=s&format=markdown', '/runbook'];
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+const basic = (token: string) => ({ authorization: `Basic ${Buffer.from(`anyone:${token}`).toString('base64')}` });
+
+test('with EDGEWATCH_TOKEN set beyond loopback, every read route and /runbook answer 401 without a token and 200 with the write or read token', async (t) => {
+  const s = await sidecar(t, { host: '0.0.0.0', token: WRITE_TOKEN, readToken: READ_TOKEN });
+  const get = (path: string, headers: Record<string, string> = {}) => fetch(`http://127.0.0.1:${s.port}${path}`, { headers });
+  assert.equal((await s.post('/v1/params', { strategy: 's', params: { secret_edge: 0.42 } }, bearer(WRITE_TOKEN))).status, 201);
+  assert.equal((await s.post('/v1/trades', wireTrade('s', Date.now() - 1000, 5), bearer(WRITE_TOKEN))).status, 201);
+  for (const path of READ_ROUTES) {
+    const refused = await get(path);
+    const text = await refused.text();
+    assert.equal(refused.status, 401, `${path} without a token`);
+    assert.ok(!text.includes('secret_edge') && !text.includes('0.42'), `${path}: a refusal shows nothing of the ledger`);
+    assert.match(refused.headers.get('www-authenticate') ?? '', /Basic realm="edgewatch"/, 'a browser asks for the token');
+    assert.equal((await get(path, bearer(`${READ_TOKEN}x`))).status, 401, `${path} with a wrong token`);
+    assert.equal((await get(path, bearer(WRITE_TOKEN))).status, 200, `${path} with the write token`);
+    assert.equal((await get(path, bearer(READ_TOKEN))).status, 200, `${path} with the read token`);
+    assert.equal((await get(path, basic(READ_TOKEN))).status, 200, `${path} with the read token as a Basic password (a browser)`);
+  }
+  // The read token reads, it does not write; probes and /metrics (no metrics token set) stay open.
+  assert.equal((await s.post('/v1/heartbeat', { strategy: 's' }, bearer(READ_TOKEN))).status, 401);
+  for (const path of ['/healthz', '/readyz', '/metrics']) assert.equal((await get(path)).status, 200, path);
+});
+
+test('with EDGEWATCH_METRICS_TOKEN set, /metrics answers 401 without it and 200 with it, and the metrics token opens no read', async (t) => {
+  const s = await sidecar(t, { host: '0.0.0.0', token: WRITE_TOKEN, metricsToken: METRICS_TOKEN });
+  const get = (path: string, headers: Record<string, string> = {}) => fetch(`http://127.0.0.1:${s.port}${path}`, { headers });
+  assert.equal((await get('/metrics')).status, 401);
+  assert.equal((await get('/metrics', bearer(`${METRICS_TOKEN}x`))).status, 401);
+  const ok = await get('/metrics', bearer(METRICS_TOKEN));
+  assert.equal(ok.status, 200);
+  assert.equal(value(parseExposition(await ok.text()), 'edgewatch_ready'), 1);
+  assert.equal((await get('/metrics', bearer(WRITE_TOKEN))).status, 200, 'the write token reads /metrics too');
+  assert.equal((await get('/v1/experiments', bearer(METRICS_TOKEN))).status, 401);
+  assert.equal((await get('/healthz')).status, 200);
+});
+
+test('the sidecar command reads EDGEWATCH_READ_TOKEN and EDGEWATCH_METRICS_TOKEN_FILE, and refuses a short one naming the variable', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'metrics_token');
+  writeFileSync(file, `${METRICS_TOKEN}\n`, { mode: 0o600 });
+  const sc = await spawnSidecar({ db: join(dir, 'l.db'), env: { EDGEWATCH_TOKEN: WRITE_TOKEN, EDGEWATCH_READ_TOKEN: READ_TOKEN, EDGEWATCH_METRICS_TOKEN_FILE: file } });
+  t.after(() => sc.kill());
+  assert.equal((await fetch(`${sc.url}/v1/experiments`)).status, 401);
+  assert.equal((await fetch(`${sc.url}/v1/experiments`, { headers: bearer(READ_TOKEN) })).status, 200);
+  assert.equal((await fetch(`${sc.url}/metrics`)).status, 401);
+  assert.equal((await fetch(`${sc.url}/metrics`, { headers: bearer(METRICS_TOKEN) })).status, 200);
+  await sc.kill('SIGTERM');
+  const short = 'sh0rt-s3cret';
+  const r = spawnSync(process.execPath, [CLI_MAIN, 'sidecar'], { env: { ...process.env, EDGEWATCH_DB: join(dir, 'l.db'), EDGEWATCH_PORT: '0', EDGEWATCH_READ_TOKEN: short }, encoding: 'utf8', timeout: 20_000 });
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /EDGEWATCH_READ_TOKEN must be at least 16 characters/);
+  assert.ok(!`${r.stdout}${r.stderr}`.includes(short));
+});
+
 // ---------------------------------------------------------------- size limits at their edges
 
 test('a body of exactly 1 MiB is read and one byte more is a 413; 5,000 trades are one batch and 5,001 are not', async (t) => {

@@ -2,7 +2,9 @@
 // stores nothing, and leaves the sidecar ready.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { fileURLToPath } from 'node:url';
 import test from 'node:test';
 import { sidecar, wireTrade, type TestSidecar } from './support/sidecar.js';
 import { value } from './support/tmp.js';
@@ -98,7 +100,7 @@ test('a body that is not JSON is a 415 and a body over 1 MiB a 413', async (t) =
   assert.equal((await s.get('/readyz')).status, 200);
 });
 
-test('with a token, writes without the right bearer token are 401 and reads stay open', async (t) => {
+test('with a token, writes without the right bearer token are 401, reads need it too, and /metrics stays open', async (t) => {
   const token = 'a-long-enough-secret-token';
   const s = await sidecar(t, { now: () => NOW, token });
   await expectError(await s.post('/v1/trades', good()), 401, /bearer token/);
@@ -108,7 +110,8 @@ test('with a token, writes without the right bearer token are 401 and reads stay
   const ok = await s.post('/v1/trades', good(), { authorization: `Bearer ${token}` });
   assert.equal(ok.status, 201);
   assert.equal((await s.get('/metrics')).status, 200);
-  assert.equal((await s.get('/v1/params?strategy=s')).status, 200);
+  await expectError(await s.get('/v1/params?strategy=s'), 401, /missing or wrong token/);
+  assert.equal((await fetch(`${s.url}/v1/params?strategy=s`, { headers: { authorization: `Bearer ${token}` } })).status, 200);
 });
 
 test('without a token a sidecar listening beyond loopback refuses writes', async (t) => {
@@ -183,7 +186,7 @@ test('the report reads as JSON and Markdown with plain recommendations', async (
   assert.equal(json.active_version, 'v2');
   assert.equal(json.stats.trades, 4);
   // v1 [5,6,7,6] mean 6, v2 [-1,-2,-1,-3] mean -1.75: (-1.75 - 6) / 6 = -129%
-  assert.match(json.recommendations.join(' '), /v2 underperforms v1 by 129% PnL per trade, z = −\d+\.\d over 4 trades: consider rolling back/);
+  assert.match(json.recommendations.join(' '), /v2 underperforms v1 by 129% PnL per trade, z = -\d+\.\d over 4 trades: consider rolling back/);
   const md = await (await s.get('/v1/report?strategy=r&format=markdown')).text();
   assert.match(md, /^# edgewatch report: r/);
   assert.match(md, /\| v1 \| 4 \|/);
@@ -226,4 +229,84 @@ test('a JSON request without a body is a 400 and one without a content type a 41
   assert.equal(await send({ 'content-type': 'application/json', 'content-length': '0' }), 400);
   assert.equal(await send({}), 415);
   assert.equal(await stored(s), 0);
+});
+
+test('edgewatch_ready is 1 from the first scrape of a healthy sidecar, and 0 on the first scrape after a storage fault', async (t) => {
+  const s = await sidecar(t, { now: () => NOW });
+  // No /readyz call before: a scrape alone computes readiness.
+  assert.equal(value(await s.scrape(), 'edgewatch_ready'), 1);
+  await s.post('/v1/trades', good());
+  const db = s.ledger.raw;
+  db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true })}`);
+  const big = { trades: Array.from({ length: 300 }, () => ({ ...good(), symbol: 'S'.repeat(64) })) };
+  assert.equal((await s.post('/v1/trades', big)).status, 503);
+  // Right after the fault, within the second a scrape may reuse a check: the fault invalidates it.
+  assert.equal(value(await s.scrape(), 'edgewatch_ready'), 0);
+  db.pragma('max_page_count = 1073741823');
+  assert.equal((await s.post('/v1/trades', big)).status, 201);
+  await new Promise((r) => setTimeout(r, 1100));
+  assert.equal(value(await s.scrape(), 'edgewatch_ready'), 1);
+});
+
+test('the Markdown report says a stopped experiment\'s winner was not significant, and writes negative numbers with an ASCII minus', async (t) => {
+  let clock = NOW - 3_600_000;
+  const s = await sidecar(t, { now: () => clock });
+  assert.equal((await s.post('/v1/experiments', { strategy: 's', name: 'e1', variants: { control: { x: 1 }, candidate: { x: 2 } } })).status, 201);
+  // Same spread, means 0.1 apart: p is far above 0.01, and PnL per trade is negative.
+  const trades = [];
+  for (let i = 0; i < 40; i++) {
+    trades.push(wireTrade('s', clock + 1 + i, (i % 2 ? 3 : -3.4) , { experiment: 'e1', variant: 'control' }));
+    trades.push(wireTrade('s', clock + 1 + i, (i % 2 ? 3 : -3.2), { experiment: 'e1', variant: 'candidate' }));
+  }
+  assert.equal((await s.post('/v1/trades', { trades })).status, 201);
+  clock += 60_000;
+  assert.equal((await s.post('/v1/experiments/e1/stop', { winner: 'control' })).status, 200);
+  const md = await (await s.get('/v1/report?strategy=s&format=markdown')).text();
+  assert.match(md, /### e1 \(stopped, winner control, not significant: p = 0\.\d{3}, needs < 0\.01\)/);
+  assert.doesNotMatch(md, /\u2212/, 'no Unicode minus anywhere in the report');
+  assert.match(md, /\| control \| v1 \| 40 \| 0\.5000 \| -0\.2000 \|/);
+  const json = await (await s.get('/v1/report?strategy=s')).json();
+  assert.equal(json.experiments[0].significant, false);
+});
+
+test('an experiment variant given as an existing version label refers to that version; unknown labels and the {"params": ...} shape are 400s', async (t) => {
+  const s = await sidecar(t, { now: () => NOW });
+  assert.equal((await s.post('/v1/params', { strategy: 's', params: { lookback: 20 } })).status, 201);
+  // {"params": {...}} alone would have created a version whose one parameter is "params".
+  const wrong = await expectError(await s.post('/v1/experiments', { strategy: 's', name: 'e1', variants: { control: { params: { lookback: 20 } }, candidate: { params: { lookback: 30 } } } }), 400);
+  assert.equal(wrong.details[0].path, 'variants.control.params');
+  assert.match(wrong.details[0].message, /"candidate": \{"lookback": 30\}.*"control": "v1"/);
+  await expectError(await s.post('/v1/experiments', { strategy: 's', name: 'e1', variants: { control: 'v7', candidate: { lookback: 30 } } }), 400, /strategy \\"s\\" has no version v7/);
+  await expectError(await s.post('/v1/experiments', { strategy: 's', name: 'e1', variants: { control: 'latest', candidate: { lookback: 30 } } }), 400, /version label like/);
+  await expectError(await s.post('/v1/experiments', { strategy: 's', name: 'e1', variants: { control: { param_version: 'v1', lookback: 1 }, candidate: { lookback: 30 } } }), 400, /must be the only key/);
+  assert.equal(s.ledger.versions('s').length, 1, 'no refused experiment created a version');
+
+  const started = await s.post('/v1/experiments', { strategy: 's', name: 'e1', variants: { control: 'v1', candidate: { lookback: 30 } } });
+  assert.equal(started.status, 201);
+  assert.deepEqual((await started.json()).variants, { control: 'v1', candidate: 'v2' });
+  assert.equal((await s.post('/v1/experiments/e1/stop', {})).status, 200);
+  // The object form names the same versions; no new version appears.
+  const again = await s.post('/v1/experiments', { strategy: 's', name: 'e2', variants: { control: { param_version: 'v1' }, candidate: { param_version: 'v2' } } });
+  assert.equal(again.status, 201);
+  assert.deepEqual((await again.json()).variants, { control: 'v1', candidate: 'v2' });
+  const params = await (await s.get('/v1/params?strategy=s')).json();
+  assert.deepEqual(params.versions.map((v: { params: unknown }) => v.params), [{ lookback: 20 }, { lookback: 30 }]);
+});
+
+test('GET /runbook serves docs/runbook.md as HTML with the anchor of every alert the rules link to', async (t) => {
+  const s = await sidecar(t, { now: () => NOW });
+  const res = await s.get('/runbook');
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type') ?? '', /^text\/html/);
+  assert.match(res.headers.get('content-security-policy') ?? '', /default-src 'none'/, 'a read-only page: no script runs');
+  const html = await res.text();
+  const rules = readFileSync(fileURLToPath(new URL('../../prometheus/rules/alerts.yml', import.meta.url)), 'utf8');
+  const anchors = [...rules.matchAll(/edgewatch_runbook \}\}#([a-z0-9-]+)/g)].map((m) => m[1]);
+  assert.ok(anchors.length >= 14, `the rules link ${anchors.length} anchors`);
+  for (const a of anchors) assert.match(html, new RegExp(`<h2 id="${a}">`), `anchor #${a}`);
+  assert.match(html, /<a href="#tradingordererrorshigh">TradingOrderErrorsHigh<\/a>/, 'in-page links work');
+  assert.match(html, /<code>#&lt;alertname in lower case&gt;<\/code>/, 'the Markdown is escaped, not injected');
+  assert.doesNotMatch(html, /<script/i);
+  // Read-only: the route answers GET only.
+  assert.equal((await fetch(`${s.url}/runbook`, { method: 'POST' })).status, 404);
 });

@@ -1,16 +1,75 @@
-// Experiment definitions: a "control" and at least one other variant, each a parameter set.
+// Experiment definitions: a "control" and at least one other variant, each a parameter set
+// or an existing parameter version of the strategy named by its label ("v1").
 import { ValidationError, type ErrorDetail } from '../errors.js';
-import { NAME_RE, NAME_RULE, checkName, isPlainObject } from './names.js';
+import { NAME_RE, NAME_RULE, checkName, isPlainObject, parseVersionLabel } from './names.js';
 import { validateParams, type ParamSet } from './params.js';
+
+/** A variant as given: a new parameter set, or a reference to an existing version. */
+export type VariantSpec = { params: ParamSet } | { version: number; label: string };
+
+/** The two shapes a variant may take, for error messages: the mistaken shapes are refused with this. */
+const VARIANT_SHAPES = 'a variant is its parameter set itself, e.g. "candidate": {"lookback": 30}, or an existing version of the strategy, e.g. "control": "v1" (or {"param_version": "v1"})';
+
+/**
+ * Reads one variant. A user's first guess at "use the version I already have" is the label,
+ * as a string or as {"param_version": "v1"}: both refer to that version. {"params": {...}}
+ * alone is the other common guess; stored as given it would create a version whose only
+ * parameter is "params", so it is refused with the right shapes.
+ */
+function variantSpec(value: unknown, path: string, details: ErrorDetail[]): VariantSpec | undefined {
+  const ref = typeof value === 'string' ? value : isPlainObject(value) && Object.hasOwn(value, 'param_version') ? value.param_version : undefined;
+  if (ref !== undefined) {
+    if (isPlainObject(value) && Object.keys(value).length !== 1) {
+      details.push({ path: `${path}.param_version`, message: `"param_version" names an existing version and must be the only key: ${VARIANT_SHAPES}` });
+      return undefined;
+    }
+    const n = typeof ref === 'string' ? parseVersionLabel(ref) : undefined;
+    if (n === undefined) {
+      details.push({ path, message: `must be a version label like "v1" or a parameter set object: ${VARIANT_SHAPES}` });
+      return undefined;
+    }
+    return { version: n, label: ref as string };
+  }
+  if (isPlainObject(value) && Object.keys(value).length === 1 && isPlainObject(value.params)) {
+    details.push({ path: `${path}.params`, message: `{"params": {...}} is not a variant shape: ${VARIANT_SHAPES}` });
+    return undefined;
+  }
+  try {
+    return { params: validateParams(value, path) };
+  } catch (err) {
+    details.push(...(err as ValidationError).details);
+    return undefined;
+  }
+}
+
+/**
+ * The parameter set of every variant: a reference is looked up with `getVersion` (the
+ * ledger's); an unknown version is a ValidationError naming the variant.
+ */
+export function resolveVariants(strategy: string, variants: Record<string, VariantSpec>, getVersion: (version: number) => ParamSet | undefined): Record<string, ParamSet> {
+  const out: Record<string, ParamSet> = {};
+  const details: ErrorDetail[] = [];
+  for (const [v, spec] of Object.entries(variants)) {
+    if ('params' in spec) {
+      out[v] = spec.params;
+      continue;
+    }
+    const params = getVersion(spec.version);
+    if (params === undefined) details.push({ path: `variants.${v}`, message: `strategy "${strategy}" has no version ${spec.label}` });
+    else out[v] = params;
+  }
+  if (details.length) throw new ValidationError('invalid experiment', details);
+  return out;
+}
 
 /** Each variant is exported as its own series (per stat): a bound keeps an experiment from exploding cardinality. */
 export const MAX_VARIANTS = 16;
 
-/** Checks an experiment definition: names, a "control" variant, parameter sets, weights. */
-export function validateExperiment(name: unknown, variants: unknown, allocation: unknown): { variants: Record<string, ParamSet>; allocation: Record<string, number> } {
+/** Checks an experiment definition: names, a "control" variant, parameter sets or version labels, weights. */
+export function validateExperiment(name: unknown, variants: unknown, allocation: unknown): { variants: Record<string, VariantSpec>; allocation: Record<string, number> } {
   const details: ErrorDetail[] = [];
   checkName(name, 'name', details);
-  const out: Record<string, ParamSet> = {};
+  const out: Record<string, VariantSpec> = {};
   if (!isPlainObject(variants) || Object.keys(variants).length < 2) {
     details.push({ path: 'variants', message: 'must be an object with at least two variants, one named "control"' });
   } else if (Object.keys(variants).length > MAX_VARIANTS) {
@@ -24,11 +83,8 @@ export function validateExperiment(name: unknown, variants: unknown, allocation:
         details.push({ path: `variants.${v}`, message: 'this variant name is reserved' });
         continue;
       }
-      try {
-        out[v] = validateParams(params, `variants.${v}`);
-      } catch (err) {
-        details.push(...(err as ValidationError).details);
-      }
+      const spec = variantSpec(params, `variants.${v}`, details);
+      if (spec !== undefined) out[v] = spec;
     }
   }
   const weights: Record<string, number> = {};

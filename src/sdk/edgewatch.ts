@@ -11,7 +11,7 @@ import { createLogger, silentLogger, type Logger } from '../log.js';
 import { NAME_RE, NAME_RULE, checkName, isPlainObject, versionLabel } from '../model/names.js';
 import { deployTime, validateParams, type ParamChange, type ParamSet } from '../model/params.js';
 import { MAX_ID_LENGTH, checkTime, checkTrade, type Side } from '../model/trade.js';
-import { validateExperiment } from '../model/experiment.js';
+import { resolveVariants, validateExperiment } from '../model/experiment.js';
 import { BotMetrics, ORDER_STATUSES, type OrderStatus } from './metrics.js';
 import { serveMetrics, metricsHandler, type MetricsServer, type ServeOptions } from './serve.js';
 
@@ -91,8 +91,11 @@ export interface Deployed {
 
 export interface ExperimentStart {
   name: string;
-  /** Variant name -> parameter set; one must be "control". */
-  variants: Record<string, ParamSet>;
+  /**
+   * Variant name -> parameter set, or the label of an existing version of this strategy
+   * ("v1", or { param_version: 'v1' }); one must be "control".
+   */
+  variants: Record<string, ParamSet | string | { param_version: string }>;
   /** Variant name -> weight (default equal weights). */
   allocation?: Record<string, number>;
   /** When the experiment started (default now). Same forms as a trade's closedAt. */
@@ -393,7 +396,8 @@ export class StrategyHandle {
         const { variants, allocation } = validateExperiment(spec.name, spec.variants, spec.allocation);
         if (this.experiment) throw new ConflictError(`experiment "${this.experiment.info.name}" is still running: stop it first`, [{ path: 'name', message: 'one experiment at a time per strategy' }]);
         const at = eventTime(spec.at, 'invalid experiment');
-        const info = this.ew.ledger.startExperiment(this.name, spec.name, variants, allocation, at);
+        const params = resolveVariants(this.name, variants, (n) => this.ew.ledger.getVersion(this.name, n)?.params);
+        const info = this.ew.ledger.startExperiment(this.name, spec.name, params, allocation, at);
         this.setExperiment(info);
         for (const n of Object.values(info.variants)) this.ew.metrics.initVersion(this.name, versionLabel(n));
         this.retainVersions();

@@ -7,13 +7,14 @@ import type { Logger } from '../log.js';
 import { checkName, isPlainObject, parseVersionLabel, versionLabel } from '../model/names.js';
 import { deployTime, diffParams, validateParams } from '../model/params.js';
 import { validateTradeBody } from '../model/trade.js';
-import { validateExperiment } from '../model/experiment.js';
+import { resolveVariants, validateExperiment } from '../model/experiment.js';
 import { WINDOWS, type WindowEngine, type WindowName } from './engine.js';
 import type { SidecarMetrics } from './exposition.js';
 import { buildReport, renderMarkdown } from './report.js';
 import { snapshot } from './snapshot.js';
 import type { ThresholdConfig } from './thresholds.js';
-import { tokenMatches, tokenlessRefusal } from './auth.js';
+import { readCredentialMatches, tokenMatches, tokenlessRefusal } from './auth.js';
+import { renderRunbook } from './runbook.js';
 
 export interface AppContext {
   ledger: Ledger;
@@ -26,10 +27,19 @@ export interface AppContext {
   token?: string;
   /** True when listening on loopback without a token. */
   writesOpen: boolean;
+  /** Tokens that open the read API and /runbook (write and read token); empty: reads are open. */
+  readTokens?: string[];
+  /** Tokens that open /metrics (metrics, read and write token); empty: /metrics is open. */
+  metricsTokens?: string[];
+  /** The runbook's Markdown, served as HTML at /runbook; undefined: /runbook is a 404 saying why. */
+  runbook?: string;
   now?: () => number;
 }
 
 export const MAX_BODY = '1mb';
+
+/** A scrape reuses a readiness check younger than this (ms); /readyz always checks afresh. */
+const READY_REUSE_MS = 1000;
 
 export function createApp(ctx: AppContext): express.Express {
   const now = ctx.now ?? Date.now;
@@ -41,19 +51,56 @@ export function createApp(ctx: AppContext): express.Express {
     res.json({ status: 'ok' });
   });
 
-  app.get('/readyz', (_req, res) => {
+  // Readiness is computed by /readyz and by every scrape, so edgewatch_ready is right from the
+  // first scrape, not 0 until a probe happens to call /readyz. The check is a write that
+  // changes nothing (one small transaction); a scrape reuses a result younger than
+  // READY_REUSE_MS, so frequent scrapes cost at most one check a second.
+  let lastCheck: { atMs: number; error?: Error } | undefined;
+  const checkReady = (reuse: boolean): Error | undefined => {
+    const t = performance.now();
+    if (reuse && lastCheck && t - lastCheck.atMs < READY_REUSE_MS) return lastCheck.error;
+    let error: Error | undefined;
     try {
       ctx.ledger.checkWritable();
-      ctx.metrics.ready.set(1);
-      res.json({ ready: true });
     } catch (err) {
-      ctx.metrics.ready.set(0);
-      const fault = err instanceof LedgerError ? err.fault : undefined;
-      res.status(503).json({ ready: false, error: withHint((err as Error).message, fault), ...(fault ? { fault } : {}) });
+      error = err as Error;
     }
+    lastCheck = { atMs: t, error };
+    ctx.metrics.ready.set(error ? 0 : 1);
+    return error;
+  };
+
+  app.get('/readyz', (_req, res) => {
+    const err = checkReady(false);
+    if (err === undefined) {
+      res.json({ ready: true });
+      return;
+    }
+    const fault = err instanceof LedgerError ? err.fault : undefined;
+    res.status(503).json({ ready: false, error: withHint(err.message, fault), ...(fault ? { fault } : {}) });
   });
 
-  app.get('/metrics', async (_req, res) => {
+  // Reads need a token once one is set. Basic is offered first so that a browser following an
+  // alert's runbook or report link asks for it (the token as password, any user name).
+  const gate = (tokens: string[], which: string) => (req: Request, res: Response, next: NextFunction) => {
+    if (tokens.length === 0 || readCredentialMatches(req.get('authorization'), tokens)) {
+      next();
+      return;
+    }
+    res.set('WWW-Authenticate', ['Basic realm="edgewatch", charset="UTF-8"', 'Bearer realm="edgewatch"']);
+    res.status(401).json({ error: `missing or wrong token: send Authorization: Bearer <${which}> (or HTTP Basic with it as password)`, details: [] });
+  };
+  const read = gate(ctx.readTokens ?? [], 'EDGEWATCH_TOKEN or EDGEWATCH_READ_TOKEN');
+  const metricsGate = gate(ctx.metricsTokens ?? [], 'EDGEWATCH_METRICS_TOKEN');
+
+  // The runbook where the alerts link to it: rendered once, served like any read.
+  const runbookHtml = ctx.runbook === undefined ? undefined : renderRunbook(ctx.runbook);
+  app.get('/runbook', read, (_req, res) => {
+    if (runbookHtml === undefined) throw new NotFoundError('the runbook (docs/runbook.md) is not installed next to the sidecar');
+    res.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'").type('text/html; charset=utf-8').send(runbookHtml);
+  });
+
+  app.get('/metrics', metricsGate, async (_req, res) => {
     const started = performance.now();
     const t = now();
     try {
@@ -69,6 +116,7 @@ export function createApp(ctx: AppContext): express.Express {
       ctx.metrics.scrapeErrors.inc({ stage: 'snapshot' });
       ctx.log.error({ err: (err as Error).message }, 'computing windows failed; serving the previous values');
     }
+    checkReady(true);
     ctx.metrics.scrapeDuration.set((performance.now() - started) / 1000);
     res.set('Content-Type', ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
   });
@@ -141,7 +189,9 @@ export function createApp(ctx: AppContext): express.Express {
     const { variants, allocation } = validateExperiment(body.name, body.variants, body.allocation);
     const running = ctx.ledger.experiments(body.strategy as string).find((e) => e.stoppedMs === null && e.name !== body.name);
     if (running) throw new ConflictError(`experiment "${running.name}" of strategy "${body.strategy}" is still running: stop it first`, [{ path: 'name', message: 'one experiment at a time per strategy' }]);
-    const info = ctx.ledger.startExperiment(body.strategy as string, body.name as string, variants, allocation, now());
+    const strategy = body.strategy as string;
+    const params = resolveVariants(strategy, variants, (n) => ctx.ledger.getVersion(strategy, n)?.params);
+    const info = ctx.ledger.startExperiment(strategy, body.name as string, params, allocation, now());
     ctx.metrics.ingestEvents.inc({ kind: 'experiments', result: 'accepted' });
     res.status(201).json(experimentJson(info));
   });
@@ -180,7 +230,7 @@ export function createApp(ctx: AppContext): express.Express {
   });
 
   // ---- reads ----
-  app.get('/v1/params', (req, res) => {
+  app.get('/v1/params', read, (req, res) => {
     const strategy = queryName(req, 'strategy');
     const deploys = ctx.ledger.deploys(strategy);
     const active = deploys[deploys.length - 1];
@@ -192,14 +242,14 @@ export function createApp(ctx: AppContext): express.Express {
     });
   });
 
-  app.get('/v1/params/:strategy/diff', (req, res) => {
+  app.get('/v1/params/:strategy/diff', read, (req, res) => {
     const strategy = pathName(req.params.strategy, 'strategy');
     const from = version(req, ctx.ledger, strategy, String(req.query.from ?? ''), 'from');
     const to = version(req, ctx.ledger, strategy, String(req.query.to ?? ''), 'to');
     res.json({ strategy, from: versionLabel(from.version), to: versionLabel(to.version), diff: diffParams(from.params, to.params) });
   });
 
-  app.get('/v1/params/:strategy/:version', (req, res) => {
+  app.get('/v1/params/:strategy/:version', read, (req, res) => {
     const strategy = pathName(req.params.strategy, 'strategy');
     const v = version(req, ctx.ledger, strategy, String(req.params.version), 'version');
     const deploys = ctx.ledger.deploys(strategy).filter((d) => d.version === v.version);
@@ -216,7 +266,7 @@ export function createApp(ctx: AppContext): express.Express {
     });
   });
 
-  app.get('/v1/experiments', (req, res) => {
+  app.get('/v1/experiments', read, (req, res) => {
     const strategy = req.query.strategy === undefined ? undefined : queryName(req, 'strategy');
     ctx.engine.refresh(now());
     const snaps = snapshot(ctx.engine, ctx.ledger, now(), { keepVersions: ctx.keepVersions, thresholds: ctx.thresholds, stoppedExperiments: true });
@@ -235,7 +285,7 @@ export function createApp(ctx: AppContext): express.Express {
     res.json({ experiments: out });
   });
 
-  app.get('/v1/report', (req, res) => {
+  app.get('/v1/report', read, (req, res) => {
     const strategy = queryName(req, 'strategy');
     const window = String(req.query.window ?? '24h');
     if (!Object.hasOwn(WINDOWS, window)) throw new ValidationError('invalid query', [{ path: 'window', message: 'must be 1h, 24h or 7d' }]);
@@ -261,6 +311,8 @@ export function createApp(ctx: AppContext): express.Express {
     if (status >= 500) ctx.log.error({ err: (err as Error)?.message, kind }, 'request failed');
     else ctx.log.debug({ err: body.error, kind }, 'request refused');
     if (status === 503) res.set('Retry-After', '5');
+    // A storage fault seen by a write: the next scrape checks readiness afresh, not from memory.
+    if (err instanceof LedgerError) lastCheck = undefined;
     res.status(status).json(body);
   });
 

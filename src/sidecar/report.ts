@@ -22,7 +22,7 @@ export interface Report {
   /** outcome: what the CUSUM reads per trade (return on notional when every trade of the run carries one, else pnl). */
   cusum: { trades: number; threshold: number; outcome: 'return' | 'pnl'; by_shift: Record<string, number> } | null;
   /**
-   * Best first by the lower 95% bound of PnL per trade (mean − 1.96·sd/√n) among versions with at
+   * Best first by the lower 95% bound of PnL per trade (mean - 1.96·sd/√n) among versions with at
    * least regression_min_trades trades; then, unranked, the versions with fewer (most trades first).
    */
   versions: Array<{ param_version: string; active: boolean; ranked: boolean; pnl_per_trade_lower_95: number | null; straddling_trades: number } & WindowStats>;
@@ -30,6 +30,12 @@ export interface Report {
     name: string;
     running: boolean;
     winner: string | null;
+    /**
+     * Whether the smallest p-value of the variants against control is under p_threshold: a
+     * winner named at p = 0.69 is a choice, not evidence. null: no test (under the minimum sample).
+     */
+    significant: boolean | null;
+    p_threshold: number;
     variants: Array<{ variant: string; param_version: string } & WindowStats>;
     tests: Array<{ variant: string; t: number; df: number; p_value: number }>;
   }>;
@@ -107,6 +113,8 @@ export function buildReport(s: StrategySnapshot, window: WindowName, nowMs: numb
       name: e.name,
       running: e.stoppedMs === null,
       winner: e.winner,
+      significant: e.tests.length ? Math.min(...e.tests.map((t) => t.result.pValue)) < th.experiment_p_value : null,
+      p_threshold: th.experiment_p_value,
       variants: e.variants.map((v) => ({ variant: v.variant, param_version: versionLabel(v.version), ...v.stats })),
       tests: e.tests.map((t) => ({ variant: t.variant, t: t.result.t, df: t.result.df, p_value: t.result.pValue })),
     })),
@@ -140,14 +148,14 @@ export function renderMarkdown(r: Report): string {
   lines.push('', `Drift (the active version's 24h vs its baseline, absent under ${r.drift.min_trades} trades in either): PnL per trade z = ${cell(r.drift.pnl_per_trade)}, win ratio z = ${cell(r.drift.win_ratio)}.`, '');
   if (r.cusum)
     lines.push(`CUSUM of the active version since its latest deploy (${r.cusum.trades} trades, ${r.cusum.outcome === 'return' ? 'return on notional' : 'PnL'} per trade, alert above ${r.cusum.threshold} nats): ${Object.entries(r.cusum.by_shift).map(([shift, llr]) => `fall of ${shift}σ ${fmt(llr, 2)} nats`).join(', ')}.`, '');
-  lines.push('## Parameter versions, best first', '', 'Ranked by the lower 95% bound of PnL per trade (mean − 1.96·sd/√n), so a few lucky trades do not rank first; versions with too few trades to rank come last. Straddling: trades that opened under the version and closed after the next deploy (counted for the version they opened under).', '');
+  lines.push('## Parameter versions, best first', '', 'Ranked by the lower 95% bound of PnL per trade (mean - 1.96·sd/√n), so a few lucky trades do not rank first; versions with too few trades to rank come last. Straddling: trades that opened under the version and closed after the next deploy (counted for the version they opened under).', '');
   lines.push('| version | trades | win ratio | PnL/trade | lower 95% | net PnL | max drawdown | straddling |', '|---|---|---|---|---|---|---|---|');
   for (const v of r.versions)
     lines.push(`| ${v.param_version}${v.active ? ' (active)' : ''} | ${v.trades} | ${cell(v.win_ratio)} | ${cell(v.pnl_per_trade)} | ${v.ranked ? cell(v.pnl_per_trade_lower_95) : 'too few to rank'} | ${cell(v.net_pnl)} | ${cell(v.max_drawdown)} | ${v.straddling_trades} |`);
   if (r.experiments.length) {
     lines.push('', '## Experiments', '');
     for (const e of r.experiments) {
-      lines.push(`### ${e.name} (${e.running ? 'running' : `stopped${e.winner ? `, winner ${e.winner}` : ''}`})`, '', '| variant | version | trades | win ratio | PnL/trade |', '|---|---|---|---|---|');
+      lines.push(`### ${e.name} (${e.running ? 'running' : `stopped${e.winner ? `, winner ${e.winner}` : ''}`}${evidence(e)})`, '', '| variant | version | trades | win ratio | PnL/trade |', '|---|---|---|---|---|');
       for (const v of e.variants) lines.push(`| ${v.variant} | ${v.param_version} | ${v.trades} | ${cell(v.win_ratio)} | ${cell(v.pnl_per_trade)} |`);
       for (const t of e.tests) lines.push('', `${t.variant} vs control: t = ${fmt(t.t, 2)}, df = ${fmt(t.df, 1)}, p = ${fmtP(t.p_value)}`);
       lines.push('');
@@ -156,10 +164,20 @@ export function renderMarkdown(r: Report): string {
   return lines.join('\n') + '\n';
 }
 
+/** How strong the evidence behind an experiment's state is: a stopped one names its winner, but the test decides. */
+function evidence(e: Report['experiments'][number]): string {
+  const p = e.tests.length ? Math.min(...e.tests.map((t) => t.p_value)) : undefined;
+  if (p === undefined) return e.running ? '' : ', no test: too few trades per variant';
+  if (e.significant) return e.running ? '' : `, significant: p = ${fmtP(p)} < ${e.p_threshold}`;
+  return `, not significant: p = ${fmtP(p)}, needs < ${e.p_threshold}`;
+}
+
+// ASCII '-' for negative numbers everywhere (JSON recommendations and Markdown alike), so the
+// report can be grepped and parsed; a Unicode minus in some cells and not others was both.
 function fmt(x: number | undefined | null, digits: number): string {
   if (x === undefined || x === null) return '–';
   if (!Number.isFinite(x)) return x > 0 ? '+Inf' : '-Inf';
-  return x.toFixed(digits).replace('-', '−');
+  return x.toFixed(digits);
 }
 
 function fmtP(p: number): string {

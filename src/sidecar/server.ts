@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { Ledger } from '../ledger/ledger.js';
 import { createLogger, type Logger } from '../log.js';
 import { createApp } from './app.js';
-import { isLoopback } from './auth.js';
+import { accessTokensFromEnv, isLoopback } from './auth.js';
+import { loadRunbook } from './runbook.js';
 import { WindowEngine } from './engine.js';
 import { SidecarMetrics } from './exposition.js';
 import { cusumRunKeys } from './snapshot.js';
@@ -14,7 +15,14 @@ export interface SidecarOptions {
   db: string;
   port?: number;
   host?: string;
+  /** Bearer token for writes (EDGEWATCH_TOKEN); once set, reads need it too (or readToken). */
   token?: string;
+  /** Token for reads only (EDGEWATCH_READ_TOKEN); default: from the environment (accessTokensFromEnv). */
+  readToken?: string;
+  /** Token for /metrics (EDGEWATCH_METRICS_TOKEN); default: from the environment. Unset: /metrics is open. */
+  metricsToken?: string;
+  /** Path of the runbook served at /runbook; default: docs/runbook.md of this installation. */
+  runbookPath?: string;
   thresholds?: ThresholdConfig;
   keepVersions?: number;
   maxStrategies?: number;
@@ -43,6 +51,12 @@ export interface Sidecar {
 export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
   const log = opts.logger ?? createLogger('edgewatch-sidecar');
   const host = opts.host ?? '127.0.0.1';
+  // The CLI reads EDGEWATCH_TOKEN; the two newer tokens are read here when not given, so the
+  // sidecar command honours them without a change of its own. Before the ledger opens: a bad
+  // token stops the start with nothing to close.
+  const fromEnv = opts.readToken === undefined || opts.metricsToken === undefined ? accessTokensFromEnv() : {};
+  const readToken = opts.readToken ?? fromEnv.readToken;
+  const metricsToken = opts.metricsToken ?? fromEnv.metricsToken;
   const ledger = Ledger.open(opts.db, { maxStrategies: opts.maxStrategies, maxVersionsPerStrategy: opts.maxVersionsPerStrategy });
   const thresholds = opts.thresholds ?? parseThresholds(undefined, 'defaults');
   const engine = new WindowEngine(ledger, { runKey: cusumRunKeys(ledger, thresholds) });
@@ -52,7 +66,12 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
   const started = performance.now();
   engine.refresh(now());
   log.info({ trades: engine.tradesSeen, ms: Math.round(performance.now() - started) }, 'ledger loaded into the window engine');
-  const app = createApp({ ledger, engine, metrics, log, thresholds, keepVersions: opts.keepVersions ?? 5, token: opts.token, writesOpen, now: opts.now });
+  const readTokens = [opts.token, readToken].filter((x): x is string => x !== undefined);
+  const metricsTokens = metricsToken === undefined ? [] : [metricsToken, ...readTokens];
+  const app = createApp({
+    ledger, engine, metrics, log, thresholds, keepVersions: opts.keepVersions ?? 5, token: opts.token, writesOpen, now: opts.now,
+    readTokens, metricsTokens, runbook: loadRunbook(opts.runbookPath),
+  });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(opts.port ?? 9465, host, (err?: Error) => (err ? reject(err) : resolve(s)));
     s.once('error', reject);
@@ -78,9 +97,10 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
   folding?.unref();
   const port = (server.address() as AddressInfo).port;
   const base = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  if (opts.token !== undefined) log.info({ url: base }, 'sidecar listening; writes need Authorization: Bearer <EDGEWATCH_TOKEN>');
+  if (opts.token !== undefined) log.info({ url: base }, `sidecar listening; writes need Authorization: Bearer <EDGEWATCH_TOKEN>, reads ${readToken ? 'it or EDGEWATCH_READ_TOKEN' : 'it too'}`);
   else if (writesOpen) log.warn({ url: base }, 'sidecar listening on loopback without EDGEWATCH_TOKEN: writes are accepted from this host only');
-  else log.warn({ url: base }, 'sidecar listening beyond loopback without EDGEWATCH_TOKEN: writes are refused (set EDGEWATCH_TOKEN to accept them); reads and /metrics are served');
+  else log.warn({ url: base }, `sidecar listening beyond loopback without EDGEWATCH_TOKEN: writes are refused (set EDGEWATCH_TOKEN to accept them); ${readToken ? 'reads need EDGEWATCH_READ_TOKEN' : 'reads (parameters, PnL) are served to anyone who reaches the port'}`);
+  if (metricsToken !== undefined) log.info({ url: `${base}/metrics` }, '/metrics needs Authorization: Bearer <EDGEWATCH_METRICS_TOKEN>');
   return {
     url: base,
     port,
