@@ -1,16 +1,36 @@
 // One logger factory: JSON lines for machines, pino-pretty when a person watches a terminal.
 import { pino, type Logger } from 'pino';
+import { ConfigError } from './errors.js';
 
 export type { Logger };
 
-export function createLogger(name: string, level = process.env.EDGEWATCH_LOG_LEVEL ?? 'info'): Logger {
-  const pretty = process.stdout.isTTY && process.env.EDGEWATCH_LOG_FORMAT !== 'json';
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+
+/**
+ * EDGEWATCH_LOG_LEVEL and EDGEWATCH_LOG_FORMAT, checked. Why here: pino throws a stack trace
+ * for an unknown level, and a misspelt format used to be taken silently as "pretty on a
+ * terminal". The CLI calls this before it starts anything, so a bad value stops it at once.
+ */
+export function logSettings(env: NodeJS.ProcessEnv = process.env): { level: string; pretty: boolean } {
+  const level = env.EDGEWATCH_LOG_LEVEL || 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(level))
+    throw new ConfigError(`EDGEWATCH_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${level}")`);
+  const format = env.EDGEWATCH_LOG_FORMAT || undefined;
+  if (format !== undefined && !(LOG_FORMATS as readonly string[]).includes(format))
+    throw new ConfigError(`EDGEWATCH_LOG_FORMAT must be json or pretty (got "${format}"; unset: pretty on a terminal, JSON otherwise)`);
+  // An explicit "pretty" is honoured off a terminal too (e.g. piped through less).
+  return { level, pretty: format === 'pretty' || (format === undefined && process.stdout.isTTY === true) };
+}
+
+export function createLogger(name?: string, level?: string): Logger {
+  const settings = logSettings();
   return pino({
-    name,
-    level,
+    ...(name ? { name } : {}),
+    level: level ?? settings.level,
     // Never log a bearer token, even if a request object slips into a log call.
     redact: { paths: ['token', '*.token', 'req.headers.authorization', 'headers.authorization'], censor: '[redacted]' },
-    ...(pretty ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } } : {}),
+    ...(settings.pretty ? { transport: { target: 'pino-pretty', options: { colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } } : {}),
   });
 }
 
