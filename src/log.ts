@@ -1,5 +1,6 @@
 // One logger factory: JSON lines for machines, pino-pretty when a person watches a terminal.
-import { pino, type Logger } from 'pino';
+import { destination, pino, type Logger } from 'pino';
+import pretty from 'pino-pretty';
 import { ConfigError } from './errors.js';
 
 export type { Logger };
@@ -25,13 +26,22 @@ export function logSettings(env: NodeJS.ProcessEnv = process.env): { level: stri
 
 export function createLogger(name?: string, level?: string): Logger {
   const settings = logSettings();
-  return pino({
-    ...(name ? { name } : {}),
-    level: level ?? settings.level,
-    // Never log a bearer token, even if a request object slips into a log call.
-    redact: { paths: ['token', '*.token', 'req.headers.authorization', 'headers.authorization'], censor: '[redacted]' },
-    ...(settings.pretty ? { transport: { target: 'pino-pretty', options: { colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } } : {}),
-  });
+  // Synchronous writes, pretty or not: a worker-thread transport or an async destination
+  // let the lines reach the terminal after what the CLI prints itself (start's banner, a
+  // failure line), out of the order in which they happened. Log volume is low (events,
+  // not trades), so the cost of writing in line is small.
+  const stream = settings.pretty
+    ? pretty({ sync: true, colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
+    : destination({ dest: 1, sync: true });
+  return pino(
+    {
+      ...(name ? { name } : {}),
+      level: level ?? settings.level,
+      // Never log a bearer token, even if a request object slips into a log call.
+      redact: { paths: ['token', '*.token', 'req.headers.authorization', 'headers.authorization'], censor: '[redacted]' },
+    },
+    stream,
+  );
 }
 
 /** A logger that drops everything (tests, or `logger: false`). */

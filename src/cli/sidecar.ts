@@ -83,9 +83,13 @@ export function sidecarSettings(flags: SidecarFlags): SidecarSettings {
  * Starts a sidecar on `db`: the ledger's lock, then the server. A taken port or a second
  * sidecar on the same ledger is a StartupError with one line naming the fix.
  */
-export async function launchSidecar(db: string, settings: SidecarSettings, log: Logger): Promise<Sidecar> {
-  await checkPortFree(settings.listen);
-  const lock = lockLedger(db);
+export async function launchSidecar(db: string, settings: SidecarSettings, log: Logger, lock = lockLedger(db)): Promise<Sidecar> {
+  try {
+    await checkPortFree(settings.listen);
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
   let sidecar: Sidecar;
   try {
     sidecar = await startSidecar({ ...settings, db, logger: log });
@@ -108,6 +112,8 @@ export async function runSidecarCommand(flags: SidecarFlags): Promise<void> {
   const settings = sidecarSettings(flags);
   const db = ledgerPath(flags.db);
   const log = createLogger('edgewatch-sidecar');
+  // The port before the lock: a taken port is the likelier mistake, and says so first.
+  await checkPortFree(settings.listen);
   const sidecar = await launchSidecar(db, settings, log);
   log.info({ metrics: `${sidecar.url}/metrics`, report: `${sidecar.url}/v1/report?strategy=<name>&format=markdown`, ledger: db }, 'sidecar ready');
   await untilSignal(log, 'sidecar', () => sidecar.close());

@@ -9,7 +9,8 @@ import { createLogger, logSettings } from '../log.js';
 import { demoSettings, launchDemo } from './demo.js';
 import { ledgerPath, launchSidecar, sidecarSettings } from './sidecar.js';
 import { untilSignal } from './signals.js';
-import { StartupError } from './failure.js';
+import { StartupError, checkPortFree } from './failure.js';
+import { lockLedger } from './lock.js';
 
 export interface StartFlags {
   db?: string;
@@ -27,13 +28,25 @@ export async function runStartCommand(flags: StartFlags): Promise<void> {
   const demoConfig = demoSettings({ port: flags.botPort, degrade: flags.degrade, seed: flags.seed }, '--bot-port');
   if (sidecarConfig.port !== 0 && sidecarConfig.port === demoConfig.listen.port)
     throw new StartupError(`the sidecar and the demo bot both want port ${sidecarConfig.port}: give them different ones (--port, --bot-port)`);
+  // Then everything that can be checked without starting: both ports and the ledger's
+  // sidecar lock. The demo's back-fill writes a week of trades: not for a start that fails.
+  await checkPortFree(sidecarConfig.listen);
+  await checkPortFree(demoConfig.listen);
   const db = ledgerPath(flags.db);
+  const lock = lockLedger(db);
   const root = createLogger();
   // The demo first: on a new ledger it back-fills 8 days before the sidecar reads it.
-  const { bot, url: botUrl } = await launchDemo(db, demoConfig, root.child({ name: 'edgewatch-demo' }));
+  let demo;
+  try {
+    demo = await launchDemo(db, demoConfig, root.child({ name: 'edgewatch-demo' }));
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
+  const { bot, url: botUrl } = demo;
   let sidecar;
   try {
-    sidecar = await launchSidecar(db, sidecarConfig, root.child({ name: 'edgewatch-sidecar' }));
+    sidecar = await launchSidecar(db, sidecarConfig, root.child({ name: 'edgewatch-sidecar' }), lock);
   } catch (err) {
     await bot.stop(); // all or nothing: no demo trading on without its sidecar
     throw err;
