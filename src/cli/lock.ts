@@ -73,7 +73,15 @@ export function lockLedger(ledger: string): SidecarLock | undefined {
       };
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'EEXIST') return undefined; // EROFS, EACCES, ...: see above
+      if (code !== 'EEXIST') {
+        // EROFS, EACCES (see above), or ENOSPC after the file was made: leave no empty lock.
+        try {
+          unlinkSync(path);
+        } catch {
+          // never made
+        }
+        return undefined;
+      }
     }
     let holder: Holder | undefined;
     try {
