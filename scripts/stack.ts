@@ -111,8 +111,10 @@ async function main(): Promise<void> {
   if (bins.problem) fail(bins.problem);
   for (const [name, p] of Object.entries(ports)) {
     if (!(await portIsFree(p, HOST))) {
-      const hint = name === 'prometheus' || name === 'alertmanager' ? ` (Debian's ${name === 'prometheus' ? 'prometheus' : 'prometheus-alertmanager'} service? stop it, or` : ' (';
-      fail(`port ${p} (${name}) is in use${hint} pass --${name}-port)`);
+      const service = name === 'prometheus' ? 'prometheus' : name === 'alertmanager' ? 'prometheus-alertmanager' : undefined;
+      const env = name === 'bot' ? ' (or EDGEWATCH_BOT_PORT)' : name === 'sidecar' ? ' (or EDGEWATCH_PORT)' : '';
+      const holder = service ? `Debian's ${service} service (sudo systemctl stop ${service})` : 'the program that holds it';
+      fail(`port ${p} (${name}) is in use: pass --${name}-port <port>${env}, or stop ${holder}`);
     }
   }
 

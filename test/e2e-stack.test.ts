@@ -71,6 +71,26 @@ test('npm run stack --fresh refuses to delete a data folder holding files it did
   assert.deepEqual(readdirSync(dir).sort(), ['edgewatch.db', 'thesis.tex']);
 });
 
+test('npm run stack with a port taken: one line naming the port and the flag, nothing started', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'edgewatch-stack-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const held = createServer();
+  await new Promise<void>((r) => held.listen(0, '127.0.0.1', r));
+  t.after(() => held.close());
+  const taken = (held.address() as { port: number }).port;
+  const ports = { prometheus: await freePort(), alertmanager: await freePort(), bot: await freePort(), sidecar: taken };
+  const args = [STACK, '--data-dir', path.join(dir, 'data'), ...Object.entries(ports).flatMap(([name, port]) => [`--${name}-port`, String(port)])];
+  const child = spawn(process.execPath, args, { env: cleanEnv({ EDGEWATCH_PROMETHEUS_BIN: '/bin/false', EDGEWATCH_ALERTMANAGER_BIN: '/bin/false' }), stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (err += d));
+  assert.equal(await new Promise<number | null>((resolve) => child.on('exit', resolve)), 1, `${out}${err}`);
+  assert.equal(out, '');
+  assert.equal(err, `edgewatch stack: port ${taken} (sidecar) is in use: pass --sidecar-port <port> (or EDGEWATCH_PORT), or stop the program that holds it\n`);
+  assert.ok(!existsSync(path.join(dir, 'data')));
+});
+
 test('npm run stack: a part that fails to start stops the ones already running, with one line naming the part and its cause', { timeout: 120_000 }, async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'edgewatch-stack-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
