@@ -115,7 +115,7 @@ program
   .description('windows, drift, versions ranked, experiments and recommendations')
   .option('--strategy <name>', `required: ${strategyHelp}`)
   .addOption(new Option('--window <w>', 'window').choices(['1h', '24h', '7d']).default('24h'))
-  .addOption(new Option('--format <f>', 'output format').choices(['md', 'json']).default('md'))
+  .addOption(new Option('--format <f>', 'output format').choices(['md', 'markdown', 'json']).default('md'))
   .option('--json', 'the same as --format json')
   .option('--db <path>', dbHelp)
   .action((o) => report(o));
