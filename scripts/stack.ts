@@ -47,18 +47,26 @@ Runs the demo bot, the sidecar, Prometheus and Alertmanager on 127.0.0.1. Ctrl-C
   --sidecar-port <n>       sidecar, default EDGEWATCH_PORT or 9465
 `;
 
-function fail(message: string): never {
+/** One line (or the install hint's few), exit 1: something outside the command line. */
+function fail(message: string, code = 1): never {
   process.stderr.write(`edgewatch stack: ${message}\n`);
-  process.exit(1);
+  process.exit(code);
+}
+
+/** What was typed is wrong: exit 2, as the CLI does (docs/cli.md). */
+function usage(message: string): never {
+  fail(`${message}: see npm run stack -- --help`, 2);
 }
 
 function port(value: string | undefined, fallback: number, name: string): number {
   if (value === undefined || value === '') return fallback;
-  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 65535) fail(`${name} must be a port number 1-65535 (got "${value}")`);
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 65535) usage(`${name} must be a port number 1-65535 (got "${value}")`);
   return Number(value);
 }
 
-const { values: flags } = parseArgs({
+function parseFlags() {
+  try {
+    return parseArgs({
   options: {
     degrade: { type: 'boolean', default: false },
     fast: { type: 'boolean', default: false },
@@ -71,7 +79,13 @@ const { values: flags } = parseArgs({
     help: { type: 'boolean', short: 'h', default: false },
   },
   strict: true,
-});
+    });
+  } catch (err) {
+    // parseArgs throws a TypeError with a stack for an unknown flag: one line instead.
+    usage((err as Error).message.split('\n')[0].replace(/\. To specify a positional argument.*$/, ''));
+  }
+}
+const { values: flags } = parseFlags();
 if (flags.help) {
   process.stdout.write(HELP);
   process.exit(0);
@@ -97,8 +111,10 @@ async function main(): Promise<void> {
   if (bins.problem) fail(bins.problem);
   for (const [name, p] of Object.entries(ports)) {
     if (!(await portIsFree(p, HOST))) {
-      const hint = name === 'prometheus' || name === 'alertmanager' ? ` (Debian's ${name === 'prometheus' ? 'prometheus' : 'prometheus-alertmanager'} service? stop it, or` : ' (';
-      fail(`port ${p} (${name}) is in use${hint} pass --${name}-port)`);
+      const service = name === 'prometheus' ? 'prometheus' : name === 'alertmanager' ? 'prometheus-alertmanager' : undefined;
+      const env = name === 'bot' ? ' (or EDGEWATCH_BOT_PORT)' : name === 'sidecar' ? ' (or EDGEWATCH_PORT)' : '';
+      const holder = service ? `Debian's ${service} service (sudo systemctl stop ${service})` : 'the program that holds it';
+      fail(`port ${p} (${name}) is in use: pass --${name}-port <port>${env}, or stop ${holder}`);
     }
   }
 
@@ -110,7 +126,11 @@ async function main(): Promise<void> {
     rmSync(dataDir, { recursive: true, force: true });
   }
   const logDir = path.join(dataDir, 'logs');
-  mkdirSync(logDir, { recursive: true });
+  try {
+    mkdirSync(logDir, { recursive: true });
+  } catch (err) {
+    fail(`cannot create ${logDir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): pass another --data-dir`);
+  }
   const ledger = path.join(dataDir, 'edgewatch.db');
   const reused = existsSync(ledger);
 
@@ -139,7 +159,8 @@ async function main(): Promise<void> {
       prometheus: `${HOST}:${ports.prometheus}`,
       ruleDir,
       ...(flags.fast ? { scrapeInterval: FAST_INTERVAL, evaluationInterval: FAST_INTERVAL } : {}),
-      runbookUrl: `file://${path.join(ROOT, 'docs', 'runbook.md')}`,
+      // No Grafana runs here: notifications link the runbook the sidecar serves, no dashboard.
+      grafanaUrl: '',
     }),
   );
   // Alertmanager: the committed template, receivers from the environment or the local sinks.
@@ -182,14 +203,20 @@ async function main(): Promise<void> {
     });
     return proc;
   };
-  const step = async (what: string, fn: () => Promise<void>) => {
+  // A part that does not start stops the ones before it, with one line: the part, and the
+  // last line it wrote (for our own programs, their `edgewatch: <what>: <fix>` line); the
+  // rest of its output is in its log file.
+  const step = async (what: string, name: string, fn: () => Promise<void>) => {
     process.stdout.write(`${what} ... `);
     try {
       await fn();
       process.stdout.write('ready\n');
     } catch (err) {
       process.stdout.write('failed\n');
-      process.stderr.write(`edgewatch stack: ${(err as Error).message}\n`);
+      const proc = procs.find((p) => p.name === name);
+      const last = proc?.tail(5).split('\n').map((l) => l.trim()).filter(Boolean).pop();
+      const cause = last ?? (err as Error).message.split('\n')[0];
+      process.stderr.write(`edgewatch stack: ${name} did not start: ${cause} (its output: ${path.join(logDir, `${name}.log`)})\n`);
       await stopAll(1);
     }
   };
@@ -202,28 +229,30 @@ async function main(): Promise<void> {
   // The demo first: on a new ledger it back-fills 8 days of trading before it serves metrics.
   // It always starts normal and --degrade switches it after the back-fill (SIGUSR2): the
   // demo's own --degrade also degrades the back-filled week, which leaves no drift to see.
-  await step('demo bot (back-fills 8 days on a new ledger)', async () => {
+  await step('demo bot (back-fills 8 days on a new ledger)', 'demo', async () => {
     demo = start('demo', process.execPath, [CLI, 'demo'], { ...nodeEnv, EDGEWATCH_BOT_PORT: String(ports.bot), EDGEWATCH_BOT_HOST: HOST });
     await waitReady(demo, `${url(ports.bot)}/healthz`, 180_000);
     if (flags.degrade) demo.child.kill('SIGUSR2');
   });
-  await step('sidecar', async () => {
+  await step('sidecar', 'sidecar', async () => {
     const sidecar = start('sidecar', process.execPath, [CLI, 'sidecar'], { ...nodeEnv, EDGEWATCH_PORT: String(ports.sidecar), EDGEWATCH_HOST: HOST });
     await waitReady(sidecar, `${url(ports.sidecar)}/readyz`);
   });
-  await step('alertmanager', async () => {
+  await step('alertmanager', 'alertmanager', async () => {
     const p = start('alertmanager', bins.alertmanager!, alertmanagerArgs({ config: alertmanagerConfig, dataDir: path.join(dataDir, 'alertmanager'), port: ports.alertmanager }));
     await waitReady(p, `${url(ports.alertmanager)}/-/ready`);
   });
-  await step('prometheus', async () => {
+  await step('prometheus', 'prometheus', async () => {
     const p = start('prometheus', bins.prometheus!, prometheusArgs({ config: prometheusConfig, dataDir: path.join(dataDir, 'prometheus'), port: ports.prometheus }));
     await waitReady(p, `${url(ports.prometheus)}/-/ready`, 60_000);
   });
 
   // kill -USR2 of this process toggles the demo's degrade, like kill -USR2 of the demo.
+  let degraded = flags.degrade ?? false;
   process.on('SIGUSR2', () => {
     demo.child.kill('SIGUSR2');
-    process.stdout.write('\n[stack] toggled the demo\'s degrade (SIGUSR2)\n');
+    degraded = !degraded;
+    process.stdout.write(`\n[stack] the demo is ${degraded ? 'degraded now' : 'back to normal'} (SIGUSR2; again to ${degraded ? 'undo' : 'degrade'})\n`);
   });
 
   const local = am.local.length ? `local sink, printed here (not configured: ${am.local.join(', ')})` : 'as configured in the environment';
@@ -236,7 +265,11 @@ async function main(): Promise<void> {
       `  receivers     ${local}\n` +
       `  processes     ${procs.map((p) => `${p.name} ${p.child.pid}`).join(', ')}\n` +
       `\n` +
-      `Degrade the demo: kill -USR2 ${process.pid} (this script passes it on; again to undo).\n` +
+      // Already degraded (--degrade), the same signal would undo it: say which it does.
+      (flags.degrade
+        ? `The demo is degraded (--degrade). Undo: kill -USR2 ${process.pid} (this script passes it on; again to degrade).\n`
+        : `Degrade the demo: kill -USR2 ${process.pid} (this script passes it on; again to undo).\n`) +
+      `Inspect: npx edgewatch report --strategy momentum --db ${ledger}\n` +
       `Drift alerts need a few minutes of degraded trading to move the 24h window, then hold for\n` +
       `their for: (${flags.fast ? `at most ${MAX_FOR} with --fast` : '15m as shipped; --fast caps it at 1m'}). Alert changes and notifications appear below.\n` +
       `Ctrl-C stops everything.\n`,

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ROOT } from '../scripts/lib/processes.js';
@@ -70,10 +71,56 @@ test('npm run stack --fresh refuses to delete a data folder holding files it did
   assert.deepEqual(readdirSync(dir).sort(), ['edgewatch.db', 'thesis.tex']);
 });
 
-test('npm run stack starts demo, sidecar, Prometheus and Alertmanager on loopback, prints notifications from the local sink, and SIGINT stops all four', { skip, timeout: 180_000 }, async (t) => {
+test('npm run stack with a port taken: one line naming the port and the flag, nothing started', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'edgewatch-stack-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const held = createServer();
+  await new Promise<void>((r) => held.listen(0, '127.0.0.1', r));
+  t.after(() => held.close());
+  const taken = (held.address() as { port: number }).port;
+  const ports = { prometheus: await freePort(), alertmanager: await freePort(), bot: await freePort(), sidecar: taken };
+  const args = [STACK, '--data-dir', path.join(dir, 'data'), ...Object.entries(ports).flatMap(([name, port]) => [`--${name}-port`, String(port)])];
+  const child = spawn(process.execPath, args, { env: cleanEnv({ EDGEWATCH_PROMETHEUS_BIN: '/bin/false', EDGEWATCH_ALERTMANAGER_BIN: '/bin/false' }), stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (err += d));
+  assert.equal(await new Promise<number | null>((resolve) => child.on('exit', resolve)), 1, `${out}${err}`);
+  assert.equal(out, '');
+  assert.equal(err, `edgewatch stack: port ${taken} (sidecar) is in use: pass --sidecar-port <port> (or EDGEWATCH_PORT), or stop the program that holds it\n`);
+  assert.ok(!existsSync(path.join(dir, 'data')));
+});
+
+test('npm run stack: a part that fails to start stops the ones already running, with one line naming the part and its cause', { timeout: 120_000 }, async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'edgewatch-stack-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const ports = { prometheus: await freePort(), alertmanager: await freePort(), bot: await freePort(), sidecar: await freePort() };
+  const args = [STACK, '--data-dir', dir, ...Object.entries(ports).flatMap(([name, port]) => [`--${name}-port`, String(port)])];
+  // The demo starts; the sidecar then refuses its thresholds. Any executable passes the
+  // binary check: nothing gets as far as Prometheus.
+  const env = cleanEnv({ EDGEWATCH_PROMETHEUS_BIN: '/bin/false', EDGEWATCH_ALERTMANAGER_BIN: '/bin/false', EDGEWATCH_THRESHOLDS: '{"defaults":{"max_drawdwn":5}}' });
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => child.exitCode === null && child.kill('SIGKILL'));
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (err += d));
+  assert.equal(await new Promise<number | null>((resolve) => child.on('exit', resolve)), 1, `${out}${err}`);
+  assert.match(out, /demo bot \(back-fills 8 days on a new ledger\) \.\.\. ready\nsidecar \.\.\. failed/);
+  assert.doesNotMatch(out, /is running/);
+  const lines = err.trim().split('\n');
+  assert.equal(lines.length, 1, err);
+  assert.match(lines[0], /^edgewatch stack: sidecar did not start: edgewatch: EDGEWATCH_THRESHOLDS.*did you mean "max_drawdown".*\(its output: .*sidecar\.log\)$/);
+  // The demo that had started is stopped: its port is free again.
+  const probe = createServer();
+  await new Promise<void>((resolve, reject) => probe.once('error', reject).listen(ports.bot, '127.0.0.1', resolve));
+  probe.close();
+});
+
+test('npm run stack --degrade starts demo, sidecar, Prometheus and Alertmanager on loopback, says the signal would undo the degrade, prints notifications from the local sink, and SIGINT stops all four', { skip, timeout: 180_000 }, async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'edgewatch-stack-'));
   const ports = { prometheus: await freePort(), alertmanager: await freePort(), bot: await freePort(), sidecar: await freePort() };
-  const args = [STACK, '--fast', '--data-dir', dir, ...Object.entries(ports).flatMap(([name, port]) => [`--${name}-port`, String(port)])];
+  const args = [STACK, '--fast', '--degrade', '--data-dir', dir, ...Object.entries(ports).flatMap(([name, port]) => [`--${name}-port`, String(port)])];
   const child = spawn(process.execPath, args, { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
@@ -95,6 +142,10 @@ test('npm run stack starts demo, sidecar, Prometheus and Alertmanager on loopbac
   for (const [name, port] of Object.entries(ports)) assert.ok(out.includes(`http://127.0.0.1:${port}`), `${name} URL not printed:\n${out}`);
   assert.match(out, /receivers {5}local sink/);
   assert.match(out, /kill -USR2 \d+/);
+  // Degraded already: the same signal would undo it, and the banner says so.
+  assert.match(out, /The demo is degraded \(--degrade\)\. Undo: kill -USR2 \d+/);
+  assert.doesNotMatch(out, /Degrade the demo: kill -USR2/);
+  assert.match(out, new RegExp(`Inspect: npx edgewatch report --strategy momentum --db ${path.join(dir, 'edgewatch.db').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
 
   // Rendered from the committed files: loopback targets, --fast's 5s interval, the Alertmanager
   // copy private (it may hold a Discord URL).

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -138,12 +139,21 @@ test('a ledger fault does not throw in normal mode: the call reports it and the 
 test('configuration mistakes throw at open with what to write instead', (t) => {
   const dir = tempDir(t);
   assert.throws(() => openEdgewatch({ ledger: join(dir, 'l.db'), strategys: ['a'] } as never), (e: Error) => e instanceof ConfigError && /did you mean "strategies"/.test(e.message));
-  assert.throws(() => openEdgewatch({ ledger: join(dir, 'missing', 'l.db'), strategies: ['a'] }), (e: Error) => e instanceof ConfigError && /mkdir -p/.test(e.message));
+  // A folder that cannot be made (here: a file is in the way) is named with the fix.
+  writeFileSync(join(dir, 'a-file'), '');
+  assert.throws(() => openEdgewatch({ ledger: join(dir, 'a-file', 'l.db'), strategies: ['a'] }), (e: Error) => e instanceof ConfigError && /mkdir -p/.test(e.message));
   assert.throws(() => openEdgewatch({ ledger: join(dir, 'l.db'), strategies: ['has space'] }), (e: Error) => e instanceof ConfigError && /strategy name/.test(e.message));
   assert.throws(() => openEdgewatch({ ledger: join(dir, 'l.db'), strategies: [] }), ConfigError);
   const ew = openEdgewatch({ ledger: join(dir, 'l.db'), strategies: ['a'], logger: false });
   assert.throws(() => ew.strategy('b'), (e: Error) => e instanceof ConfigError && /configured: a/.test(e.message));
   void ew.close();
+});
+
+test('a ledger in a folder that does not exist yet is opened, the folder created (as edgewatch start does)', async (t) => {
+  const dir = tempDir(t);
+  const ew = openEdgewatch({ ledger: join(dir, 'data', 'nested', 'l.db'), strategies: ['a'], logger: false });
+  assert.ok(existsSync(join(dir, 'data', 'nested', 'l.db')));
+  await ew.close();
 });
 
 test('the bot\'s own registry is used when given, and its own metrics stay', async (t) => {

@@ -29,11 +29,11 @@ export function readHost(value: string | undefined, name: string, fallback: stri
   return value;
 }
 
-/** Flag value if given, else the environment variable; names both in errors. */
-export function pick(flag: string | undefined, env: string): [string | undefined, string] {
-  return flag !== undefined ? [flag, `--${flagName(env)}`] : [process.env[env], env];
-}
-
-function flagName(env: string): string {
-  return env.replace(/^EDGEWATCH_/, '').toLowerCase().replace(/_/g, '-');
+/**
+ * Flag value if given, else the environment variable, with the name to put in an error.
+ * The flag is named explicitly: deriving it from the variable gave `--demo-seed` for
+ * `demo --seed`, a flag that does not exist.
+ */
+export function pick(flag: string | undefined, flagName: string, env: string): [string | undefined, string] {
+  return flag !== undefined ? [flag, flagName] : [process.env[env], env];
 }

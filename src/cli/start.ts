@@ -1,37 +1,68 @@
-// `edgewatch start` (npm start): the demo bot and the sidecar as two processes on one
-// ledger, as they run in production; Ctrl-C stops both.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { ledgerPath } from './sidecar.js';
+// `edgewatch start` (npm start): the demo bot and the sidecar on one ledger; Ctrl-C stops both.
+//
+// Both run in this one process (in production they are two: the bot, and `edgewatch sidecar`).
+// Why: as two child processes, a part that failed left the other running under a "running"
+// banner, and their logs, written by two processes through two pipes, reached the terminal
+// out of time order. In one process the start is a sequence that either completes or undoes
+// what it did, and one logger writes every line in the order it happened.
+import { createLogger, logSettings } from '../log.js';
+import { demoSettings, launchDemo } from './demo.js';
+import { ledgerPath, launchSidecar, sidecarSettings } from './sidecar.js';
+import { untilSignal } from './signals.js';
+import { StartupError, checkPortFree } from './failure.js';
+import { lockLedger } from './lock.js';
 
-export async function runStartCommand(flags: { db?: string; degrade?: boolean }): Promise<void> {
+export interface StartFlags {
+  db?: string;
+  degrade?: boolean;
+  port?: string;
+  host?: string;
+  botPort?: string;
+  seed?: string;
+}
+
+export async function runStartCommand(flags: StartFlags): Promise<void> {
+  // Every setting first: a mistake stops the start before anything has run.
+  logSettings();
+  const sidecarConfig = sidecarSettings({ port: flags.port, host: flags.host });
+  const demoConfig = demoSettings({ port: flags.botPort, degrade: flags.degrade, seed: flags.seed }, '--bot-port');
+  if (sidecarConfig.port !== 0 && sidecarConfig.port === demoConfig.listen.port)
+    throw new StartupError(`the sidecar and the demo bot both want port ${sidecarConfig.port}: give them different ones (--port, --bot-port)`);
+  // Then everything that can be checked without starting: both ports and the ledger's
+  // sidecar lock. The demo's back-fill writes a week of trades: not for a start that fails.
+  await checkPortFree(sidecarConfig.listen);
+  await checkPortFree(demoConfig.listen);
   const db = ledgerPath(flags.db);
-  const main = fileURLToPath(new URL('./main.js', import.meta.url));
-  const env = { ...process.env, EDGEWATCH_DB: db };
-  const children: ChildProcess[] = [];
-  const run = (args: string[]) => {
-    const child = spawn(process.execPath, [main, ...args], { env, stdio: 'inherit' });
-    children.push(child);
-    return new Promise<number>((done) => child.on('exit', (code, signal) => done(code ?? (signal ? 0 : 1))));
-  };
+  const lock = lockLedger(db);
+  const root = createLogger();
   // The demo first: on a new ledger it back-fills 8 days before the sidecar reads it.
-  const bot = run(['demo', ...(flags.degrade ? ['--degrade'] : [])]);
-  await new Promise((r) => setTimeout(r, 1500));
-  const sidecar = run(['sidecar']);
-  const botPort = process.env.EDGEWATCH_BOT_PORT ?? '9464';
-  const port = process.env.EDGEWATCH_PORT ?? '9465';
+  let demo;
+  try {
+    demo = await launchDemo(db, demoConfig, root.child({ name: 'edgewatch-demo' }));
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
+  const { bot, url: botUrl } = demo;
+  let sidecar;
+  try {
+    sidecar = await launchSidecar(db, sidecarConfig, root.child({ name: 'edgewatch-sidecar' }), lock);
+  } catch (err) {
+    await bot.stop(); // all or nothing: no demo trading on without its sidecar
+    throw err;
+  }
+  process.on('SIGUSR2', () => bot.setDegraded(!bot.degraded));
   process.stdout.write(
     `\nedgewatch is running on ${db}\n` +
-      `  bot metrics      http://127.0.0.1:${botPort}/metrics\n` +
-      `  sidecar metrics  http://127.0.0.1:${port}/metrics\n` +
-      `  report           http://127.0.0.1:${port}/v1/report?strategy=momentum&format=markdown\n` +
+      `  bot metrics      ${botUrl}\n` +
+      `  sidecar metrics  ${sidecar.url}/metrics\n` +
+      `  report           ${sidecar.url}/v1/report?strategy=momentum&format=markdown\n` +
+      `  inspect          npx edgewatch report --strategy momentum --db ${db}\n` +
+      `  ${bot.degraded ? 'undo the degrade' : 'degrade the demo'}  kill -USR2 ${process.pid}\n` +
       `  Ctrl-C stops both.\n\n`,
   );
-  const stop = (signal: NodeJS.Signals) => {
-    for (const c of children) if (c.exitCode === null) c.kill(signal);
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  const codes = await Promise.all([bot, sidecar]);
-  process.exitCode = Math.max(...codes);
+  await untilSignal(root, 'edgewatch', async () => {
+    await sidecar.close();
+    await bot.stop();
+  });
 }

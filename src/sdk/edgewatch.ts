@@ -2,6 +2,8 @@
 // updates the bot's metrics. Monitoring must never take the bot down: a bad input or a
 // ledger fault writes nothing, is logged with its cause, counted in trading_errors_total
 // and returned as `{ ok: false, error }`; only `strict: true` (tests, development) throws.
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { ConfigError, ConflictError, EdgewatchError, LedgerError, NotFoundError, ValidationError, type ErrorDetail } from '../errors.js';
@@ -167,6 +169,15 @@ export class Edgewatch {
     this.strict = options.strict ?? false;
     this.keepVersions = keep;
     this.log = options.logger === false ? silentLogger() : (options.logger ?? createLogger('edgewatch'));
+    // Create the ledger's folder, as `edgewatch start` and `sidecar` do: the README's snippet
+    // on a fresh project ("./data/edgewatch.db") must not stop at a missing ./data.
+    if (typeof options.ledger === 'string' && options.ledger !== '') {
+      try {
+        mkdirSync(dirname(resolve(options.ledger)), { recursive: true });
+      } catch {
+        // not creatable (permissions, read-only): Ledger.open names the folder and the fix
+      }
+    }
     this.ledger = Ledger.open(options.ledger, { synchronous: options.synchronous });
     if (options.registry) {
       this.registry = options.registry;

@@ -72,10 +72,18 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     ledger, engine, metrics, log, thresholds, keepVersions: opts.keepVersions ?? 5, token: opts.token, writesOpen, now: opts.now,
     readTokens, metricsTokens, runbook: loadRunbook(opts.runbookPath),
   });
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(opts.port ?? 9465, host, (err?: Error) => (err ? reject(err) : resolve(s)));
-    s.once('error', reject);
-  });
+  let server: Server;
+  try {
+    server = await new Promise((resolve, reject) => {
+      const s = app.listen(opts.port ?? 9465, host, (err?: Error) => (err ? reject(err) : resolve(s)));
+      s.once('error', reject);
+    });
+  } catch (err) {
+    // A taken port: give the ledger back, so that a caller that reports the error and goes
+    // on (`edgewatch start` stopping the demo, tests) leaves no file handle behind.
+    ledger.close();
+    throw err;
+  }
   const foldEvery = opts.foldIntervalMs ?? 100;
   let lastFoldLog = -Infinity;
   const folding =
