@@ -61,6 +61,7 @@ export class NaiveWindows implements WindowSource {
       variantSums: db.prepare(`SELECT variant AS g, ${SUMS} FROM trades WHERE strategy = ? AND experiment = ? GROUP BY variant`),
       variantDrawdown: db.prepare(drawdown('strategy = ? AND experiment = ?', 'variant')),
       strategies: db.prepare('SELECT DISTINCT strategy FROM trades ORDER BY strategy').pluck(),
+      straddles: db.prepare('SELECT param_version AS version, count(*) AS n FROM trades WHERE strategy = ? AND straddle = 1 AND param_version IS NOT NULL GROUP BY param_version'),
       last: db.prepare('SELECT max(closed_ms) FROM trades WHERE strategy = ?').pluck(),
       run: db.prepare('SELECT pnl, notional FROM trades WHERE strategy = ? AND param_version IS ? AND coalesce(opened_ms, closed_ms) >= ? ORDER BY closed_ms, id').raw(),
     };
@@ -88,6 +89,10 @@ export class NaiveWindows implements WindowSource {
 
   lastTradeMs(strategy: string): number | undefined {
     return (this.st.last.get(strategy) as number | null) ?? undefined;
+  }
+
+  straddleCounts(strategy: string): Map<number, number> {
+    return new Map((this.st.straddles.all(strategy) as Array<{ version: number; n: number }>).map((r) => [r.version, r.n]));
   }
 
   versionTotals(strategy: string): Map<number, Agg> {

@@ -61,6 +61,8 @@ function checkAll(engine: WindowEngine, ledger: Ledger, now: number, label: stri
     const start = Number.isFinite(ref.key.startMs) ? ref.key.startMs : -1e300;
     same(engine.runRange(s, ref.key, now - DAY, now), reference(ledger, runWhere, s, now - DAY, now, ref.key.version, start), `${label} ${s} run 24h`);
     same(engine.runRange(s, ref.key, now - 7 * DAY, now - DAY), reference(ledger, runWhere, s, now - 7 * DAY, now - DAY, ref.key.version, start), `${label} ${s} run baseline`);
+    const straddles = ledger.raw.prepare('SELECT param_version, count(*) FROM trades WHERE strategy = ? AND straddle = 1 AND param_version IS NOT NULL GROUP BY 1 ORDER BY 1').raw().all(s);
+    assert.deepEqual([...engine.straddleCounts(s)].sort((a, b) => a[0] - b[0]), straddles, `${label} ${s} straddling trades`);
     const versions = engine.versionTotals(s);
     const expected = ledger.raw.prepare('SELECT DISTINCT param_version FROM trades WHERE strategy = ? AND param_version IS NOT NULL').pluck().all(s) as number[];
     assert.deepEqual([...versions.keys()].sort(), expected.sort(), `${label} ${s} versions`);

@@ -243,7 +243,6 @@ export class Ledger {
       markStraddles: db.prepare(`UPDATE trades SET straddle = 1 WHERE strategy = ? AND closed_ms >= ? AND opened_ms < ? AND straddle = 0`),
       bumpEpoch: db.prepare('UPDATE strategies SET attribution_epoch = attribution_epoch + 1 WHERE name = ?'),
       epochs: db.prepare('SELECT name, attribution_epoch AS epoch FROM strategies'),
-      straddleCounts: db.prepare('SELECT param_version AS version, count(*) AS n FROM trades WHERE strategy = ? AND straddle = 1 AND param_version IS NOT NULL GROUP BY param_version'),
       versionExists: db.prepare('SELECT 1 FROM param_versions WHERE strategy = ? AND version = ?').pluck(),
       versionByHash: db.prepare('SELECT version FROM param_versions WHERE strategy = ? AND hash = ?').pluck(),
       versionRow: db.prepare('SELECT strategy, version, hash, params, created_ms AS createdMs FROM param_versions WHERE strategy = ? AND version = ?'),
@@ -406,8 +405,8 @@ export class Ledger {
       this.st.insertDeploy.run(strategy, version, deployedMs, meta.source ?? null, meta.gitSha ?? null, meta.note ?? null);
       const next = (this.st.nextDeployAfter.get(strategy, deployedMs) as number | null) ?? Number.MAX_SAFE_INTEGER;
       const reattributed = this.st.reattribute.run(version, strategy, deployedMs, deployedMs, next, version).changes;
-      this.st.markStraddles.run(strategy, deployedMs, deployedMs);
-      if (reattributed > 0) this.st.bumpEpoch.run(strategy);
+      const marked = this.st.markStraddles.run(strategy, deployedMs, deployedMs).changes;
+      if (reattributed > 0 || marked > 0) this.st.bumpEpoch.run(strategy);
       const active = this.st.activeDeploy.get(strategy) as DeployInfo;
       const before = previous ? this.getVersion(strategy, previous.version)?.params : undefined;
       return {
@@ -511,11 +510,6 @@ export class Ledger {
   /** Per strategy, how many deploys have re-attributed stored trades: the sidecar rebuilds per-version series when it moves. */
   attributionEpochs(): Map<string, number> {
     return this.read('reading attribution epochs', () => new Map((this.st.epochs.all() as Array<{ name: string; epoch: number }>).map((r) => [r.name, r.epoch])));
-  }
-
-  /** Per version, the trades that opened under it and closed after a later deploy. */
-  straddleCounts(strategy: string): Map<number, number> {
-    return this.read('counting straddling trades', () => new Map((this.st.straddleCounts.all(strategy) as Array<{ version: number; n: number }>).map((r) => [r.version, r.n])));
   }
 
   strategies(): string[] {

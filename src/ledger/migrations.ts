@@ -113,7 +113,6 @@ export const MIGRATIONS: Migration[] = [
       UPDATE experiments SET stopped_ms = started_ms, outcome = 'superseded'
         WHERE stopped_ms IS NULL AND EXISTS (SELECT 1 FROM experiments e WHERE e.strategy = experiments.strategy AND e.stopped_ms IS NULL AND e.started_ms > experiments.started_ms);
       CREATE UNIQUE INDEX experiments_one_running ON experiments(strategy) WHERE stopped_ms IS NULL;
-      CREATE INDEX trades_straddling ON trades(strategy, param_version) WHERE straddle = 1;
     `,
   },
 ];

@@ -48,8 +48,8 @@ export interface EngineOptions {
 
 // The rows this file reads: arrays rather than objects, because a start without state reads
 // every trade of the ledger once (objects with all 13 columns take about twice as long).
-type Row = [seq: number, id: string, closedMs: number, pnl: number, fees: number, version: number | null, experiment: string | null, variant: string | null, strategy: string, openedMs: number | null, notional: number | null];
-const LEAN = 'seq, id, closed_ms, pnl, fees, param_version, experiment, variant, strategy, opened_ms, notional';
+type Row = [seq: number, id: string, closedMs: number, pnl: number, fees: number, version: number | null, experiment: string | null, variant: string | null, strategy: string, openedMs: number | null, notional: number | null, straddle: number];
+const LEAN = 'seq, id, closed_ms, pnl, fees, param_version, experiment, variant, strategy, opened_ms, notional, straddle';
 type Trade = { closedMs: number; id: string; pnl: number; fees: number; notional: number | null };
 const trade = (r: Row): Trade => ({ closedMs: r[2], id: r[1], pnl: r[3], fees: r[4], notional: r[10] });
 
@@ -160,6 +160,8 @@ interface RunWindows extends WindowSet {
 interface StrategyState extends WindowSet {
   run?: RunWindows;
   versions: Map<number, LifeSeries>;
+  /** Per version, its trades that opened under it and closed after a later deploy. */
+  straddles: Map<number, number>;
   /** experiment -> variant -> series */
   variants: Map<string, Map<string, LifeSeries>>;
   lastTradeMs: number;
@@ -315,7 +317,7 @@ export class WindowEngine {
 
   private state(strategy: string): StrategyState {
     let s = this.strategies.get(strategy);
-    if (!s) this.strategies.set(strategy, (s = { ...windowSet(strategy, ALL), versions: new Map(), variants: new Map(), lastTradeMs: -Infinity }));
+    if (!s) this.strategies.set(strategy, (s = { ...windowSet(strategy, ALL), versions: new Map(), straddles: new Map(), variants: new Map(), lastTradeMs: -Infinity }));
     return s;
   }
 
@@ -332,12 +334,14 @@ export class WindowEngine {
         const s = this.strategies.get(name);
         if (!s) continue;
         const versions = new Map<number, LifeSeries>();
+        const straddles = new Map<number, number>();
         const hours = new Map<LifeSeries, Set<number>>();
         const minutes: Dirty = new Map();
         const fresh: StrategyState = { ...s, versions };
         this.sql('re-reading re-attributed trades', () => {
           for (const row of this.st.byStrategy.iterate(name, this.lastSeq) as IterableIterator<Row>) {
             if (row[5] === null) continue;
+            if (row[11]) straddles.set(row[5], (straddles.get(row[5]) ?? 0) + 1);
             const series = this.versionSeries(fresh, row[5]);
             // SQL's (closed_at, id) order differs from ours only for astral ids within a millisecond.
             const hour = series.add(row, this.cutoff, minutes);
@@ -346,6 +350,7 @@ export class WindowEngine {
         });
         this.rebuild(minutes, hours);
         s.versions = versions;
+        s.straddles = straddles;
         s.run = undefined;
         this.cusumRuns.forget(name);
       }
@@ -377,6 +382,7 @@ export class WindowEngine {
   private fold(s: StrategyState, row: Row, dirty: Dirty, dirtyHours: Map<LifeSeries, Set<number>>): void {
     const closed = row[2];
     if (closed > s.lastTradeMs) s.lastTradeMs = closed;
+    if (row[11] && row[5] !== null) s.straddles.set(row[5], (s.straddles.get(row[5]) ?? 0) + 1);
     this.cusumRuns.add(s.name, { closedMs: closed, id: row[1], pnl: row[3], version: row[5], openedMs: row[9], notional: row[10] });
     // Rows older than every window only feed the whole-life series.
     if (closed >= this.horizon) {
@@ -551,6 +557,11 @@ export class WindowEngine {
     return out;
   }
 
+  /** Per version, the trades that opened under it and closed after a later deploy. */
+  straddleCounts(strategy: string): Map<number, number> {
+    return new Map(this.strategies.get(strategy)?.straddles ?? []);
+  }
+
   /** Whole-life aggregate of each variant of an experiment. */
   variantTotals(strategy: string, experiment: string): Map<string, Agg> {
     const out = new Map<string, Agg>();
@@ -637,7 +648,8 @@ export class WindowEngine {
       for (const [experiment, variants] of s.variants) for (const [variant, v] of variants) life({ strategy: s.name, experiment, variant }, v);
       return [s.name, s.lastTradeMs] as [string, number];
     });
-    const header: StateHeader = { format: STATE_FORMAT, fields: AGG_FIELDS, lastSeq: this.lastSeq, check: check ?? null, tradesSeen: this.tradesSeen, cutoff: this.cutoff, strategies, series, ids, cusum: this.cusumRuns.save(), epochs: [...this.epochs] };
+    const header: StateHeader = { format: STATE_FORMAT, fields: AGG_FIELDS, lastSeq: this.lastSeq, check: check ?? null, tradesSeen: this.tradesSeen, cutoff: this.cutoff, strategies, series, ids, cusum: this.cusumRuns.save(), epochs: [...this.epochs],
+      straddles: [...this.strategies.values()].flatMap((s) => [...s.straddles].map(([v, n]) => [s.name, v, n] as [string, number, number])) };
     const json = Buffer.from(JSON.stringify(header));
     const pad = (8 - ((4 + json.length) % 8)) % 8;
     const out = Buffer.alloc(4 + json.length + pad + numbers.length * 8);
@@ -695,6 +707,7 @@ export class WindowEngine {
       this.cutoff = Math.min(this.cutoff, header.cutoff);
       this.cusumRuns.restore(header.cusum);
       this.epochs = new Map(header.epochs);
+      for (const [name, version, n] of header.straddles) this.state(name).straddles.set(version, n);
       this.lastSeq = this.savedSeq = header.lastSeq;
       this.tradesSeen = header.tradesSeen;
       return true;
@@ -746,6 +759,8 @@ interface StateHeader {
   cusum?: SavedRun[];
   /** The attribution epochs the buckets were built at. */
   epochs: Array<[string, number]>;
+  /** Straddling trades per strategy and version. */
+  straddles: Array<[string, number, number]>;
 }
 
 // BucketSeries (src/analytics/buckets.ts) has no public way to list or restore its buckets, so

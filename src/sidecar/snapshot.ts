@@ -63,7 +63,7 @@ export function cusumRunKeys(ledger: Ledger, config: ThresholdConfig): (strategy
 }
 
 /** What a snapshot reads windows from: the window engine (or, in bench/, the naive SQL baseline). */
-export type WindowSource = Pick<WindowEngine, 'range' | 'runRange' | 'window' | 'strategyNames' | 'lastTradeMs' | 'versionTotals' | 'variantTotals' | 'cusum'>;
+export type WindowSource = Pick<WindowEngine, 'range' | 'runRange' | 'window' | 'strategyNames' | 'lastTradeMs' | 'versionTotals' | 'variantTotals' | 'cusum' | 'straddleCounts'>;
 
 export function snapshot(engine: WindowSource, ledger: Ledger, nowMs: number, opts: SnapshotOptions): StrategySnapshot[] {
   const names = [...new Set([...ledger.strategies(), ...engine.strategyNames()])].filter((n) => n !== '__readyz__').sort();
@@ -135,7 +135,7 @@ function strategySnapshot(engine: WindowSource, ledger: Ledger, strategy: string
   for (const exp of experiments) if (exp.stoppedMs === null) for (const v of Object.values(exp.variants)) needed.add(v);
   const exported = new Set([...totals.keys()].sort((x, y) => y - x).slice(0, opts.keepVersions));
   for (const v of needed) if (totals.has(v)) exported.add(v);
-  const straddling = ledger.straddleCounts(strategy);
+  const straddling = engine.straddleCounts(strategy);
   snap.versions = [...exported].sort((x, y) => x - y).map((version) => {
     const agg = totals.get(version) as Agg;
     return { version, agg, stats: windowStats(agg), straddling: straddling.get(version) ?? 0 };
