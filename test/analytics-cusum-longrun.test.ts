@@ -4,21 +4,16 @@
 // whose PnL comes in regimes stays under the alert's threshold, a fall is still detected.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { rng } from '../src/demo/market.js';
 import { CUSUM_LRV_MAX_LAG, CUSUM_SHIFTS, cusumAdd, cusumStart, cusumVarianceInflation, lrvAutocovariances, lrvBandwidth, bartlettRatio, type CusumOptions } from '../src/analytics/cusum.js';
 
 const close = (a: number, b: number, rel = 1e-9) => assert.ok(Math.abs(a - b) <= rel * Math.max(1, Math.abs(b)), `${a} != ${b}`);
 const THRESHOLD = 10; // nats: cusum_threshold's default
 
-/** mulberry32: seeded uniforms, so the statistical tests are the same numbers on every run. */
+/** The demo's seeded mulberry32, moved off 0 by half a step (the normals take a log): the same numbers on every run. */
 function uniforms(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-  };
+  const next = rng(seed);
+  return () => next() + 0.5 / 4294967296;
 }
 function normals(u: () => number): () => number {
   return () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
