@@ -1,6 +1,6 @@
 // The healthy demo (src/demo) against the CUSUM: replays the demo's 8-day back-fill for a
 // few seeds (the same market, strategies, deploys and experiment as `npm start`), takes
-// each strategy's current CUSUM run (the trades closed after its latest deploy, as the
+// each strategy's current CUSUM run (the active version's trades from its latest deploy on, as the
 // sidecar does) and reports the statistic's maximum over the run for each design.
 // Usage: node dist/bench/detection/demo.js [seeds, default 42 (npm start's) and 1..11]
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,12 +10,13 @@ import { fileURLToPath } from 'node:url';
 import { CUSUM_SHIFTS, cusumAdd, cusumStart, cusumVarianceInflation, type CusumOptions } from '../../src/analytics/cusum.js';
 import { DemoBot } from '../../src/demo/bot.js';
 import { Ledger } from '../../src/ledger/ledger.js';
+import { inRun, runKeyOf, type RunKey } from '../../src/sidecar/cusum-runs.js';
 import { DEFAULT_THRESHOLDS } from '../../src/sidecar/thresholds.js';
 
 export interface DemoRun {
   seed: number;
   strategy: string;
-  /** trades of the current run (after the latest deploy) */
+  /** trades of the current run (the active version from its latest deploy on) */
   trades: number;
   /** per design: the maximum of each shift's statistic over the run, in nats */
   max: Record<string, number[]>;
@@ -38,12 +39,20 @@ export async function demoRuns(seed: number, nowMs = Date.UTC(2026, 0, 20)): Pro
     try {
       return ['momentum', 'meanrev'].map((strategy) => {
         const deploys = ledger.deploys(strategy);
-        const from = deploys[deploys.length - 1].deployedMs;
-        // The run: closed strictly after the latest deploy, in (closed_at, id) order.
-        const pnl = ledger.tradesInRange(strategy, from + 1, nowMs + 1).map((t) => t.pnl);
-        // The run the latest deploy ended: the strategy's trades between the two latest deploys.
-        const before = deploys.length > 1 ? deploys[deploys.length - 2].deployedMs : -Infinity;
-        const previous = ledger.tradesInRange(strategy, before + 1, from + 1).map((t) => t.pnl);
+        const trades = ledger.tradesInRange(strategy, -Infinity, nowMs + 1);
+        // A run as the sidecar folds it (src/sidecar/cusum-runs.ts inRun): the active version's
+        // trades from its latest deploy on, in (closed_at, id) order, on returns when every trade
+        // of the run carries a notional.
+        const runOf = (key: RunKey, beforeMs = Infinity) => {
+          const run = trades.filter((t) => inRun(key, t.paramVersion, t.openedMs, t.closedMs) && (t.openedMs ?? t.closedMs) < beforeMs);
+          const returns = run.every((t) => t.notional !== null && t.notional > 0);
+          return run.map((t) => (returns ? t.pnl / (t.notional as number) : t.pnl));
+        };
+        const key = runKeyOf(deploys, 0);
+        const pnl = runOf(key);
+        // The run the latest deploy ended: the previous key's trades before the latest deploy.
+        const prevKey = runKeyOf(deploys.slice(0, -1), 0);
+        const previous = deploys.length > 1 ? runOf(prevKey, key.startMs) : [];
         return { strategy, pnl, previous };
       });
     } finally {
