@@ -74,7 +74,9 @@ export function renderAlertmanagerConfig(
   if (missing.size) problems.push(`missing required variable(s): ${[...missing].join(', ')}`);
   if (unsafe.size) problems.push(`variable(s) must not contain a quote or newline: ${[...unsafe].join(', ')}`);
   if (problems.length) {
-    throw new Error(`cannot render the Alertmanager configuration: ${problems.join('; ')} (see ${ALERTMANAGER_TEMPLATE_PATH})`);
+    throw new Error(
+      `cannot render the Alertmanager configuration: ${problems.join('; ')} (see ${ALERTMANAGER_TEMPLATE_PATH})`,
+    );
   }
   return out.join('\n');
 }

@@ -36,7 +36,6 @@ export interface LedgerMeta {
   seconds: number;
 }
 
-
 export function metaPath(db: string): string {
   return `${db}.meta.json`;
 }
@@ -69,7 +68,11 @@ export function generateLedger(db: string, opts: GenOptions): LedgerMeta {
 
   // Parameter versions: 4 deploys per strategy, except the first, which gets 3 deploys and an
   // experiment whose control is its active set (no new version) and whose candidate is the 20th.
-  interface Phase { fromMs: number; version: number; meanPnl: number }
+  interface Phase {
+    fromMs: number;
+    version: number;
+    meanPnl: number;
+  }
   const phases = new Map<string, Phase[]>();
   let versionCount = 0;
   STRATEGIES.forEach((strategy, k) => {
@@ -78,7 +81,12 @@ export function generateLedger(db: string, opts: GenOptions): LedgerMeta {
     for (let d = 0; d < deploys; d++) {
       const at = startMs + Math.floor((span * d) / deploys) + (d === 0 ? 0 : k * 3_600_000);
       const params = { lookback: 10 + d * 5 + k, threshold: 0.5 + d / 10, size: 1 + k };
-      const r = ledger.deployParams(strategy, params, { source: 'bench', gitSha: `bench${d}`, note: `deploy ${d + 1}` }, at);
+      const r = ledger.deployParams(
+        strategy,
+        params,
+        { source: 'bench', gitSha: `bench${d}`, note: `deploy ${d + 1}` },
+        at,
+      );
       // The last version of the third strategy loses its edge: drift and regression have work to do.
       list.push({ fromMs: at, version: r.version, meanPnl: k === 2 && d === deploys - 1 ? -0.5 : 1 + d * 0.2 });
       if (r.created) versionCount++;
@@ -88,7 +96,13 @@ export function generateLedger(db: string, opts: GenOptions): LedgerMeta {
   const expStart = startMs + Math.floor(span * (2 / 3));
   const s0 = STRATEGIES[0];
   const control = ledger.getVersion(s0, phases.get(s0)![2].version)!.params;
-  const exp = ledger.startExperiment(s0, 'bench-exp', { control, candidate: { ...control, threshold: 0.9 } }, { control: 1, candidate: 1 }, expStart);
+  const exp = ledger.startExperiment(
+    s0,
+    'bench-exp',
+    { control, candidate: { ...control, threshold: 0.9 } },
+    { control: 1, candidate: 1 },
+    expStart,
+  );
   versionCount += 1;
 
   const db3 = ledger.raw;
@@ -121,17 +135,45 @@ export function generateLedger(db: string, opts: GenOptions): LedgerMeta {
         if (variant === 'candidate') mean += 0.3;
       }
       // Normal PnL (Box-Muller) around the version's mean, spread 10.
-      const pnl = Math.round((mean + 10 * Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand())) * 1e4) / 1e4;
+      const pnl =
+        Math.round((mean + 10 * Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand())) * 1e4) / 1e4;
       const notional = Math.round(100 + rand() * 9900);
       const fees = notional * 0.001;
-      insert.run(strategy, `t${i}`, SYMBOLS[i % SYMBOLS.length], rand() < 0.5 ? 'long' : 'short', opened, closed, pnl, fees, notional, version, experiment, variant, closed + 5, experiment ? 'variant' : 'time', straddle);
+      insert.run(
+        strategy,
+        `t${i}`,
+        SYMBOLS[i % SYMBOLS.length],
+        rand() < 0.5 ? 'long' : 'short',
+        opened,
+        closed,
+        pnl,
+        fees,
+        notional,
+        version,
+        experiment,
+        variant,
+        closed + 5,
+        experiment ? 'variant' : 'time',
+        straddle,
+      );
     }
   });
   for (let from = 0; from < n; from += BATCH) insertBatch(from, Math.min(n, from + BATCH));
-  for (const s of STRATEGIES) db3.prepare('INSERT INTO heartbeats (strategy, last_ms, beats) VALUES (?, ?, 1)').run(s, endMs);
+  for (const s of STRATEGIES)
+    db3.prepare('INSERT INTO heartbeats (strategy, last_ms, beats) VALUES (?, ?, 1)').run(s, endMs);
   db3.pragma('wal_checkpoint(TRUNCATE)');
   ledger.close();
-  const meta: LedgerMeta = { generator: GENERATOR_VERSION, trades: n, days, startMs, endMs, lateShare, seed, versions: versionCount, seconds: (performance.now() - started) / 1000 };
+  const meta: LedgerMeta = {
+    generator: GENERATOR_VERSION,
+    trades: n,
+    days,
+    startMs,
+    endMs,
+    lateShare,
+    seed,
+    versions: versionCount,
+    seconds: (performance.now() - started) / 1000,
+  };
   writeFileSync(metaPath(db), JSON.stringify(meta, null, 2));
   return meta;
 }
@@ -139,7 +181,8 @@ export function generateLedger(db: string, opts: GenOptions): LedgerMeta {
 /** A ledger of `trades` trades at `db`, reused when an earlier run generated the same one. */
 export function cachedLedger(db: string, trades: number, regenerate = false): { meta: LedgerMeta; reused: boolean } {
   const meta = readMeta(db);
-  if (!regenerate && meta && meta.generator === GENERATOR_VERSION && meta.trades === trades) return { meta, reused: true };
+  if (!regenerate && meta && meta.generator === GENERATOR_VERSION && meta.trades === trades)
+    return { meta, reused: true };
   return { meta: generateLedger(db, { trades }), reused: false };
 }
 

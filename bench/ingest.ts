@@ -69,7 +69,12 @@ interface Side {
 }
 
 /** Alternates `a` and `b` in slices of sliceMs of timed calls until each has run totalMs. */
-function interleave(a: Side, b: Side, sliceMs: number, totalMs: number): { a: number[]; b: number[]; aMs: number; bMs: number } {
+function interleave(
+  a: Side,
+  b: Side,
+  sliceMs: number,
+  totalMs: number,
+): { a: number[]; b: number[]; aMs: number; bMs: number } {
   const out = { a: [] as number[], b: [] as number[], aMs: 0, bMs: 0 };
   const run = (side: Side, into: number[]) => {
     let spent = 0;
@@ -91,10 +96,19 @@ function interleave(a: Side, b: Side, sliceMs: number, totalMs: number): { a: nu
 }
 
 function pair(sync: Sync, r: ReturnType<typeof interleave>, perOp: number): PairResult {
-  return { sync, edgewatch: summarize(r.a), bare: summarize(r.b), edgewatchPerSec: (r.a.length * perOp) / (r.aMs / 1000), barePerSec: (r.b.length * perOp) / (r.bMs / 1000) };
+  return {
+    sync,
+    edgewatch: summarize(r.a),
+    bare: summarize(r.b),
+    edgewatchPerSec: (r.a.length * perOp) / (r.aMs / 1000),
+    barePerSec: (r.b.length * perOp) / (r.bMs / 1000),
+  };
 }
 
-export async function ingestBench(dataDir: string, opts: { seconds: number; singleSeconds: number; httpBatches: number; loadSeconds: number; log: (l: string) => void }): Promise<IngestResult> {
+export async function ingestBench(
+  dataDir: string,
+  opts: { seconds: number; singleSeconds: number; httpBatches: number; loadSeconds: number; log: (l: string) => void },
+): Promise<IngestResult> {
   const dir = join(dataDir, 'ingest');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -106,7 +120,12 @@ export async function ingestBench(dataDir: string, opts: { seconds: number; sing
     // One trade per call (5 s a side in 50 ms slices: a FULL commit waits for the disk, whose
     // latency moves with the neighbours' I/O): the SDK (validation, version stamping, one transaction, metrics)
     // against an autocommit INSERT of the same row.
-    const ew = openEdgewatch({ ledger: join(dir, `sdk-${sync}.db`), strategies: ['bench'], logger: false, synchronous: sync });
+    const ew = openEdgewatch({
+      ledger: join(dir, `sdk-${sync}.db`),
+      strategies: ['bench'],
+      logger: false,
+      synchronous: sync,
+    });
     const h = ew.strategy('bench');
     h.params.deploy({ lookback: 20, threshold: 0.5 });
     const b = bare(join(dir, `bare-${sync}.db`), sync);
@@ -116,7 +135,15 @@ export async function ingestBench(dataDir: string, opts: { seconds: number; sing
       {
         call: () => {
           const k = i++;
-          const res = h.trades.record({ id: `t${k}`, symbol: 'BTC-USD', side: 'long', pnl: (k % 7) - 3, fees: 0.1, notional: 1000, closedAt: Date.now() });
+          const res = h.trades.record({
+            id: `t${k}`,
+            symbol: 'BTC-USD',
+            side: 'long',
+            pnl: (k % 7) - 3,
+            fees: 0.1,
+            notional: 1000,
+            closedAt: Date.now(),
+          });
           if (!res.ok) throw res.error;
         },
       },
@@ -131,7 +158,9 @@ export async function ingestBench(dataDir: string, opts: { seconds: number; sing
       single,
     );
     result.single.push(pair(sync, r, 1));
-    opts.log(`  record() ${sync}: SDK ${Math.round(result.single.at(-1)!.edgewatchPerSec)}/s, bare ${Math.round(result.single.at(-1)!.barePerSec)}/s`);
+    opts.log(
+      `  record() ${sync}: SDK ${Math.round(result.single.at(-1)!.edgewatchPerSec)}/s, bare ${Math.round(result.single.at(-1)!.barePerSec)}/s`,
+    );
     await ew.close();
     b.db.close();
 
@@ -140,14 +169,42 @@ export async function ingestBench(dataDir: string, opts: { seconds: number; sing
     ledger.deployParams('bench', { lookback: 20 }, {}, Date.now());
     const bb = bare(join(dir, `bare-batch-${sync}.db`), sync);
     const tx = bb.db.transaction((rows: TradeInput[], now: number) => {
-      for (const t of rows) bb.insert.run(t.strategy, t.id, t.symbol, t.side, t.openedMs, t.closedMs, t.pnl, t.fees, t.notional, 1, null, null, now);
+      for (const t of rows)
+        bb.insert.run(
+          t.strategy,
+          t.id,
+          t.symbol,
+          t.side,
+          t.openedMs,
+          t.closedMs,
+          t.pnl,
+          t.fees,
+          t.notional,
+          1,
+          null,
+          null,
+          now,
+        );
     });
     let n = 0;
     const batchOf = (): TradeInput[] => {
       const now = Date.now();
       return Array.from({ length: 1000 }, () => {
         const k = n++;
-        return { strategy: 'bench', id: `t${k}`, symbol: 'BTC-USD', side: 'long', closedMs: now, openedMs: null, pnl: (k % 7) - 3, fees: 0.1, notional: 1000, paramVersion: null, experiment: null, variant: null };
+        return {
+          strategy: 'bench',
+          id: `t${k}`,
+          symbol: 'BTC-USD',
+          side: 'long',
+          closedMs: now,
+          openedMs: null,
+          pnl: (k % 7) - 3,
+          fees: 0.1,
+          notional: 1000,
+          paramVersion: null,
+          experiment: null,
+          variant: null,
+        };
       });
     };
     // Both sides get batches built the same way, outside the timed call.
@@ -159,7 +216,9 @@ export async function ingestBench(dataDir: string, opts: { seconds: number; sing
       total,
     );
     result.batch.push(pair(sync, rb, 1000));
-    opts.log(`  batch of 1,000 ${sync}: insertTrades ${Math.round(result.batch.at(-1)!.edgewatchPerSec)} trades/s, bare ${Math.round(result.batch.at(-1)!.barePerSec)} trades/s`);
+    opts.log(
+      `  batch of 1,000 ${sync}: insertTrades ${Math.round(result.batch.at(-1)!.edgewatchPerSec)} trades/s, bare ${Math.round(result.batch.at(-1)!.barePerSec)} trades/s`,
+    );
     ledger.close();
     bb.db.close();
   }
@@ -172,7 +231,16 @@ export async function ingestBench(dataDir: string, opts: { seconds: number; sing
     const trades = Array.from({ length: 1000 }, () => {
       const k = seq++;
       // Zero-padded ids: in (closed_at, id) order, as one writer produces them.
-      return { id: `h${String(k).padStart(10, '0')}`, strategy: strategies[k % 5], symbol: 'BTC-USD', side: 'long', closed_at: now, pnl: (k % 7) - 3, fees: 0.1, notional: 1000 };
+      return {
+        id: `h${String(k).padStart(10, '0')}`,
+        strategy: strategies[k % 5],
+        symbol: 'BTC-USD',
+        side: 'long',
+        closed_at: now,
+        pnl: (k % 7) - 3,
+        fees: 0.1,
+        notional: 1000,
+      };
     });
     return Buffer.from(JSON.stringify({ trades }));
   };
@@ -180,7 +248,8 @@ export async function ingestBench(dataDir: string, opts: { seconds: number; sing
     const db = join(dir, `${name}.db`);
     Ledger.open(db).close();
     const server = await startServer(['sidecar', db, 'now', ...extra]);
-    const post = (b: Buffer) => http(`${server.url}/v1/trades`, { method: 'POST', body: b, headers: { 'content-type': 'application/json' } });
+    const post = (b: Buffer) =>
+      http(`${server.url}/v1/trades`, { method: 'POST', body: b, headers: { 'content-type': 'application/json' } });
     for (let k = 0; k < 5; k++) await post(body()); // warm-up
     return { server, post };
   };
@@ -202,8 +271,18 @@ export async function ingestBench(dataDir: string, opts: { seconds: number; sing
       }),
     );
     const seconds = ms(t) / 1000;
-    result.http.push({ concurrency, batches: bodies.length, trades: bodies.length * 1000, seconds, tradesPerSec: (bodies.length * 1000) / seconds, batch: summarize(times), errors });
-    opts.log(`  HTTP batches of 1,000, ${concurrency} in flight: ${Math.round(result.http.at(-1)!.tradesPerSec)} trades/s, ${errors} errors`);
+    result.http.push({
+      concurrency,
+      batches: bodies.length,
+      trades: bodies.length * 1000,
+      seconds,
+      tradesPerSec: (bodies.length * 1000) / seconds,
+      batch: summarize(times),
+      errors,
+    });
+    opts.log(
+      `  HTTP batches of 1,000, ${concurrency} in flight: ${Math.round(result.http.at(-1)!.tradesPerSec)} trades/s, ${errors} errors`,
+    );
   }
   server.close();
 
@@ -251,9 +330,18 @@ export async function ingestBench(dataDir: string, opts: { seconds: number; sing
     await Promise.all([scraper(), ...Array.from({ length: writers }, writer)]);
     const seconds = ms(t) / 1000;
     server.close();
-    result.underLoad.push({ label, ingestTradesPerSec: ingested / seconds, seconds, scrape: summarize(scrapes), scrapeErrors, ingestErrors });
+    result.underLoad.push({
+      label,
+      ingestTradesPerSec: ingested / seconds,
+      seconds,
+      scrape: summarize(scrapes),
+      scrapeErrors,
+      ingestErrors,
+    });
     const u = result.underLoad.at(-1)!;
-    opts.log(`  scrapes every 1 s while ingesting ${label}: ${Math.round(u.ingestTradesPerSec)} trades/s in, scrape p50 ${u.scrape.p50.toFixed(1)} ms p99 ${u.scrape.p99.toFixed(1)} ms, ${scrapeErrors} scrape errors`);
+    opts.log(
+      `  scrapes every 1 s while ingesting ${label}: ${Math.round(u.ingestTradesPerSec)} trades/s in, scrape p50 ${u.scrape.p50.toFixed(1)} ms p99 ${u.scrape.p99.toFixed(1)} ms, ${scrapeErrors} scrape errors`,
+    );
   }
   rmSync(dir, { recursive: true, force: true });
   return result;

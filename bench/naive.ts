@@ -37,12 +37,43 @@ interface SumsRow {
 }
 
 function agg(r: SumsRow | undefined, dd: number): Agg {
-  if (!r || r.n === 0) return { n: 0, wins: 0, sum: 0, mean: 0, m2: 0, grossProfit: 0, grossLoss: 0, fees: 0, maxPrefix: 0, minPrefix: 0, maxDrawdown: 0, rn: 0, rmean: 0, rm2: 0 };
+  if (!r || r.n === 0)
+    return {
+      n: 0,
+      wins: 0,
+      sum: 0,
+      mean: 0,
+      m2: 0,
+      grossProfit: 0,
+      grossLoss: 0,
+      fees: 0,
+      maxPrefix: 0,
+      minPrefix: 0,
+      maxDrawdown: 0,
+      rn: 0,
+      rmean: 0,
+      rm2: 0,
+    };
   const mean = r.sum / r.n;
   // The textbook formula a user writes (and the reason the engine does not: it cancels badly).
   const m2 = Math.max(0, r.sq - r.sum * mean);
   const rmean = r.rn ? r.rs / r.rn : 0;
-  return { n: r.n, wins: r.wins, sum: r.sum, mean, m2, grossProfit: r.gp, grossLoss: r.gl, fees: r.fees, maxPrefix: 0, minPrefix: 0, maxDrawdown: dd, rn: r.rn, rmean, rm2: Math.max(0, r.rsq - r.rs * rmean) };
+  return {
+    n: r.n,
+    wins: r.wins,
+    sum: r.sum,
+    mean,
+    m2,
+    grossProfit: r.gp,
+    grossLoss: r.gl,
+    fees: r.fees,
+    maxPrefix: 0,
+    minPrefix: 0,
+    maxDrawdown: dd,
+    rn: r.rn,
+    rmean,
+    rm2: Math.max(0, r.rsq - r.rs * rmean),
+  };
 }
 
 export class NaiveWindows implements WindowSource {
@@ -56,14 +87,24 @@ export class NaiveWindows implements WindowSource {
       drawdown: db.prepare(drawdown(window, 'strategy')),
       runSums: db.prepare(`SELECT ${SUMS} FROM trades WHERE ${runWindow}`),
       runDrawdown: db.prepare(drawdown(runWindow, 'strategy')),
-      versionSums: db.prepare(`SELECT param_version AS g, ${SUMS} FROM trades WHERE strategy = ? AND param_version IS NOT NULL GROUP BY param_version`),
+      versionSums: db.prepare(
+        `SELECT param_version AS g, ${SUMS} FROM trades WHERE strategy = ? AND param_version IS NOT NULL GROUP BY param_version`,
+      ),
       versionDrawdown: db.prepare(drawdown('strategy = ? AND param_version IS NOT NULL', 'param_version')),
-      variantSums: db.prepare(`SELECT variant AS g, ${SUMS} FROM trades WHERE strategy = ? AND experiment = ? GROUP BY variant`),
+      variantSums: db.prepare(
+        `SELECT variant AS g, ${SUMS} FROM trades WHERE strategy = ? AND experiment = ? GROUP BY variant`,
+      ),
       variantDrawdown: db.prepare(drawdown('strategy = ? AND experiment = ?', 'variant')),
       strategies: db.prepare('SELECT DISTINCT strategy FROM trades ORDER BY strategy').pluck(),
-      straddles: db.prepare('SELECT param_version AS version, count(*) AS n FROM trades WHERE strategy = ? AND straddle = 1 AND param_version IS NOT NULL GROUP BY param_version'),
+      straddles: db.prepare(
+        'SELECT param_version AS version, count(*) AS n FROM trades WHERE strategy = ? AND straddle = 1 AND param_version IS NOT NULL GROUP BY param_version',
+      ),
       last: db.prepare('SELECT max(closed_ms) FROM trades WHERE strategy = ?').pluck(),
-      run: db.prepare('SELECT pnl, notional FROM trades WHERE strategy = ? AND param_version IS ? AND coalesce(opened_ms, closed_ms) >= ? ORDER BY closed_ms, id').raw(),
+      run: db
+        .prepare(
+          'SELECT pnl, notional FROM trades WHERE strategy = ? AND param_version IS ? AND coalesce(opened_ms, closed_ms) >= ? ORDER BY closed_ms, id',
+        )
+        .raw(),
     };
   }
 
@@ -74,7 +115,13 @@ export class NaiveWindows implements WindowSource {
   }
 
   runRange(strategy: string, key: RunKey, fromExclusive: number, toInclusive: number): Agg {
-    const p = { strategy, from: fromExclusive, to: toInclusive, version: key.version, start: Number.isFinite(key.startMs) ? key.startMs : -1e300 };
+    const p = {
+      strategy,
+      from: fromExclusive,
+      to: toInclusive,
+      version: key.version,
+      start: Number.isFinite(key.startMs) ? key.startMs : -1e300,
+    };
     const dd = this.st.runDrawdown.get(p) as { dd: number } | undefined;
     return agg(this.st.runSums.get(p) as SumsRow, dd?.dd ?? 0);
   }
@@ -92,26 +139,48 @@ export class NaiveWindows implements WindowSource {
   }
 
   straddleCounts(strategy: string): Map<number, number> {
-    return new Map((this.st.straddles.all(strategy) as Array<{ version: number; n: number }>).map((r) => [r.version, r.n]));
+    return new Map(
+      (this.st.straddles.all(strategy) as Array<{ version: number; n: number }>).map((r) => [r.version, r.n]),
+    );
   }
 
   versionTotals(strategy: string): Map<number, Agg> {
-    const dd = new Map((this.st.versionDrawdown.all(strategy) as Array<{ g: number; dd: number }>).map((r) => [r.g, r.dd]));
-    return new Map((this.st.versionSums.all(strategy) as SumsRow[]).map((r) => [r.g as number, agg(r, dd.get(r.g as number) ?? 0)]));
+    const dd = new Map(
+      (this.st.versionDrawdown.all(strategy) as Array<{ g: number; dd: number }>).map((r) => [r.g, r.dd]),
+    );
+    return new Map(
+      (this.st.versionSums.all(strategy) as SumsRow[]).map((r) => [r.g as number, agg(r, dd.get(r.g as number) ?? 0)]),
+    );
   }
 
   /** The CUSUM a user would compute by hand: every trade of the run, folded on every scrape. */
   cusum(strategy: string, key: RunKey): CusumReading | undefined {
-    const rows = this.st.run.all(strategy, key.version, Number.isFinite(key.startMs) ? key.startMs : -1e300) as Array<[number, number | null]>;
+    const rows = this.st.run.all(strategy, key.version, Number.isFinite(key.startMs) ? key.startMs : -1e300) as Array<
+      [number, number | null]
+    >;
     const returns = rows.every(([, notional]) => notional !== null && notional > 0);
     const state = cusumStart();
     for (const [pnl, notional] of rows) cusumAdd(state, returns ? pnl / (notional as number) : pnl, key.minTrades);
     const values = cusumValues(state, key.minTrades);
-    return values && { values, trades: state.n, outcome: returns ? 'return' : 'pnl', inflation: cusumVarianceInflation(state) };
+    return (
+      values && {
+        values,
+        trades: state.n,
+        outcome: returns ? 'return' : 'pnl',
+        inflation: cusumVarianceInflation(state),
+      }
+    );
   }
 
   variantTotals(strategy: string, experiment: string): Map<string, Agg> {
-    const dd = new Map((this.st.variantDrawdown.all(strategy, experiment) as Array<{ g: string; dd: number }>).map((r) => [r.g, r.dd]));
-    return new Map((this.st.variantSums.all(strategy, experiment) as SumsRow[]).map((r) => [r.g as string, agg(r, dd.get(r.g as string) ?? 0)]));
+    const dd = new Map(
+      (this.st.variantDrawdown.all(strategy, experiment) as Array<{ g: string; dd: number }>).map((r) => [r.g, r.dd]),
+    );
+    return new Map(
+      (this.st.variantSums.all(strategy, experiment) as SumsRow[]).map((r) => [
+        r.g as string,
+        agg(r, dd.get(r.g as string) ?? 0),
+      ]),
+    );
   }
 }

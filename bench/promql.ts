@@ -14,7 +14,6 @@ import { readMeta } from './generate.js';
 import { startServer } from './scrape.js';
 import { http, ms, sleep, summarize, type Summary } from './stats.js';
 
-
 export const QUERY = `(
   sum by (strategy) (increase(trading_trades_total{outcome="win"}[24h]))
   / sum by (strategy) (increase(trading_trades_total[24h]))
@@ -49,7 +48,14 @@ function freePort(): Promise<number> {
 }
 
 /** Writes the OpenMetrics file: cumulative trade counts per (strategy, version, outcome) every 15 s. */
-async function writeCounters(db: string, file: string, endMs: number, shiftMs: number, days: number, stepS: number): Promise<{ series: number; samples: number }> {
+async function writeCounters(
+  db: string,
+  file: string,
+  endMs: number,
+  shiftMs: number,
+  days: number,
+  stepS: number,
+): Promise<{ series: number; samples: number }> {
   const ledger = new Database(db, { readonly: true });
   const startMs = endMs - days * 86_400_000 - 3_600_000; // an hour of lead so increase()[7d] sees a full range
   const steps = Math.floor((endMs - startMs) / (stepS * 1000)) + 1;
@@ -58,23 +64,45 @@ async function writeCounters(db: string, file: string, endMs: number, shiftMs: n
   await write('# HELP trading_trades Closed trades, by outcome.\n# TYPE trading_trades counter\n');
   let series = 0;
   const strategies = ledger.prepare('SELECT name FROM strategies ORDER BY name').pluck().all() as string[];
-  const before = ledger.prepare(`SELECT coalesce(param_version, 0) AS v, sum(pnl > 0) AS win, sum(pnl < 0) AS loss, sum(pnl = 0) AS flat
+  const before =
+    ledger.prepare(`SELECT coalesce(param_version, 0) AS v, sum(pnl > 0) AS win, sum(pnl < 0) AS loss, sum(pnl = 0) AS flat
     FROM trades WHERE strategy = ? AND closed_ms <= ? GROUP BY v`);
-  const rows = ledger.prepare('SELECT coalesce(param_version, 0) AS v, closed_ms, pnl FROM trades WHERE strategy = ? AND closed_ms > ? AND closed_ms <= ? ORDER BY closed_ms').raw();
+  const rows = ledger
+    .prepare(
+      'SELECT coalesce(param_version, 0) AS v, closed_ms, pnl FROM trades WHERE strategy = ? AND closed_ms > ? AND closed_ms <= ? ORDER BY closed_ms',
+    )
+    .raw();
   for (const strategy of strategies) {
     // counts[version][outcome] at each step
     const counts = new Map<number, { win: number; loss: number; flat: number; at: Float64Array[] }>();
     const get = (v: number) => {
       let c = counts.get(v);
-      if (!c) counts.set(v, (c = { win: 0, loss: 0, flat: 0, at: [new Float64Array(steps).fill(NaN), new Float64Array(steps).fill(NaN), new Float64Array(steps).fill(NaN)] }));
+      if (!c)
+        counts.set(
+          v,
+          (c = {
+            win: 0,
+            loss: 0,
+            flat: 0,
+            at: [
+              new Float64Array(steps).fill(NaN),
+              new Float64Array(steps).fill(NaN),
+              new Float64Array(steps).fill(NaN),
+            ],
+          }),
+        );
       return c;
     };
-    for (const r of before.all(strategy, startMs) as Array<{ v: number; win: number; loss: number; flat: number }>) Object.assign(get(r.v), { win: r.win, loss: r.loss, flat: r.flat });
+    for (const r of before.all(strategy, startMs) as Array<{ v: number; win: number; loss: number; flat: number }>)
+      Object.assign(get(r.v), { win: r.win, loss: r.loss, flat: r.flat });
     let step = 0;
     const record = (upTo: number) => {
-      for (; step < steps && startMs + step * stepS * 1000 < upTo; step++) for (const c of counts.values()) [c.win, c.loss, c.flat].forEach((x, i) => (c.at[i][step] = x));
+      for (; step < steps && startMs + step * stepS * 1000 < upTo; step++)
+        for (const c of counts.values()) [c.win, c.loss, c.flat].forEach((x, i) => (c.at[i][step] = x));
     };
-    for (const [v, closed, pnl] of rows.iterate(strategy, startMs, endMs) as IterableIterator<[number, number, number]>) {
+    for (const [v, closed, pnl] of rows.iterate(strategy, startMs, endMs) as IterableIterator<
+      [number, number, number]
+    >) {
       record(closed); // samples taken before this trade closed do not count it
       const c = get(v);
       if (pnl > 0) c.win++;
@@ -113,11 +141,25 @@ function blocks(dir: string): number {
   return readdirSync(dir).filter((d) => /^[0-9A-Z]{26}$/.test(d)).length;
 }
 
-export async function promqlBench(dataDir: string, size: string, opts: { queries: number; waitCompactionMs: number; stepSeconds?: number; log: (l: string) => void }): Promise<PromqlResult> {
-  const empty: PromqlResult = { size, series: 0, samples: 0, backfillSeconds: 0, blocksBackfilled: 0, runs: [], sidecarScrape: summarize([]), figures: [] };
+export async function promqlBench(
+  dataDir: string,
+  size: string,
+  opts: { queries: number; waitCompactionMs: number; stepSeconds?: number; log: (l: string) => void },
+): Promise<PromqlResult> {
+  const empty: PromqlResult = {
+    size,
+    series: 0,
+    samples: 0,
+    backfillSeconds: 0,
+    blocksBackfilled: 0,
+    runs: [],
+    sidecarScrape: summarize([]),
+    figures: [],
+  };
   const promtool = findBinary('promtool');
   const prometheus = findBinary('prometheus');
-  if (!promtool || !prometheus) return { ...empty, skipped: 'promtool/prometheus not installed (apt-get install prometheus)' };
+  if (!promtool || !prometheus)
+    return { ...empty, skipped: 'promtool/prometheus not installed (apt-get install prometheus)' };
   const db = join(dataDir, `ledger-${size}.db`);
   const meta = readMeta(db);
   if (!meta) return { ...empty, skipped: `no ledger ${db}` };
@@ -131,9 +173,14 @@ export async function promqlBench(dataDir: string, size: string, opts: { queries
   const file = join(dir, 'counters.om');
   let t = performance.now();
   const { series, samples } = await writeCounters(db, file, asOf, shift, 7, opts.stepSeconds ?? 15);
-  opts.log(`  wrote ${series} counter series, ${samples.toLocaleString('en-US')} samples in ${(ms(t) / 1000).toFixed(1)} s`);
+  opts.log(
+    `  wrote ${series} counter series, ${samples.toLocaleString('en-US')} samples in ${(ms(t) / 1000).toFixed(1)} s`,
+  );
   t = performance.now();
-  execFileSync(promtool, ['tsdb', 'create-blocks-from', 'openmetrics', '--quiet', file, join(dir, 'tsdb')], { stdio: ['ignore', 'ignore', 'inherit'], maxBuffer: 1 << 26 });
+  execFileSync(promtool, ['tsdb', 'create-blocks-from', 'openmetrics', '--quiet', file, join(dir, 'tsdb')], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    maxBuffer: 1 << 26,
+  });
   const backfillSeconds = ms(t) / 1000;
   const blocksBackfilled = blocks(join(dir, 'tsdb'));
   opts.log(`  promtool back-filled ${blocksBackfilled} blocks in ${backfillSeconds.toFixed(1)} s`);
@@ -141,11 +188,22 @@ export async function promqlBench(dataDir: string, size: string, opts: { queries
 
   const port = await freePort();
   writeFileSync(join(dir, 'prometheus.yml'), 'global:\n  scrape_interval: 15s\n');
-  const prom = spawn(prometheus, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${port}`, '--storage.tsdb.retention.time=15d', '--log.level=warn'], { stdio: ['ignore', 'ignore', 'ignore'] });
+  const prom = spawn(
+    prometheus,
+    [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'tsdb')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--storage.tsdb.retention.time=15d',
+      '--log.level=warn',
+    ],
+    { stdio: ['ignore', 'ignore', 'ignore'] },
+  );
   const sidecar = await startServer(['sidecar', db, String(asOf), 'frozen']); // the figure at the query's instant
   try {
     const base = `http://127.0.0.1:${port}`;
-    for (let k = 0; k < 300 && (await http(`${base}/-/ready`).catch(() => ({ status: 0 }))).status !== 200; k++) await sleep(100);
+    for (let k = 0; k < 300 && (await http(`${base}/-/ready`).catch(() => ({ status: 0 }))).status !== 200; k++)
+      await sleep(100);
     // Evaluated at the ledger's "now" (its newest trade), shifted as the samples were.
     const url = `${base}/api/v1/query?query=${encodeURIComponent(QUERY)}&time=${(asOf + shift) / 1000}`;
     const measure = async (label: string) => {
@@ -154,7 +212,9 @@ export async function promqlBench(dataDir: string, size: string, opts: { queries
       const warm: number[] = [];
       for (let k = 0; k < opts.queries; k++) warm.push((await http(url)).ms);
       const run = { label, blocks: blocks(join(dir, 'tsdb')), cold: first.ms, warm: summarize(warm) };
-      opts.log(`  PromQL ${label}: first ${first.ms.toFixed(0)} ms, then p50 ${run.warm.p50.toFixed(1)} ms p99 ${run.warm.p99.toFixed(1)} ms (${run.blocks} blocks)`);
+      opts.log(
+        `  PromQL ${label}: first ${first.ms.toFixed(0)} ms, then p50 ${run.warm.p50.toFixed(1)} ms p99 ${run.warm.p99.toFixed(1)} ms (${run.blocks} blocks)`,
+      );
       return { run, body: first.body };
     };
     const fresh = await measure('as back-filled');
@@ -177,10 +237,32 @@ export async function promqlBench(dataDir: string, size: string, opts: { queries
       scrape.push(r.ms);
       body = r.body;
     }
-    const ratio = (strategy: string, w: string) => Number(new RegExp(`^edgewatch_window_win_ratio\\{strategy="${strategy}",window="${w}"\\} (\\S+)$`, 'm').exec(body)?.[1]);
-    const result = (JSON.parse(fresh.body) as { data: { result: Array<{ metric: { strategy: string }; value: [number, string] }> } }).data.result;
-    const figures = result.map((r) => ({ strategy: r.metric.strategy, promql: Number(r.value[1]), sidecar: ratio(r.metric.strategy, '24h') / ratio(r.metric.strategy, '7d') })).sort((a, b) => a.strategy.localeCompare(b.strategy));
-    return { size, series, samples, backfillSeconds, blocksBackfilled, runs, sidecarScrape: summarize(scrape), figures };
+    const ratio = (strategy: string, w: string) =>
+      Number(
+        new RegExp(`^edgewatch_window_win_ratio\\{strategy="${strategy}",window="${w}"\\} (\\S+)$`, 'm').exec(
+          body,
+        )?.[1],
+      );
+    const result = (
+      JSON.parse(fresh.body) as { data: { result: Array<{ metric: { strategy: string }; value: [number, string] }> } }
+    ).data.result;
+    const figures = result
+      .map((r) => ({
+        strategy: r.metric.strategy,
+        promql: Number(r.value[1]),
+        sidecar: ratio(r.metric.strategy, '24h') / ratio(r.metric.strategy, '7d'),
+      }))
+      .sort((a, b) => a.strategy.localeCompare(b.strategy));
+    return {
+      size,
+      series,
+      samples,
+      backfillSeconds,
+      blocksBackfilled,
+      runs,
+      sidecarScrape: summarize(scrape),
+      figures,
+    };
   } finally {
     sidecar.close();
     prom.kill('SIGTERM');

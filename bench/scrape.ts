@@ -54,8 +54,16 @@ export interface ScrapeResult {
   coldState: ColdStart;
   coldNaive: ColdStart;
   http: { sidecar: Summary; floor: Summary; naive: Summary };
-  inProcess: { sidecar: Summary; floor: Summary; parts: Record<'refresh' | 'snapshot' | 'apply' | 'serialize', Summary> };
-  memory: { sidecar: { rssMb: number; peakMb: number }; naive: { rssMb: number; peakMb: number }; floor: { rssMb: number; peakMb: number } };
+  inProcess: {
+    sidecar: Summary;
+    floor: Summary;
+    parts: Record<'refresh' | 'snapshot' | 'apply' | 'serialize', Summary>;
+  };
+  memory: {
+    sidecar: { rssMb: number; peakMb: number };
+    naive: { rssMb: number; peakMb: number };
+    floor: { rssMb: number; peakMb: number };
+  };
   /** Largest relative difference between the engine's and the naive SQL figures at the same instant. */
   agreement: { compared: number; worst: number; worstSeries: string };
 }
@@ -71,28 +79,41 @@ export function startServer(args: string[]): Promise<Server> {
   const child = spawn(process.execPath, [SERVER, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
-    const fail = (code: number | null) => reject(new Error(`bench server ${args[0]} exited with ${code} before it was ready`));
+    const fail = (code: number | null) =>
+      reject(new Error(`bench server ${args[0]} exited with ${code} before it was ready`));
     child.once('exit', fail);
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       const m = /^READY (.*)$/m.exec(out);
       if (!m) return;
       child.off('exit', fail);
       const info = JSON.parse(m[1]) as Record<string, unknown>;
-      resolve({ child, info, url: `http://127.0.0.1:${info.port}`, close: () => child.stdin!.end() });
+      resolve({ child, info, url: `http://127.0.0.1:${info.port}`, close: () => child.stdin.end() });
     });
   });
 }
 
-async function cold(args: string[], log: (l: string) => void, what: string): Promise<{ server: Server; cold: ColdStart; body: string }> {
+async function cold(
+  args: string[],
+  log: (l: string) => void,
+  what: string,
+): Promise<{ server: Server; cold: ColdStart; body: string }> {
   const t = performance.now();
   const server = await startServer(args);
   const r = await http(`${server.url}/metrics`);
   if (r.status !== 200) throw new Error(`${what}: first scrape answered ${r.status}`);
   const total = ms(t);
   const mem = memoryOf(server.child.pid!);
-  const result: ColdStart = { ms: total, loadMs: Number(server.info.startMs), mode: server.info.startMode as string | undefined, note: server.info.stateNote as string | undefined, ...mem };
-  log(`  ${what}: first complete scrape after ${Math.round(total)} ms (${result.mode ?? 'n/a'}), rss ${Math.round(mem.rssMb)} MB, peak ${Math.round(mem.peakMb)} MB`);
+  const result: ColdStart = {
+    ms: total,
+    loadMs: Number(server.info.startMs),
+    mode: server.info.startMode as string | undefined,
+    note: server.info.stateNote as string | undefined,
+    ...mem,
+  };
+  log(
+    `  ${what}: first complete scrape after ${Math.round(total)} ms (${result.mode ?? 'n/a'}), rss ${Math.round(mem.rssMb)} MB, peak ${Math.round(mem.peakMb)} MB`,
+  );
   return { server, cold: result, body: r.body };
 }
 
@@ -100,7 +121,9 @@ export async function scrapeBench(o: ScrapeOptions): Promise<ScrapeResult> {
   const db = join(o.dataDir, `ledger-${o.size}.db`);
   const t = performance.now();
   const { meta, reused } = cachedLedger(db, o.trades, o.regenerate);
-  o.log(`${o.size}: ledger ${reused ? 'reused' : `generated in ${Math.round(ms(t) / 1000)} s`} (${meta.trades.toLocaleString('en-US')} trades, ${(statSync(db).size / 2 ** 20).toFixed(0)} MB)`);
+  o.log(
+    `${o.size}: ledger ${reused ? 'reused' : `generated in ${Math.round(ms(t) / 1000)} s`} (${meta.trades.toLocaleString('en-US')} trades, ${(statSync(db).size / 2 ** 20).toFixed(0)} MB)`,
+  );
   const asOf = String(meta.endMs + 1000);
   const statePath = `${db}.sidecar-state`;
   rmSync(statePath, { force: true });
@@ -142,7 +165,11 @@ export async function scrapeBench(o: ScrapeOptions): Promise<ScrapeResult> {
       naiveSpent += r.ms;
     }
   }
-  const memory = { sidecar: memoryOf(sidecar.child.pid!), naive: memoryOf(naive.server.child.pid!), floor: memoryOf(floor.child.pid!) };
+  const memory = {
+    sidecar: memoryOf(sidecar.child.pid!),
+    naive: memoryOf(naive.server.child.pid!),
+    floor: memoryOf(floor.child.pid!),
+  };
 
   for (const s of [sidecar, floor, naive.server]) s.close();
 
@@ -150,7 +177,9 @@ export async function scrapeBench(o: ScrapeOptions): Promise<ScrapeResult> {
   const agreement = agree(db, meta);
   const series = state.body.split('\n').filter((l) => l && !l.startsWith('#')).length;
   const h = { sidecar: summarize(times.sidecar), floor: summarize(times.floor), naive: summarize(times.naive) };
-  o.log(`  http p50/p99 ms: sidecar ${h.sidecar.p50.toFixed(2)}/${h.sidecar.p99.toFixed(2)}, floor ${h.floor.p50.toFixed(2)}/${h.floor.p99.toFixed(2)}, naive ${h.naive.p50.toFixed(0)}/${h.naive.p99.toFixed(0)} (${h.naive.n} scrapes)`);
+  o.log(
+    `  http p50/p99 ms: sidecar ${h.sidecar.p50.toFixed(2)}/${h.sidecar.p99.toFixed(2)}, floor ${h.floor.p50.toFixed(2)}/${h.floor.p99.toFixed(2)}, naive ${h.naive.p50.toFixed(0)}/${h.naive.p99.toFixed(0)} (${h.naive.n} scrapes)`,
+  );
   return {
     size: o.size,
     trades: meta.trades,
@@ -170,7 +199,12 @@ export async function scrapeBench(o: ScrapeOptions): Promise<ScrapeResult> {
 }
 
 /** The /metrics handler's work without HTTP, split into parts, against the floor's serialization. */
-async function inProcessScrapes(db: string, meta: LedgerMeta, exposition: string, n: number): Promise<ScrapeResult['inProcess']> {
+async function inProcessScrapes(
+  db: string,
+  meta: LedgerMeta,
+  exposition: string,
+  n: number,
+): Promise<ScrapeResult['inProcess']> {
   const ledger = Ledger.open(db, { readonly: true });
   const engine = new WindowEngine(ledger);
   const metrics = new SidecarMetrics();
@@ -214,7 +248,12 @@ async function inProcessScrapes(db: string, meta: LedgerMeta, exposition: string
   return {
     sidecar: summarize(total),
     floor: summarize(floorTimes),
-    parts: { refresh: summarize(parts.refresh), snapshot: summarize(parts.snapshot), apply: summarize(parts.apply), serialize: summarize(parts.serialize) },
+    parts: {
+      refresh: summarize(parts.refresh),
+      snapshot: summarize(parts.snapshot),
+      apply: summarize(parts.apply),
+      serialize: summarize(parts.serialize),
+    },
   };
 }
 
@@ -237,7 +276,9 @@ function agree(db: string, meta: LedgerMeta): ScrapeResult['agreement'] {
       compared++;
       const d = typeof y !== 'number' ? Infinity : x === y ? 0 : Math.abs(x - y) / Math.max(1e-12, Math.abs(x));
       if (d > worst) [worst, worstSeries] = [d, path];
-    } else if (x && typeof x === 'object') for (const k of Object.keys(x)) walk((x as Record<string, unknown>)[k], (y as Record<string, unknown> | undefined)?.[k], `${path}.${k}`);
+    } else if (x && typeof x === 'object')
+      for (const k of Object.keys(x))
+        walk((x as Record<string, unknown>)[k], (y as Record<string, unknown> | undefined)?.[k], `${path}.${k}`);
   };
   walk(a, b, 'snapshot');
   return { compared, worst, worstSeries };

@@ -23,7 +23,9 @@ const now = clock === 'frozen' ? () => Number(asOf) : () => Date.now() - offset;
 const started = performance.now();
 
 function ready(info: Record<string, unknown>): void {
-  process.stdout.write(`READY ${JSON.stringify({ ...info, startMs: performance.now() - started, uptimeMs: process.uptime() * 1000 })}\n`);
+  process.stdout.write(
+    `READY ${JSON.stringify({ ...info, startMs: performance.now() - started, uptimeMs: process.uptime() * 1000 })}\n`,
+  );
 }
 
 function serve(registry: Registry, before: () => void): Promise<number> {
@@ -44,7 +46,14 @@ process.stdin.resume();
 if (mode === 'sidecar') {
   // "refresh=<ms>": the sidecar's background fold interval (default 100 ms; 0 = only on scrapes).
   const every = /^refresh=(\d+)$/.exec(refresh ?? '')?.[1];
-  const s = await startSidecar({ db: file, port: 0, logger: silentLogger(), now, keepVersions: 5, foldIntervalMs: every === undefined ? undefined : Number(every) });
+  const s = await startSidecar({
+    db: file,
+    port: 0,
+    logger: silentLogger(),
+    now,
+    keepVersions: 5,
+    foldIntervalMs: every === undefined ? undefined : Number(every),
+  });
   ready({ port: s.port, startMode: s.engine.startMode, stateNote: s.engine.stateNote, trades: s.engine.tradesSeen });
 } else if (mode === 'naive') {
   const ledger = Ledger.open(file, { readonly: true });

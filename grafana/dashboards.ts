@@ -197,11 +197,23 @@ function strategyVariable(): dashboard.QueryVariableBuilder {
  * Prometheus annotation with the legacy top-level fields Grafana's Prometheus datasource
  * reads (`step`, `titleFormat`, `textFormat`, `tagKeys`); the SDK builder only knows `expr`.
  */
-function promAnnotation(name: string, color: string, expr: string, title: string, text: string): cog.Builder<dashboard.AnnotationQuery> {
+function promAnnotation(
+  name: string,
+  color: string,
+  expr: string,
+  title: string,
+  text: string,
+): cog.Builder<dashboard.AnnotationQuery> {
   return {
     build: () =>
       Object.assign(
-        new dashboard.AnnotationQueryBuilder().name(name).datasource(DS).enable(true).iconColor(color).expr(expr).build(),
+        new dashboard.AnnotationQueryBuilder()
+          .name(name)
+          .datasource(DS)
+          .enable(true)
+          .iconColor(color)
+          .expr(expr)
+          .build(),
         { step: '1m', titleFormat: title, textFormat: text, tagKeys: 'strategy', useValueForTime: false },
       ),
   };
@@ -243,23 +255,88 @@ const WINDOW_STATS: [name: string, stat: string][] = [
 
 function strategyOverview(): dashboard.DashboardBuilder {
   const uid = 'edgewatch-overview';
-  return board(uid, 'edgewatch / Strategy overview', 'PnL, equity, trades, the 24h window against the 7d, drift and drawdown of each strategy.', 'now-24h')
+  return board(
+    uid,
+    'edgewatch / Strategy overview',
+    'PnL, equity, trades, the 24h window against the 7d, drift and drawdown of each strategy.',
+    'now-24h',
+  )
     .withVariable(strategyVariable())
     .annotation(deployAnnotation())
     .annotation(activationAnnotation())
     .withRow(row('Now'))
-    .withPanel(single(uid, 'Net PnL 24h', 'Σ net PnL (after fees) of trades closed in the last 24h.', [{ expr: `edgewatch_window_net_pnl{${S}, window="24h"}`, legend: '{{strategy}}' }], { core: true, decimals: 2 }))
-    .withPanel(single(uid, 'Net PnL 7d', 'Σ net PnL of trades closed in the last 7 days.', [{ expr: `edgewatch_window_net_pnl{${S}, window="7d"}`, legend: '{{strategy}}' }], { decimals: 2 }))
-    .withPanel(single(uid, 'Trades 24h', 'Trades closed in the last 24h.', [{ expr: `edgewatch_window_trades{${S}, window="24h"}`, legend: '{{strategy}}' }], { core: true, decimals: 0 }))
-    .withPanel(single(uid, 'Win ratio 24h', 'Wins / trades over the last 24h.', [{ expr: `edgewatch_window_win_ratio{${S}, window="24h"}`, legend: '{{strategy}}' }], { unit: 'percentunit', decimals: 1 }))
-    .withPanel(single(uid, 'Equity now', 'Equity reported by the bot.', [{ expr: `trading_equity{${S}}`, legend: '{{strategy}}' }], { core: true, decimals: 2 }))
     .withPanel(
-      single(uid, 'Active parameter version', 'The parameter version trades are recorded under now.', [{ expr: `edgewatch_active_param_version_info{${S}}`, legend: '{{strategy}}: {{param_version}}' }], { core: true }).textMode(common.BigValueTextMode.Name),
+      single(
+        uid,
+        'Net PnL 24h',
+        'Σ net PnL (after fees) of trades closed in the last 24h.',
+        [{ expr: `edgewatch_window_net_pnl{${S}, window="24h"}`, legend: '{{strategy}}' }],
+        { core: true, decimals: 2 },
+      ),
+    )
+    .withPanel(
+      single(
+        uid,
+        'Net PnL 7d',
+        'Σ net PnL of trades closed in the last 7 days.',
+        [{ expr: `edgewatch_window_net_pnl{${S}, window="7d"}`, legend: '{{strategy}}' }],
+        { decimals: 2 },
+      ),
+    )
+    .withPanel(
+      single(
+        uid,
+        'Trades 24h',
+        'Trades closed in the last 24h.',
+        [{ expr: `edgewatch_window_trades{${S}, window="24h"}`, legend: '{{strategy}}' }],
+        { core: true, decimals: 0 },
+      ),
+    )
+    .withPanel(
+      single(
+        uid,
+        'Win ratio 24h',
+        'Wins / trades over the last 24h.',
+        [{ expr: `edgewatch_window_win_ratio{${S}, window="24h"}`, legend: '{{strategy}}' }],
+        { unit: 'percentunit', decimals: 1 },
+      ),
+    )
+    .withPanel(
+      single(
+        uid,
+        'Equity now',
+        'Equity reported by the bot.',
+        [{ expr: `trading_equity{${S}}`, legend: '{{strategy}}' }],
+        { core: true, decimals: 2 },
+      ),
+    )
+    .withPanel(
+      single(
+        uid,
+        'Active parameter version',
+        'The parameter version trades are recorded under now.',
+        [{ expr: `edgewatch_active_param_version_info{${S}}`, legend: '{{strategy}}: {{param_version}}' }],
+        { core: true },
+      ).textMode(common.BigValueTextMode.Name),
     )
     .withRow(row('PnL and equity'))
-    .withPanel(ts(uid, 'Equity', 'Equity reported by the bot. Blue marks: parameter deploys; purple: version activations.', [{ expr: `trading_equity{${S}}`, legend: '{{strategy}}' }], { core: true }))
     .withPanel(
-      ts(uid, 'Net PnL over rolling windows', 'edgewatch_window_net_pnl: net PnL of the trades in each rolling window, from the ledger.', [{ expr: `edgewatch_window_net_pnl{${S}}`, legend: '{{strategy}} {{window}}' }], { core: true }),
+      ts(
+        uid,
+        'Equity',
+        'Equity reported by the bot. Blue marks: parameter deploys; purple: version activations.',
+        [{ expr: `trading_equity{${S}}`, legend: '{{strategy}}' }],
+        { core: true },
+      ),
+    )
+    .withPanel(
+      ts(
+        uid,
+        'Net PnL over rolling windows',
+        'edgewatch_window_net_pnl: net PnL of the trades in each rolling window, from the ledger.',
+        [{ expr: `edgewatch_window_net_pnl{${S}}`, legend: '{{strategy}} {{window}}' }],
+        { core: true },
+      ),
     )
     .withPanel(
       ts(
@@ -279,8 +356,24 @@ function strategyOverview(): dashboard.DashboardBuilder {
         .interval('1m'),
     )
     .withRow(row('Last 24h against the last 7d'))
-    .withPanel(ts(uid, 'PnL per trade', 'Mean net PnL per trade in the 24h and 7d windows.', [{ expr: `edgewatch_window_pnl_per_trade{${S}, window=~"24h|7d"}`, legend: '{{strategy}} {{window}}' }], { w: 8, core: true }))
-    .withPanel(ts(uid, 'Win ratio', 'Wins / trades in the 24h and 7d windows.', [{ expr: `edgewatch_window_win_ratio{${S}, window=~"24h|7d"}`, legend: '{{strategy}} {{window}}' }], { w: 8, unit: 'percentunit' }))
+    .withPanel(
+      ts(
+        uid,
+        'PnL per trade',
+        'Mean net PnL per trade in the 24h and 7d windows.',
+        [{ expr: `edgewatch_window_pnl_per_trade{${S}, window=~"24h|7d"}`, legend: '{{strategy}} {{window}}' }],
+        { w: 8, core: true },
+      ),
+    )
+    .withPanel(
+      ts(
+        uid,
+        'Win ratio',
+        'Wins / trades in the 24h and 7d windows.',
+        [{ expr: `edgewatch_window_win_ratio{${S}, window=~"24h|7d"}`, legend: '{{strategy}} {{window}}' }],
+        { w: 8, unit: 'percentunit' },
+      ),
+    )
     .withPanel(
       ts(
         uid,
@@ -293,9 +386,33 @@ function strategyOverview(): dashboard.DashboardBuilder {
         { w: 8 },
       ),
     )
-    .withPanel(ts(uid, 'Profit factor', 'Gross profit / gross loss in the 24h and 7d windows.', [{ expr: `edgewatch_window_profit_factor{${S}, window=~"24h|7d"}`, legend: '{{strategy}} {{window}}' }], { w: 8 }))
-    .withPanel(ts(uid, 'Sharpe ratio (per trade)', 'Mean / sample stdev of trade PnL, not annualized.', [{ expr: `edgewatch_window_sharpe_ratio{${S}, window=~"24h|7d"}`, legend: '{{strategy}} {{window}}' }], { w: 8 }))
-    .withPanel(ts(uid, 'Fees', 'Σ fees in the 24h and 7d windows.', [{ expr: `edgewatch_window_fees{${S}, window=~"24h|7d"}`, legend: '{{strategy}} {{window}}' }], { w: 8 }))
+    .withPanel(
+      ts(
+        uid,
+        'Profit factor',
+        'Gross profit / gross loss in the 24h and 7d windows.',
+        [{ expr: `edgewatch_window_profit_factor{${S}, window=~"24h|7d"}`, legend: '{{strategy}} {{window}}' }],
+        { w: 8 },
+      ),
+    )
+    .withPanel(
+      ts(
+        uid,
+        'Sharpe ratio (per trade)',
+        'Mean / sample stdev of trade PnL, not annualized.',
+        [{ expr: `edgewatch_window_sharpe_ratio{${S}, window=~"24h|7d"}`, legend: '{{strategy}} {{window}}' }],
+        { w: 8 },
+      ),
+    )
+    .withPanel(
+      ts(
+        uid,
+        'Fees',
+        'Σ fees in the 24h and 7d windows.',
+        [{ expr: `edgewatch_window_fees{${S}, window=~"24h|7d"}`, legend: '{{strategy}} {{window}}' }],
+        { w: 8 },
+      ),
+    )
     .withRow(row('Drift and risk'))
     .withPanel(
       ts(
@@ -334,20 +451,47 @@ function strategyOverview(): dashboard.DashboardBuilder {
       ),
     )
     .withRow(row('Orders and loop'))
-    .withPanel(ts(uid, 'Orders by status', 'Orders per second by outcome.', [{ expr: `sum by (strategy, status) (rate(trading_orders_total{${S}}[$__rate_interval]))`, legend: '{{strategy}} {{status}}' }], { w: 8, unit: 'ops' }))
+    .withPanel(
+      ts(
+        uid,
+        'Orders by status',
+        'Orders per second by outcome.',
+        [
+          {
+            expr: `sum by (strategy, status) (rate(trading_orders_total{${S}}[$__rate_interval]))`,
+            legend: '{{strategy}} {{status}}',
+          },
+        ],
+        { w: 8, unit: 'ops' },
+      ),
+    )
     .withPanel(
       ts(
         uid,
         'Order latency',
         'Time from order submission to exchange answer.',
         [
-          { expr: `histogram_quantile(0.5, sum by (strategy, le) (rate(trading_order_latency_seconds_bucket{${S}}[$__rate_interval])))`, legend: '{{strategy}} p50' },
-          { expr: `histogram_quantile(0.95, sum by (strategy, le) (rate(trading_order_latency_seconds_bucket{${S}}[$__rate_interval])))`, legend: '{{strategy}} p95' },
+          {
+            expr: `histogram_quantile(0.5, sum by (strategy, le) (rate(trading_order_latency_seconds_bucket{${S}}[$__rate_interval])))`,
+            legend: '{{strategy}} p50',
+          },
+          {
+            expr: `histogram_quantile(0.95, sum by (strategy, le) (rate(trading_order_latency_seconds_bucket{${S}}[$__rate_interval])))`,
+            legend: '{{strategy}} p95',
+          },
         ],
         { w: 8, unit: 's' },
       ),
     )
-    .withPanel(ts(uid, 'Open positions', 'Positions the bot holds.', [{ expr: `trading_open_positions{${S}}`, legend: '{{strategy}}' }], { w: 8, decimals: 0 }))
+    .withPanel(
+      ts(
+        uid,
+        'Open positions',
+        'Positions the bot holds.',
+        [{ expr: `trading_open_positions{${S}}`, legend: '{{strategy}}' }],
+        { w: 8, decimals: 0 },
+      ),
+    )
     .withPanel(
       ts(
         uid,
@@ -361,13 +505,39 @@ function strategyOverview(): dashboard.DashboardBuilder {
         { w: 8, unit: 's' },
       ),
     )
-    .withPanel(ts(uid, 'Time since the last trade', 'Seconds since the newest trade in the ledger closed.', [{ expr: `time() - edgewatch_last_trade_timestamp_seconds{${S}}`, legend: '{{strategy}}' }], { w: 8, unit: 's' }))
-    .withPanel(ts(uid, 'Monitoring errors', 'SDK calls refused or failed (validation, conflict, limit, ledger), by kind: the bot kept running, but these events are missing from the ledger.', [{ expr: `sum by (strategy, kind) (rate(trading_errors_total{${S}}[$__rate_interval]))`, legend: '{{strategy}} {{kind}}' }], { w: 8, unit: 'ops' }));
+    .withPanel(
+      ts(
+        uid,
+        'Time since the last trade',
+        'Seconds since the newest trade in the ledger closed.',
+        [{ expr: `time() - edgewatch_last_trade_timestamp_seconds{${S}}`, legend: '{{strategy}}' }],
+        { w: 8, unit: 's' },
+      ),
+    )
+    .withPanel(
+      ts(
+        uid,
+        'Monitoring errors',
+        'SDK calls refused or failed (validation, conflict, limit, ledger), by kind: the bot kept running, but these events are missing from the ledger.',
+        [
+          {
+            expr: `sum by (strategy, kind) (rate(trading_errors_total{${S}}[$__rate_interval]))`,
+            legend: '{{strategy}} {{kind}}',
+          },
+        ],
+        { w: 8, unit: 'ops' },
+      ),
+    );
 }
 
 function parameterVersions(): dashboard.DashboardBuilder {
   const uid = 'edgewatch-versions';
-  return board(uid, 'edgewatch / Parameter versions', "Each parameter version's whole-life statistics side by side, the active parameters and the regression check.", 'now-7d')
+  return board(
+    uid,
+    'edgewatch / Parameter versions',
+    "Each parameter version's whole-life statistics side by side, the active parameters and the regression check.",
+    'now-7d',
+  )
     .withVariable(strategyVariable())
     .annotation(deployAnnotation())
     .annotation(activationAnnotation())
@@ -383,23 +553,68 @@ function parameterVersions(): dashboard.DashboardBuilder {
       ),
     )
     .withPanel(
-      joined(uid, 'Active version identity', 'Content hash and git sha of the version the bot runs now.', ['strategy', 'param_version', 'hash', 'git_sha'], [['Known', `trading_param_version_info{${S}}`]], { w: 12 }),
+      joined(
+        uid,
+        'Active version identity',
+        'Content hash and git sha of the version the bot runs now.',
+        ['strategy', 'param_version', 'hash', 'git_sha'],
+        [['Known', `trading_param_version_info{${S}}`]],
+        { w: 12 },
+      ),
     )
-    .withPanel(joined(uid, 'Active parameter values', 'Numeric parameters of the active version.', ['strategy', 'param'], [['Value', `trading_param_value{${S}}`]], { w: 8, decimals: 6 }))
     .withPanel(
-      single(uid, 'Last deploy', 'When the bot last deployed a parameter set.', [{ expr: `trading_param_deploy_timestamp_seconds{${S}} * 1000`, legend: '{{strategy}}' }], { w: 4, h: 8, unit: 'dateTimeFromNow' }),
+      joined(
+        uid,
+        'Active parameter values',
+        'Numeric parameters of the active version.',
+        ['strategy', 'param'],
+        [['Value', `trading_param_value{${S}}`]],
+        { w: 8, decimals: 6 },
+      ),
+    )
+    .withPanel(
+      single(
+        uid,
+        'Last deploy',
+        'When the bot last deployed a parameter set.',
+        [{ expr: `trading_param_deploy_timestamp_seconds{${S}} * 1000`, legend: '{{strategy}}' }],
+        { w: 4, h: 8, unit: 'dateTimeFromNow' },
+      ),
     )
     .withRow(row('Side by side over time'))
-    .withPanel(ts(uid, 'PnL per trade by version', 'Whole-life mean PnL per trade of each version.', [{ expr: `edgewatch_version_pnl_per_trade{${S}}`, legend: '{{strategy}} {{param_version}}' }], { core: true }))
-    .withPanel(ts(uid, 'Win ratio by version', 'Whole-life win ratio of each version.', [{ expr: `edgewatch_version_win_ratio{${S}}`, legend: '{{strategy}} {{param_version}}' }], { unit: 'percentunit' }))
-    .withPanel(ts(uid, 'Net PnL by version', 'Whole-life net PnL of each version.', [{ expr: `edgewatch_version_net_pnl{${S}}`, legend: '{{strategy}} {{param_version}}' }]))
+    .withPanel(
+      ts(
+        uid,
+        'PnL per trade by version',
+        'Whole-life mean PnL per trade of each version.',
+        [{ expr: `edgewatch_version_pnl_per_trade{${S}}`, legend: '{{strategy}} {{param_version}}' }],
+        { core: true },
+      ),
+    )
+    .withPanel(
+      ts(
+        uid,
+        'Win ratio by version',
+        'Whole-life win ratio of each version.',
+        [{ expr: `edgewatch_version_win_ratio{${S}}`, legend: '{{strategy}} {{param_version}}' }],
+        { unit: 'percentunit' },
+      ),
+    )
+    .withPanel(
+      ts(uid, 'Net PnL by version', 'Whole-life net PnL of each version.', [
+        { expr: `edgewatch_version_net_pnl{${S}}`, legend: '{{strategy}} {{param_version}}' },
+      ]),
+    )
     .withPanel(
       ts(
         uid,
         'Regression z (active version against the previous one)',
         'Welch z of PnL per trade, active version against the previous one; exported once both have regression_min_trades trades. The dashed line is the alert threshold.',
         [
-          { expr: `edgewatch_version_regression_zscore{${S}}`, legend: '{{strategy}} {{param_version}} vs {{previous_version}}' },
+          {
+            expr: `edgewatch_version_regression_zscore{${S}}`,
+            legend: '{{strategy}} {{param_version}} vs {{previous_version}}',
+          },
           { expr: `-edgewatch_threshold{${S}, name="regression_zscore"}`, legend: '{{strategy}} alert line' },
         ],
       ),
@@ -409,7 +624,12 @@ function parameterVersions(): dashboard.DashboardBuilder {
 function experiments(): dashboard.DashboardBuilder {
   const uid = 'edgewatch-experiments';
   const E = `${S}, experiment=~"$experiment"`;
-  return board(uid, 'edgewatch / Experiments', 'Variants of each experiment side by side, and the p-value of each variant against control.', 'now-7d')
+  return board(
+    uid,
+    'edgewatch / Experiments',
+    'Variants of each experiment side by side, and the p-value of each variant against control.',
+    'now-7d',
+  )
     .withVariable(strategyVariable())
     .withVariable(
       new dashboard.QueryVariableBuilder('experiment')
@@ -428,7 +648,10 @@ function experiments(): dashboard.DashboardBuilder {
         'Variants',
         'Statistics of the trades of each variant, and the Welch t-test p-value of each variant against control (exported once each side has experiment_min_trades trades).',
         ['strategy', 'experiment', 'variant'],
-        [...WINDOW_STATS.map(([name, s]): [string, string] => [name, `edgewatch_experiment_${s}{${E}}`]), ['p-value', `edgewatch_experiment_p_value{${E}}`]],
+        [
+          ...WINDOW_STATS.map(([name, s]): [string, string] => [name, `edgewatch_experiment_${s}{${E}}`]),
+          ['p-value', `edgewatch_experiment_p_value{${E}}`],
+        ],
         { decimals: 4 },
       ),
     )
@@ -443,10 +666,39 @@ function experiments(): dashboard.DashboardBuilder {
         ],
       ).scaleDistribution(new common.ScaleDistributionConfigBuilder().type(common.ScaleDistribution.Log).log(10)),
     )
-    .withPanel(ts(uid, 'PnL per trade by variant', 'Mean net PnL per trade of each variant.', [{ expr: `edgewatch_experiment_pnl_per_trade{${E}}`, legend: '{{experiment}} {{variant}}' }]))
-    .withPanel(ts(uid, 'Trades by variant', 'Trades recorded under each variant.', [{ expr: `edgewatch_experiment_trades{${E}}`, legend: '{{experiment}} {{variant}}' }], { decimals: 0 }))
-    .withPanel(ts(uid, 'Win ratio by variant', 'Win ratio of each variant.', [{ expr: `edgewatch_experiment_win_ratio{${E}}`, legend: '{{experiment}} {{variant}}' }], { unit: 'percentunit' }))
-    .withPanel(joined(uid, 'Running experiments (bot)', 'Experiments the bot runs now, with their variants.', ['strategy', 'experiment', 'variant'], [['Running', `trading_experiment_info{${S}}`]], { h: 6 }));
+    .withPanel(
+      ts(uid, 'PnL per trade by variant', 'Mean net PnL per trade of each variant.', [
+        { expr: `edgewatch_experiment_pnl_per_trade{${E}}`, legend: '{{experiment}} {{variant}}' },
+      ]),
+    )
+    .withPanel(
+      ts(
+        uid,
+        'Trades by variant',
+        'Trades recorded under each variant.',
+        [{ expr: `edgewatch_experiment_trades{${E}}`, legend: '{{experiment}} {{variant}}' }],
+        { decimals: 0 },
+      ),
+    )
+    .withPanel(
+      ts(
+        uid,
+        'Win ratio by variant',
+        'Win ratio of each variant.',
+        [{ expr: `edgewatch_experiment_win_ratio{${E}}`, legend: '{{experiment}} {{variant}}' }],
+        { unit: 'percentunit' },
+      ),
+    )
+    .withPanel(
+      joined(
+        uid,
+        'Running experiments (bot)',
+        'Experiments the bot runs now, with their variants.',
+        ['strategy', 'experiment', 'variant'],
+        [['Running', `trading_experiment_info{${S}}`]],
+        { h: 6 },
+      ),
+    );
 }
 
 function dailyReview(): dashboard.DashboardBuilder {
@@ -463,28 +715,68 @@ function dailyReview(): dashboard.DashboardBuilder {
     .withVariable(strategyVariable())
     .annotation(deployAnnotation())
     .withRow(row('The last 24h against the last 7 days'))
-    .withPanel(joined(uid, 'Windows: 24h and 7d', 'Every window statistic, one row per strategy and window.', ['strategy', 'window'], WINDOW_STATS.map(([name, s]) => [name, windowRows(s)]), { h: 7, core: true }))
     .withPanel(
-      single(uid, 'PnL per trade: 24h minus 7d', 'Negative: the last day earned less per trade than the week.', [{ expr: `${byStrategy('pnl_per_trade', '24h')} - ${byStrategy('pnl_per_trade', '7d')}`, legend: '{{strategy}}' }], {
-        w: 6,
-        decimals: 3,
-      }),
+      joined(
+        uid,
+        'Windows: 24h and 7d',
+        'Every window statistic, one row per strategy and window.',
+        ['strategy', 'window'],
+        WINDOW_STATS.map(([name, s]) => [name, windowRows(s)]),
+        { h: 7, core: true },
+      ),
     )
     .withPanel(
-      single(uid, 'Win ratio: 24h minus 7d', 'Difference of the win ratios, in percentage points.', [{ expr: `${byStrategy('win_ratio', '24h')} - ${byStrategy('win_ratio', '7d')}`, legend: '{{strategy}}' }], {
-        w: 6,
-        unit: 'percentunit',
-        decimals: 1,
-      }),
+      single(
+        uid,
+        'PnL per trade: 24h minus 7d',
+        'Negative: the last day earned less per trade than the week.',
+        [
+          {
+            expr: `${byStrategy('pnl_per_trade', '24h')} - ${byStrategy('pnl_per_trade', '7d')}`,
+            legend: '{{strategy}}',
+          },
+        ],
+        {
+          w: 6,
+          decimals: 3,
+        },
+      ),
     )
     .withPanel(
-      single(uid, 'Trades: 24h against the daily 7d average', 'Trades of the last 24h divided by a seventh of the 7d trades.', [{ expr: `${byStrategy('trades', '24h')} / (${byStrategy('trades', '7d')} / 7)`, legend: '{{strategy}}' }], {
-        w: 6,
-        unit: 'percentunit',
-        decimals: 0,
-      }),
+      single(
+        uid,
+        'Win ratio: 24h minus 7d',
+        'Difference of the win ratios, in percentage points.',
+        [{ expr: `${byStrategy('win_ratio', '24h')} - ${byStrategy('win_ratio', '7d')}`, legend: '{{strategy}}' }],
+        {
+          w: 6,
+          unit: 'percentunit',
+          decimals: 1,
+        },
+      ),
     )
-    .withPanel(single(uid, 'Drift z-score now', 'Negative values mean the last 24h are worse than the baseline.', [{ expr: `edgewatch_drift_zscore{${S}}`, legend: '{{strategy}} {{metric}}' }], { w: 6, decimals: 2 }))
+    .withPanel(
+      single(
+        uid,
+        'Trades: 24h against the daily 7d average',
+        'Trades of the last 24h divided by a seventh of the 7d trades.',
+        [{ expr: `${byStrategy('trades', '24h')} / (${byStrategy('trades', '7d')} / 7)`, legend: '{{strategy}}' }],
+        {
+          w: 6,
+          unit: 'percentunit',
+          decimals: 0,
+        },
+      ),
+    )
+    .withPanel(
+      single(
+        uid,
+        'Drift z-score now',
+        'Negative values mean the last 24h are worse than the baseline.',
+        [{ expr: `edgewatch_drift_zscore{${S}}`, legend: '{{strategy}} {{metric}}' }],
+        { w: 6, decimals: 2 },
+      ),
+    )
     .withRow(row('Parameter versions'))
     .withPanel(
       joined(
@@ -492,48 +784,91 @@ function dailyReview(): dashboard.DashboardBuilder {
         'Versions over their whole life',
         'The newest versions of each strategy, side by side.',
         ['strategy', 'param_version'],
-        WINDOW_STATS.filter(([, s]) => ['trades', 'win_ratio', 'net_pnl', 'pnl_per_trade', 'profit_factor', 'max_drawdown'].includes(s)).map(([name, s]) => [name, `edgewatch_version_${s}{${S}}`]),
+        WINDOW_STATS.filter(([, s]) =>
+          ['trades', 'win_ratio', 'net_pnl', 'pnl_per_trade', 'profit_factor', 'max_drawdown'].includes(s),
+        ).map(([name, s]) => [name, `edgewatch_version_${s}{${S}}`]),
         { w: 16, h: 7 },
       ),
     )
-    .withPanel(single(uid, 'Active version', 'The version trades are recorded under now.', [{ expr: `edgewatch_active_param_version_info{${S}}`, legend: '{{strategy}}: {{param_version}}' }], { w: 4, h: 7 }).textMode(common.BigValueTextMode.Name))
     .withPanel(
-      single(uid, 'Parameter deploys', 'Deploys by the bot in the selected range (changes of its deploy timestamp).', [{ expr: `changes(trading_param_deploy_timestamp_seconds{${S}}[$__range])`, legend: '{{strategy}}' }], {
-        w: 4,
-        h: 7,
-        decimals: 0,
-      }),
+      single(
+        uid,
+        'Active version',
+        'The version trades are recorded under now.',
+        [{ expr: `edgewatch_active_param_version_info{${S}}`, legend: '{{strategy}}: {{param_version}}' }],
+        { w: 4, h: 7 },
+      ).textMode(common.BigValueTextMode.Name),
+    )
+    .withPanel(
+      single(
+        uid,
+        'Parameter deploys',
+        'Deploys by the bot in the selected range (changes of its deploy timestamp).',
+        [{ expr: `changes(trading_param_deploy_timestamp_seconds{${S}}[$__range])`, legend: '{{strategy}}' }],
+        {
+          w: 4,
+          h: 7,
+          decimals: 0,
+        },
+      ),
     )
     .withRow(row('Alerts'))
     .withPanel(
-      timeline(uid, 'Alerts that fired', 'Alerts firing over the selected range (ALERTS), including those without a strategy label such as a target being down.', [
-        { expr: `ALERTS{alertstate="firing", ${S_OR_NONE}}`, legend: '{{alertname}} {{severity}} {{strategy}} {{param_version}}' },
-      ]).mappings([{ type: dashboard.MappingType.ValueToText, options: { '1': { text: 'firing', color: 'red' } } }]),
+      timeline(
+        uid,
+        'Alerts that fired',
+        'Alerts firing over the selected range (ALERTS), including those without a strategy label such as a target being down.',
+        [
+          {
+            expr: `ALERTS{alertstate="firing", ${S_OR_NONE}}`,
+            legend: '{{alertname}} {{severity}} {{strategy}} {{param_version}}',
+          },
+        ],
+      ).mappings([{ type: dashboard.MappingType.ValueToText, options: { '1': { text: 'firing', color: 'red' } } }]),
     )
     .withPanel(
       new table.PanelBuilder()
         .title('Minutes firing per alert')
         .description('How long each alert fired in the selected range, with all its labels.')
         .datasource(DS)
-        .targets(targets([{ expr: `sort_desc(count_over_time(ALERTS{alertstate="firing", ${S_OR_NONE}}[$__range:1m]))`, table: true }]))
+        .targets(
+          targets([
+            { expr: `sort_desc(count_over_time(ALERTS{alertstate="firing", ${S_OR_NONE}}[$__range:1m]))`, table: true },
+          ]),
+        )
         .span(24)
         .height(7)
-        .withTransformation({ id: 'organize', options: { excludeByName: { Time: true, alertstate: true }, renameByName: { Value: 'Minutes firing' } } }),
+        .withTransformation({
+          id: 'organize',
+          options: { excludeByName: { Time: true, alertstate: true }, renameByName: { Value: 'Minutes firing' } },
+        }),
     )
     .withRow(row('Operations'))
     .withPanel(
-      single(uid, 'Bot scrape availability', 'Share of scrapes of the bot that succeeded in the selected range.', [{ expr: 'avg_over_time(up{job="trading-bot"}[$__range])', legend: '{{instance}}' }], {
-        w: 6,
-        unit: 'percentunit',
-        decimals: 2,
-      }),
+      single(
+        uid,
+        'Bot scrape availability',
+        'Share of scrapes of the bot that succeeded in the selected range.',
+        [{ expr: 'avg_over_time(up{job="trading-bot"}[$__range])', legend: '{{instance}}' }],
+        {
+          w: 6,
+          unit: 'percentunit',
+          decimals: 2,
+        },
+      ),
     )
     .withPanel(
-      single(uid, 'Sidecar scrape availability', 'Share of scrapes of the sidecar that succeeded in the selected range.', [{ expr: 'avg_over_time(up{job="edgewatch-sidecar"}[$__range])', legend: '{{instance}}' }], {
-        w: 6,
-        unit: 'percentunit',
-        decimals: 2,
-      }),
+      single(
+        uid,
+        'Sidecar scrape availability',
+        'Share of scrapes of the sidecar that succeeded in the selected range.',
+        [{ expr: 'avg_over_time(up{job="edgewatch-sidecar"}[$__range])', legend: '{{instance}}' }],
+        {
+          w: 6,
+          unit: 'percentunit',
+          decimals: 2,
+        },
+      ),
     )
     .withPanel(
       single(
@@ -550,32 +885,92 @@ function dailyReview(): dashboard.DashboardBuilder {
         { w: 6, unit: 'percentunit', decimals: 2 },
       ),
     )
-    .withPanel(single(uid, 'Fees 24h', 'Σ fees of the trades of the last 24h.', [{ expr: `edgewatch_window_fees{${S}, window="24h"}`, legend: '{{strategy}}' }], { w: 6, decimals: 2 }));
+    .withPanel(
+      single(
+        uid,
+        'Fees 24h',
+        'Σ fees of the trades of the last 24h.',
+        [{ expr: `edgewatch_window_fees{${S}, window="24h"}`, legend: '{{strategy}}' }],
+        { w: 6, decimals: 2 },
+      ),
+    );
 }
 
 function pipelineHealth(): dashboard.DashboardBuilder {
   const uid = 'edgewatch-pipeline';
-  return board(uid, 'edgewatch / Pipeline health', 'Is the pipeline from bot to notification working: targets, scrapes, ingestion, rule evaluation and notifications.', 'now-6h')
+  return board(
+    uid,
+    'edgewatch / Pipeline health',
+    'Is the pipeline from bot to notification working: targets, scrapes, ingestion, rule evaluation and notifications.',
+    'now-6h',
+  )
     .withRow(row('Targets'))
     .withPanel(
-      single(uid, 'Targets up', 'up{} of every scrape target: 1 when the last scrape succeeded.', [{ expr: 'up', legend: '{{job}} {{instance}}' }], { w: 12, h: 6, core: true })
+      single(
+        uid,
+        'Targets up',
+        'up{} of every scrape target: 1 when the last scrape succeeded.',
+        [{ expr: 'up', legend: '{{job}} {{instance}}' }],
+        { w: 12, h: 6, core: true },
+      )
         .colorMode(common.BigValueColorMode.Background)
-        .mappings([{ type: dashboard.MappingType.ValueToText, options: { '0': { text: 'DOWN', color: 'red' }, '1': { text: 'UP', color: 'green' } } }]),
+        .mappings([
+          {
+            type: dashboard.MappingType.ValueToText,
+            options: { '0': { text: 'DOWN', color: 'red' }, '1': { text: 'UP', color: 'green' } },
+          },
+        ]),
     )
     .withPanel(
-      timeline(uid, 'Target history', 'up{} over time.', [{ expr: 'up', legend: '{{job}} {{instance}}' }], { w: 12, h: 6 }).mappings([
-        { type: dashboard.MappingType.ValueToText, options: { '0': { text: 'down', color: 'red' }, '1': { text: 'up', color: 'green' } } },
+      timeline(uid, 'Target history', 'up{} over time.', [{ expr: 'up', legend: '{{job}} {{instance}}' }], {
+        w: 12,
+        h: 6,
+      }).mappings([
+        {
+          type: dashboard.MappingType.ValueToText,
+          options: { '0': { text: 'down', color: 'red' }, '1': { text: 'up', color: 'green' } },
+        },
       ]),
     )
-    .withPanel(ts(uid, 'Scrape duration', 'How long Prometheus took to scrape each target.', [{ expr: 'scrape_duration_seconds', legend: '{{job}} {{instance}}' }], { unit: 's', core: true }))
     .withPanel(
-      ts(uid, 'Sidecar window computation', 'Time the sidecar spent computing windows for its /metrics answer (edgewatch_scrape_duration_seconds).', [{ expr: 'edgewatch_scrape_duration_seconds', legend: '{{instance}}' }], {
-        unit: 's',
-        core: true,
-      }),
+      ts(
+        uid,
+        'Scrape duration',
+        'How long Prometheus took to scrape each target.',
+        [{ expr: 'scrape_duration_seconds', legend: '{{job}} {{instance}}' }],
+        { unit: 's', core: true },
+      ),
     )
-    .withPanel(ts(uid, 'Samples per scrape', 'Series each target exposes: watch this for cardinality growth.', [{ expr: 'scrape_samples_scraped', legend: '{{job}} {{instance}}' }], { decimals: 0 }))
-    .withPanel(ts(uid, 'Trades in the ledger', 'edgewatch_ledger_trades.', [{ expr: 'edgewatch_ledger_trades', legend: '{{instance}}' }], { decimals: 0 }))
+    .withPanel(
+      ts(
+        uid,
+        'Sidecar window computation',
+        'Time the sidecar spent computing windows for its /metrics answer (edgewatch_scrape_duration_seconds).',
+        [{ expr: 'edgewatch_scrape_duration_seconds', legend: '{{instance}}' }],
+        {
+          unit: 's',
+          core: true,
+        },
+      ),
+    )
+    .withPanel(
+      ts(
+        uid,
+        'Samples per scrape',
+        'Series each target exposes: watch this for cardinality growth.',
+        [{ expr: 'scrape_samples_scraped', legend: '{{job}} {{instance}}' }],
+        { decimals: 0 },
+      ),
+    )
+    .withPanel(
+      ts(
+        uid,
+        'Trades in the ledger',
+        'edgewatch_ledger_trades.',
+        [{ expr: 'edgewatch_ledger_trades', legend: '{{instance}}' }],
+        { decimals: 0 },
+      ),
+    )
     .withPanel(
       ts(
         uid,
@@ -586,34 +981,104 @@ function pipelineHealth(): dashboard.DashboardBuilder {
       ),
     )
     .withRow(row('Ingestion'))
-    .withPanel(ts(uid, 'Ingested events', 'Events posted to the sidecar per second, by kind and result.', [{ expr: 'sum by (kind, result) (rate(edgewatch_ingest_events_total[$__rate_interval]))', legend: '{{kind}} {{result}}' }], { unit: 'ops' }))
     .withPanel(
-      ts(uid, 'Ingest rejects', 'Events the sidecar refused (any result other than accepted or duplicate), per interval.', [
-        { expr: 'sum by (kind, result) (increase(edgewatch_ingest_events_total{result!~"accepted|duplicate"}[$__rate_interval]))', legend: '{{kind}} {{result}}' },
-      ]),
+      ts(
+        uid,
+        'Ingested events',
+        'Events posted to the sidecar per second, by kind and result.',
+        [
+          {
+            expr: 'sum by (kind, result) (rate(edgewatch_ingest_events_total[$__rate_interval]))',
+            legend: '{{kind}} {{result}}',
+          },
+        ],
+        { unit: 'ops' },
+      ),
     )
-    .withPanel(ts(uid, 'Sidecar scrape errors', 'Parts of a /metrics answer that failed and were left out, by stage.', [{ expr: 'sum by (stage) (increase(edgewatch_scrape_errors_total[$__rate_interval]))', legend: '{{stage}}' }], { w: 24 }))
+    .withPanel(
+      ts(
+        uid,
+        'Ingest rejects',
+        'Events the sidecar refused (any result other than accepted or duplicate), per interval.',
+        [
+          {
+            expr: 'sum by (kind, result) (increase(edgewatch_ingest_events_total{result!~"accepted|duplicate"}[$__rate_interval]))',
+            legend: '{{kind}} {{result}}',
+          },
+        ],
+      ),
+    )
+    .withPanel(
+      ts(
+        uid,
+        'Sidecar scrape errors',
+        'Parts of a /metrics answer that failed and were left out, by stage.',
+        [{ expr: 'sum by (stage) (increase(edgewatch_scrape_errors_total[$__rate_interval]))', legend: '{{stage}}' }],
+        { w: 24 },
+      ),
+    )
     .withRow(row('Rules and notifications'))
     .withPanel(
-      ts(uid, 'Rule evaluation failures', 'Failed rule evaluations per rule group (needs Prometheus to scrape itself).', [
-        { expr: 'sum by (rule_group) (increase(prometheus_rule_evaluation_failures_total[$__rate_interval]))', legend: '{{rule_group}}' },
-      ]),
+      ts(
+        uid,
+        'Rule evaluation failures',
+        'Failed rule evaluations per rule group (needs Prometheus to scrape itself).',
+        [
+          {
+            expr: 'sum by (rule_group) (increase(prometheus_rule_evaluation_failures_total[$__rate_interval]))',
+            legend: '{{rule_group}}',
+          },
+        ],
+      ),
     )
-    .withPanel(ts(uid, 'Rule group evaluation time', 'Duration of the last evaluation of each rule group.', [{ expr: 'prometheus_rule_group_last_duration_seconds', legend: '{{rule_group}}' }], { unit: 's' }))
     .withPanel(
-      ts(uid, 'Alerts sent to Alertmanager', 'Alerts Prometheus sent, failed to send and dropped, per second.', [
-        { expr: 'sum(rate(prometheus_notifications_sent_total[$__rate_interval]))', legend: 'sent' },
-        { expr: 'sum(rate(prometheus_notifications_errors_total[$__rate_interval]))', legend: 'errors' },
-        { expr: 'sum(rate(prometheus_notifications_dropped_total[$__rate_interval]))', legend: 'dropped' },
-      ], { unit: 'ops' }),
+      ts(
+        uid,
+        'Rule group evaluation time',
+        'Duration of the last evaluation of each rule group.',
+        [{ expr: 'prometheus_rule_group_last_duration_seconds', legend: '{{rule_group}}' }],
+        { unit: 's' },
+      ),
     )
     .withPanel(
-      ts(uid, 'Notifications by integration', 'Notifications Alertmanager sent and failed to send, per interval (needs Prometheus to scrape Alertmanager).', [
-        { expr: 'sum by (integration) (increase(alertmanager_notifications_total[$__rate_interval]))', legend: '{{integration}} sent' },
-        { expr: 'sum by (integration) (increase(alertmanager_notifications_failed_total[$__rate_interval]))', legend: '{{integration}} failed' },
-      ]),
+      ts(
+        uid,
+        'Alerts sent to Alertmanager',
+        'Alerts Prometheus sent, failed to send and dropped, per second.',
+        [
+          { expr: 'sum(rate(prometheus_notifications_sent_total[$__rate_interval]))', legend: 'sent' },
+          { expr: 'sum(rate(prometheus_notifications_errors_total[$__rate_interval]))', legend: 'errors' },
+          { expr: 'sum(rate(prometheus_notifications_dropped_total[$__rate_interval]))', legend: 'dropped' },
+        ],
+        { unit: 'ops' },
+      ),
     )
-    .withPanel(ts(uid, 'Alerts firing by severity', 'Alerts firing now, by severity (the Watchdog always fires).', [{ expr: 'count by (severity) (ALERTS{alertstate="firing"})', legend: '{{severity}}' }], { w: 24, decimals: 0 }));
+    .withPanel(
+      ts(
+        uid,
+        'Notifications by integration',
+        'Notifications Alertmanager sent and failed to send, per interval (needs Prometheus to scrape Alertmanager).',
+        [
+          {
+            expr: 'sum by (integration) (increase(alertmanager_notifications_total[$__rate_interval]))',
+            legend: '{{integration}} sent',
+          },
+          {
+            expr: 'sum by (integration) (increase(alertmanager_notifications_failed_total[$__rate_interval]))',
+            legend: '{{integration}} failed',
+          },
+        ],
+      ),
+    )
+    .withPanel(
+      ts(
+        uid,
+        'Alerts firing by severity',
+        'Alerts firing now, by severity (the Watchdog always fires).',
+        [{ expr: 'count by (severity) (ALERTS{alertstate="firing"})', legend: '{{severity}}' }],
+        { w: 24, decimals: 0 },
+      ),
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -38,7 +38,8 @@ export function allPanelQueries(): PanelQuery[] {
     for (const v of d.templating?.list ?? []) {
       // label_values(selector, label) is Grafana's, not PromQL: check the selector as a query.
       const m = typeof v.query === 'string' ? /^label_values\((.*),\s*(\w+)\)$/.exec(v.query) : null;
-      if (m) out.push({ dashboard: uid, panel: `variable: ${v.name}`, expr: `group by (${m[2]}) (${m[1]})`, core: false });
+      if (m)
+        out.push({ dashboard: uid, panel: `variable: ${v.name}`, expr: `group by (${m[2]}) (${m[1]})`, core: false });
     }
   }
   return out;

@@ -68,9 +68,18 @@ export function renderPrometheusConfig(targets: PrometheusTargets): string {
   swap("'rules/alerts.yml'", `'${ruleDir}/alerts.yml'`);
   swap('scrape_interval: 15s', targets.scrapeInterval && `scrape_interval: ${targets.scrapeInterval}`);
   swap('evaluation_interval: 15s', targets.evaluationInterval && `evaluation_interval: ${targets.evaluationInterval}`);
-  swap("    edgewatch_grafana: 'http://localhost:3000'\n", targets.grafanaUrl === '' ? '' : targets.grafanaUrl && `    edgewatch_grafana: '${targets.grafanaUrl}'\n`);
-  swap("edgewatch_runbook: 'http://localhost:9465/runbook'", `edgewatch_runbook: '${targets.runbookUrl ?? `http://${targets.sidecar}/runbook`}'`);
+  swap(
+    "    edgewatch_grafana: 'http://localhost:3000'\n",
+    targets.grafanaUrl === '' ? '' : targets.grafanaUrl && `    edgewatch_grafana: '${targets.grafanaUrl}'\n`,
+  );
+  swap(
+    "edgewatch_runbook: 'http://localhost:9465/runbook'",
+    `edgewatch_runbook: '${targets.runbookUrl ?? `http://${targets.sidecar}/runbook`}'`,
+  );
   // The rendered copy lives elsewhere: the relative token path becomes absolute.
-  swap("credentials_file: 'metrics_token'", `credentials_file: '${targets.metricsTokenFile ?? `${PROMETHEUS_DIR}metrics_token`}'`);
+  swap(
+    "credentials_file: 'metrics_token'",
+    `credentials_file: '${targets.metricsTokenFile ?? `${PROMETHEUS_DIR}metrics_token`}'`,
+  );
   return text;
 }

@@ -60,25 +60,26 @@ function usage(message: string): never {
 
 function port(value: string | undefined, fallback: number, name: string): number {
   if (value === undefined || value === '') return fallback;
-  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 65535) usage(`${name} must be a port number 1-65535 (got "${value}")`);
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 65535)
+    usage(`${name} must be a port number 1-65535 (got "${value}")`);
   return Number(value);
 }
 
 function parseFlags() {
   try {
     return parseArgs({
-  options: {
-    degrade: { type: 'boolean', default: false },
-    fast: { type: 'boolean', default: false },
-    fresh: { type: 'boolean', default: false },
-    'data-dir': { type: 'string', default: './data/stack' },
-    'prometheus-port': { type: 'string' },
-    'alertmanager-port': { type: 'string' },
-    'bot-port': { type: 'string' },
-    'sidecar-port': { type: 'string' },
-    help: { type: 'boolean', short: 'h', default: false },
-  },
-  strict: true,
+      options: {
+        degrade: { type: 'boolean', default: false },
+        fast: { type: 'boolean', default: false },
+        fresh: { type: 'boolean', default: false },
+        'data-dir': { type: 'string', default: './data/stack' },
+        'prometheus-port': { type: 'string' },
+        'alertmanager-port': { type: 'string' },
+        'bot-port': { type: 'string' },
+        'sidecar-port': { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
     });
   } catch (err) {
     // parseArgs throws a TypeError with a stack for an unknown flag: one line instead.
@@ -111,25 +112,33 @@ async function main(): Promise<void> {
   if (bins.problem) fail(bins.problem);
   for (const [name, p] of Object.entries(ports)) {
     if (!(await portIsFree(p, HOST))) {
-      const service = name === 'prometheus' ? 'prometheus' : name === 'alertmanager' ? 'prometheus-alertmanager' : undefined;
+      const service =
+        name === 'prometheus' ? 'prometheus' : name === 'alertmanager' ? 'prometheus-alertmanager' : undefined;
       const env = name === 'bot' ? ' (or EDGEWATCH_BOT_PORT)' : name === 'sidecar' ? ' (or EDGEWATCH_PORT)' : '';
-      const holder = service ? `Debian's ${service} service (sudo systemctl stop ${service})` : 'the program that holds it';
+      const holder = service
+        ? `Debian's ${service} service (sudo systemctl stop ${service})`
+        : 'the program that holds it';
       fail(`port ${p} (${name}) is in use: pass --${name}-port <port>${env}, or stop ${holder}`);
     }
   }
 
-  const dataDir = path.resolve(flags['data-dir']!);
+  const dataDir = path.resolve(flags['data-dir']);
   if (flags.fresh && existsSync(dataDir)) {
     // Delete only a folder this script made: a mistyped --data-dir must not cost a home folder.
     const foreign = readdirSync(dataDir).filter((f) => !OWN_FILES.test(f));
-    if (foreign.length) fail(`--fresh: ${dataDir} holds files the stack did not make (${foreign.slice(0, 5).join(', ')}); delete it yourself or pick another --data-dir`);
+    if (foreign.length)
+      fail(
+        `--fresh: ${dataDir} holds files the stack did not make (${foreign.slice(0, 5).join(', ')}); delete it yourself or pick another --data-dir`,
+      );
     rmSync(dataDir, { recursive: true, force: true });
   }
   const logDir = path.join(dataDir, 'logs');
   try {
     mkdirSync(logDir, { recursive: true });
   } catch (err) {
-    fail(`cannot create ${logDir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): pass another --data-dir`);
+    fail(
+      `cannot create ${logDir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): pass another --data-dir`,
+    );
   }
   const ledger = path.join(dataDir, 'edgewatch.db');
   const reused = existsSync(ledger);
@@ -138,7 +147,8 @@ async function main(): Promise<void> {
   let watchdogs = 0;
   const print = (n: Notification) => {
     if (n.channel === 'watchdog' && watchdogs++) return;
-    const note = n.channel === 'watchdog' ? '\n    (the dead man\'s switch ping; it repeats every 5m, not printed again)' : '';
+    const note =
+      n.channel === 'watchdog' ? "\n    (the dead man's switch ping; it repeats every 5m, not printed again)" : '';
     process.stdout.write(`\n[notification] ${formatNotification(n)}${note}\n`);
   };
   const sinks: Sink[] = [];
@@ -164,7 +174,10 @@ async function main(): Promise<void> {
     }),
   );
   // Alertmanager: the committed template, receivers from the environment or the local sinks.
-  const am = localAlertmanagerEnv(process.env, { webhookBase: `http://${HOST}:${webhook.port}`, smtp: `${HOST}:${smtp.port}` });
+  const am = localAlertmanagerEnv(process.env, {
+    webhookBase: `http://${HOST}:${webhook.port}`,
+    smtp: `${HOST}:${smtp.port}`,
+  });
   const alertmanagerConfig = path.join(dataDir, 'alertmanager.yml');
   let amText: string;
   try {
@@ -197,7 +210,9 @@ async function main(): Promise<void> {
       // SIGINT handler run before calling this exit unexpected.
       setTimeout(() => {
         if (stopping) return;
-        process.stderr.write(`\nedgewatch stack: ${name} exited (${signal ?? `code ${code}`}); its last output:\n${proc.tail()}\n`);
+        process.stderr.write(
+          `\nedgewatch stack: ${name} exited (${signal ?? `code ${code}`}); its last output:\n${proc.tail()}\n`,
+        );
         void stopAll(1);
       }, 300);
     });
@@ -214,9 +229,16 @@ async function main(): Promise<void> {
     } catch (err) {
       process.stdout.write('failed\n');
       const proc = procs.find((p) => p.name === name);
-      const last = proc?.tail(5).split('\n').map((l) => l.trim()).filter(Boolean).pop();
+      const last = proc
+        ?.tail(5)
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean)
+        .pop();
       const cause = last ?? (err as Error).message.split('\n')[0];
-      process.stderr.write(`edgewatch stack: ${name} did not start: ${cause} (its output: ${path.join(logDir, `${name}.log`)})\n`);
+      process.stderr.write(
+        `edgewatch stack: ${name} did not start: ${cause} (its output: ${path.join(logDir, `${name}.log`)})\n`,
+      );
       await stopAll(1);
     }
   };
@@ -225,25 +247,46 @@ async function main(): Promise<void> {
   let demo!: Proc;
   process.stdout.write(`edgewatch stack: data in ${dataDir}\n`);
   // The demo back-fills only a new ledger: after a long pause the windows hold a gap.
-  if (reused) process.stdout.write(`reusing the ledger ${ledger} (--fresh starts over with a newly back-filled week)\n`);
+  if (reused)
+    process.stdout.write(`reusing the ledger ${ledger} (--fresh starts over with a newly back-filled week)\n`);
   // The demo first: on a new ledger it back-fills 8 days of trading before it serves metrics.
   // It always starts normal and --degrade switches it after the back-fill (SIGUSR2): the
   // demo's own --degrade also degrades the back-filled week, which leaves no drift to see.
   await step('demo bot (back-fills 8 days on a new ledger)', 'demo', async () => {
-    demo = start('demo', process.execPath, [CLI, 'demo'], { ...nodeEnv, EDGEWATCH_BOT_PORT: String(ports.bot), EDGEWATCH_BOT_HOST: HOST });
+    demo = start('demo', process.execPath, [CLI, 'demo'], {
+      ...nodeEnv,
+      EDGEWATCH_BOT_PORT: String(ports.bot),
+      EDGEWATCH_BOT_HOST: HOST,
+    });
     await waitReady(demo, `${url(ports.bot)}/healthz`, 180_000);
     if (flags.degrade) demo.child.kill('SIGUSR2');
   });
   await step('sidecar', 'sidecar', async () => {
-    const sidecar = start('sidecar', process.execPath, [CLI, 'sidecar'], { ...nodeEnv, EDGEWATCH_PORT: String(ports.sidecar), EDGEWATCH_HOST: HOST });
+    const sidecar = start('sidecar', process.execPath, [CLI, 'sidecar'], {
+      ...nodeEnv,
+      EDGEWATCH_PORT: String(ports.sidecar),
+      EDGEWATCH_HOST: HOST,
+    });
     await waitReady(sidecar, `${url(ports.sidecar)}/readyz`);
   });
   await step('alertmanager', 'alertmanager', async () => {
-    const p = start('alertmanager', bins.alertmanager!, alertmanagerArgs({ config: alertmanagerConfig, dataDir: path.join(dataDir, 'alertmanager'), port: ports.alertmanager }));
+    const p = start(
+      'alertmanager',
+      bins.alertmanager!,
+      alertmanagerArgs({
+        config: alertmanagerConfig,
+        dataDir: path.join(dataDir, 'alertmanager'),
+        port: ports.alertmanager,
+      }),
+    );
     await waitReady(p, `${url(ports.alertmanager)}/-/ready`);
   });
   await step('prometheus', 'prometheus', async () => {
-    const p = start('prometheus', bins.prometheus!, prometheusArgs({ config: prometheusConfig, dataDir: path.join(dataDir, 'prometheus'), port: ports.prometheus }));
+    const p = start(
+      'prometheus',
+      bins.prometheus!,
+      prometheusArgs({ config: prometheusConfig, dataDir: path.join(dataDir, 'prometheus'), port: ports.prometheus }),
+    );
     await waitReady(p, `${url(ports.prometheus)}/-/ready`, 60_000);
   });
 
@@ -252,10 +295,14 @@ async function main(): Promise<void> {
   process.on('SIGUSR2', () => {
     demo.child.kill('SIGUSR2');
     degraded = !degraded;
-    process.stdout.write(`\n[stack] the demo is ${degraded ? 'degraded now' : 'back to normal'} (SIGUSR2; again to ${degraded ? 'undo' : 'degrade'})\n`);
+    process.stdout.write(
+      `\n[stack] the demo is ${degraded ? 'degraded now' : 'back to normal'} (SIGUSR2; again to ${degraded ? 'undo' : 'degrade'})\n`,
+    );
   });
 
-  const local = am.local.length ? `local sink, printed here (not configured: ${am.local.join(', ')})` : 'as configured in the environment';
+  const local = am.local.length
+    ? `local sink, printed here (not configured: ${am.local.join(', ')})`
+    : 'as configured in the environment';
   process.stdout.write(
     `\nedgewatch stack is running (logs: ${logDir})\n` +
       `  Prometheus    ${url(ports.prometheus)}   alerts: ${url(ports.prometheus)}/alerts\n` +
@@ -282,11 +329,22 @@ function watchAlerts(): void {
   const states = new Map<string, string>();
   const inAlertmanager = new Map<string, string>();
   const describe = (labels: Record<string, string>) =>
-    [labels.alertname, ...['strategy', 'param_version', 'metric', 'bot'].filter((k) => labels[k]).map((k) => `${k}=${labels[k]}`)].join(' ');
+    [
+      labels.alertname,
+      ...['strategy', 'param_version', 'metric', 'bot'].filter((k) => labels[k]).map((k) => `${k}=${labels[k]}`),
+    ].join(' ');
   const poll = async () => {
     try {
       const rules = (await (await fetch(`${url(ports.prometheus)}/api/v1/rules?type=alert`)).json()) as {
-        data: { groups: Array<{ rules: Array<{ name: string; duration: number; alerts: Array<{ labels: Record<string, string>; state: string }> }> }> };
+        data: {
+          groups: Array<{
+            rules: Array<{
+              name: string;
+              duration: number;
+              alerts: Array<{ labels: Record<string, string>; state: string }>;
+            }>;
+          }>;
+        };
       };
       const seen = new Set<string>();
       for (const rule of rules.data.groups.flatMap((g) => g.rules)) {
@@ -304,7 +362,10 @@ function watchAlerts(): void {
         process.stdout.write(`[prometheus] inactive: ${key}\n`);
         states.delete(key);
       }
-      const alerts = (await (await fetch(`${url(ports.alertmanager)}/api/v2/alerts`)).json()) as Array<{ labels: Record<string, string>; status: { state: string } }>;
+      const alerts = (await (await fetch(`${url(ports.alertmanager)}/api/v2/alerts`)).json()) as Array<{
+        labels: Record<string, string>;
+        status: { state: string };
+      }>;
       const present = new Set<string>();
       for (const a of alerts) {
         if (a.labels.alertname === 'Watchdog') continue;

@@ -19,7 +19,9 @@ export function logSettings(env: NodeJS.ProcessEnv = process.env): { level: stri
     throw new ConfigError(`EDGEWATCH_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${level}")`);
   const format = env.EDGEWATCH_LOG_FORMAT || undefined;
   if (format !== undefined && !(LOG_FORMATS as readonly string[]).includes(format))
-    throw new ConfigError(`EDGEWATCH_LOG_FORMAT must be json or pretty (got "${format}"; unset: pretty on a terminal, JSON otherwise)`);
+    throw new ConfigError(
+      `EDGEWATCH_LOG_FORMAT must be json or pretty (got "${format}"; unset: pretty on a terminal, JSON otherwise)`,
+    );
   // An explicit "pretty" is honoured off a terminal too (e.g. piped through less).
   return { level, pretty: format === 'pretty' || (format === undefined && process.stdout.isTTY === true) };
 }
@@ -31,14 +33,22 @@ export function createLogger(name?: string, level?: string): Logger {
   // failure line), out of the order in which they happened. Log volume is low (events,
   // not trades), so the cost of writing in line is small.
   const stream = settings.pretty
-    ? pretty({ sync: true, colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
+    ? pretty({
+        sync: true,
+        colorize: process.stdout.isTTY === true,
+        translateTime: 'SYS:HH:MM:ss.l',
+        ignore: 'pid,hostname',
+      })
     : destination({ dest: 1, sync: true });
   return pino(
     {
       ...(name ? { name } : {}),
       level: level ?? settings.level,
       // Never log a bearer token, even if a request object slips into a log call.
-      redact: { paths: ['token', '*.token', 'req.headers.authorization', 'headers.authorization'], censor: '[redacted]' },
+      redact: {
+        paths: ['token', '*.token', 'req.headers.authorization', 'headers.authorization'],
+        censor: '[redacted]',
+      },
     },
     stream,
   );

@@ -8,7 +8,12 @@ import { type Agg, addTrade, empty } from '../src/analytics/aggregate.js';
 import { BUCKET_MS, BucketSeries, bucketStart } from '../src/analytics/buckets.js';
 import { naiveAgg } from './support/analytics-reference.js';
 
-interface T { closedMs: number; id: string; pnl: number; fees: number }
+interface T {
+  closedMs: number;
+  id: string;
+  pnl: number;
+  fees: number;
+}
 
 const byKey = (a: T, b: T): number =>
   a.closedMs !== b.closedMs ? a.closedMs - b.closedMs : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
@@ -18,8 +23,21 @@ const naive = naiveAgg;
 function assertAggClose(actual: Agg, expected: Agg, what = ''): void {
   assert.equal(actual.n, expected.n, `${what} n`);
   assert.equal(actual.wins, expected.wins, `${what} wins`);
-  for (const k of ['sum', 'mean', 'm2', 'grossProfit', 'grossLoss', 'fees', 'maxPrefix', 'minPrefix', 'maxDrawdown'] as const) {
-    assert.ok(Math.abs(actual[k] - expected[k]) <= 1e-9 * Math.max(1, Math.abs(expected[k])), `${what} ${k}: ${actual[k]} vs ${expected[k]}`);
+  for (const k of [
+    'sum',
+    'mean',
+    'm2',
+    'grossProfit',
+    'grossLoss',
+    'fees',
+    'maxPrefix',
+    'minPrefix',
+    'maxDrawdown',
+  ] as const) {
+    assert.ok(
+      Math.abs(actual[k] - expected[k]) <= 1e-9 * Math.max(1, Math.abs(expected[k])),
+      `${what} ${k}: ${actual[k]} vs ${expected[k]}`,
+    );
   }
 }
 
@@ -60,7 +78,7 @@ test('foldRange takes whole buckets with from <= start < to, in time order', () 
   assertAggClose(s.total(), s.foldRange(-Infinity, Infinity));
 });
 
-test('a trade that sorts before its bucket\'s last one marks the bucket dirty and is not added', () => {
+test("a trade that sorts before its bucket's last one marks the bucket dirty and is not added", () => {
   const s = new BucketSeries();
   assert.equal(s.add(10_000, 'b', 1, 0), 'appended');
   assert.equal(s.add(20_000, 'c', 2, 0), 'appended');
@@ -138,7 +156,7 @@ test('replaceBucket refuses trades outside the bucket, and an empty rebuild remo
   assert.equal(s.total().fees, 0.5);
 });
 
-test('replaceBucket puts unsorted trades in (closedMs, id) JS order, e.g. SQLite\'s code-point order', () => {
+test("replaceBucket puts unsorted trades in (closedMs, id) JS order, e.g. SQLite's code-point order", () => {
   // SQLite's BINARY collation sorts UTF-8 bytes (code points): U+FF01 '！' < U+1F600 '😀'.
   // JS compares UTF-16 code units: '😀' (0xD83D 0xDE00) < '！' (0xFF01). Our rule is JS's.
   const emoji = '\u{1F600}';
@@ -159,7 +177,12 @@ test('replaceBucket puts unsorted trades in (closedMs, id) JS order, e.g. SQLite
   assert.equal(s.total().minPrefix, -8);
   assert.deepEqual(s.lastKey(), { closedMs: 1_000, id: bang });
   // Any shuffled list rebuilds to the same bucket as the sorted one.
-  const trades = [3, 1, 4, 1, 5, 9, 2, 6].map((pnl, k) => ({ closedMs: 100 * (k % 3), id: `i${k}`, pnl: pnl - 4, fees: 0 }));
+  const trades = [3, 1, 4, 1, 5, 9, 2, 6].map((pnl, k) => ({
+    closedMs: 100 * (k % 3),
+    id: `i${k}`,
+    pnl: pnl - 4,
+    fees: 0,
+  }));
   const sorted = trades.slice().sort(byKey);
   const a = new BucketSeries();
   const b = new BucketSeries();
@@ -167,7 +190,10 @@ test('replaceBucket puts unsorted trades in (closedMs, id) JS order, e.g. SQLite
   b.replaceBucket(0, trades.slice().reverse());
   assert.deepStrictEqual(b.total(), a.total());
   assert.deepStrictEqual(b.lastKey(), a.lastKey());
-  assert.deepStrictEqual(trades.map((t) => t.id), ['i0', 'i1', 'i2', 'i3', 'i4', 'i5', 'i6', 'i7']); // input untouched
+  assert.deepStrictEqual(
+    trades.map((t) => t.id),
+    ['i0', 'i1', 'i2', 'i3', 'i4', 'i5', 'i6', 'i7'],
+  ); // input untouched
 });
 
 test('dropBefore forgets older buckets and their dirty marks; folds cover the rest', () => {
@@ -226,7 +252,11 @@ const tradeArb = fc.record({
     fc.constantFrom(1_000, 61_000, 61_000, 300_500),
   ),
   id: fc.string({ minLength: 1, maxLength: 3 }),
-  pnl: fc.oneof(fc.integer({ min: -5000, max: 5000 }).map((c) => c / 100), fc.constant(0), fc.double({ min: -100, max: 100, noNaN: true })),
+  pnl: fc.oneof(
+    fc.integer({ min: -5000, max: 5000 }).map((c) => c / 100),
+    fc.constant(0),
+    fc.double({ min: -100, max: 100, noNaN: true }),
+  ),
   fees: fc.integer({ min: 0, max: 100 }).map((c) => c / 100),
 });
 // (closedMs, id) is unique per trade in the ledger.
@@ -279,7 +309,11 @@ test('property: shuffled arrival + rebuilds of dirty buckets = in-order arrival 
         for (let to = from; to <= 8; to++) {
           const got = shuffled.foldRange(from * M, to * M);
           assertAggClose(got, inOrder.foldRange(from * M, to * M), `range ${from}..${to}`);
-          assertAggClose(got, naive(sorted.filter((t) => t.closedMs >= from * M && t.closedMs < to * M)), `range ${from}..${to} vs naive`);
+          assertAggClose(
+            got,
+            naive(sorted.filter((t) => t.closedMs >= from * M && t.closedMs < to * M)),
+            `range ${from}..${to} vs naive`,
+          );
         }
       }
       assert.deepEqual(shuffled.lastKey(), inOrder.lastKey());
@@ -315,7 +349,7 @@ test('total after in-order appends across new buckets equals the naive fold', ()
   const s = new BucketSeries();
   const trades: T[] = [];
   let seed = 99;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   let ms = 0;
   for (let i = 0; i < 2000; i++) {
     ms += Math.floor(rnd() * 20_000);

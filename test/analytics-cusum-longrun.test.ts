@@ -5,9 +5,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rng } from '../src/demo/market.js';
-import { CUSUM_LRV_MAX_LAG, CUSUM_SHIFTS, cusumAdd, cusumStart, cusumVarianceInflation, lrvAutocovariances, lrvBandwidth, bartlettRatio, type CusumOptions } from '../src/analytics/cusum.js';
+import {
+  CUSUM_LRV_MAX_LAG,
+  CUSUM_SHIFTS,
+  cusumAdd,
+  cusumStart,
+  cusumVarianceInflation,
+  lrvAutocovariances,
+  lrvBandwidth,
+  bartlettRatio,
+  type CusumOptions,
+} from '../src/analytics/cusum.js';
 
-const close = (a: number, b: number, rel = 1e-9) => assert.ok(Math.abs(a - b) <= rel * Math.max(1, Math.abs(b)), `${a} != ${b}`);
+const close = (a: number, b: number, rel = 1e-9) =>
+  assert.ok(Math.abs(a - b) <= rel * Math.max(1, Math.abs(b)), `${a} != ${b}`);
 const THRESHOLD = 10; // nats: cusum_threshold's default
 
 /** The demo's seeded mulberry32, moved off 0 by half a step (the normals take a log): the same numbers on every run. */
@@ -196,12 +207,15 @@ test('a 0.5σ fall is still detected: on independent trades about as fast as wit
     before.push(d);
     regimes.push(delay(regimeStream(400 + run), 1400, 0.5));
   }
-  assert.ok(median(now) <= 1.25 * median(before), `independent: median ${median(now)} trades, per-trade scale ${median(before)}`);
+  assert.ok(
+    median(now) <= 1.25 * median(before),
+    `independent: median ${median(now)} trades, per-trade scale ${median(before)}`,
+  );
   // In regimes a fall of 0.5σ is half a regime swing: the evidence takes longer, but comes.
   assert.ok(regimes.filter(Number.isFinite).length >= 19 && median(regimes) < 600, `regimes: ${regimes.join(' ')}`);
 });
 
-test('a prior inflation holds at the start of a run and fades as the run\'s own reference grows (worth 200 trades)', () => {
+test("a prior inflation holds at the start of a run and fades as the run's own reference grows (worth 200 trades)", () => {
   const s = cusumStart(CUSUM_SHIFTS, { priorInflation: 5 });
   assert.equal(cusumVarianceInflation(s), 5, 'empty reference: the prior alone');
   // Independent-looking trades (alternating: negative lag-1 correlation, own ratio 1).
@@ -210,5 +224,6 @@ test('a prior inflation holds at the start of a run and fades as the run\'s own 
   assert.equal(s.ref.n, 220);
   close(cusumVarianceInflation(s), 1 + (4 * 200) / 420, 1e-12);
   assert.equal(cusumVarianceInflation(cusumStart()), 1, 'no prior: 1');
-  for (const bad of [0.5, Number.NaN, Number.POSITIVE_INFINITY]) assert.throws(() => cusumStart(CUSUM_SHIFTS, { priorInflation: bad }), RangeError);
+  for (const bad of [0.5, Number.NaN, Number.POSITIVE_INFINITY])
+    assert.throws(() => cusumStart(CUSUM_SHIFTS, { priorInflation: bad }), RangeError);
 });

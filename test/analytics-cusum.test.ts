@@ -53,7 +53,10 @@ test('nothing is exported under the minimum sample; the first value is 0 for eve
     assert.equal(cusumValues(s, 20), undefined, `after ${i + 1} trades`);
   }
   cusumAdd(s, -5, 20); // the 20th trade is still reference, not scored
-  assert.deepEqual(cusumValues(s, 20), CUSUM_SHIFTS.map((shift) => ({ shift, llr: 0 })));
+  assert.deepEqual(
+    cusumValues(s, 20),
+    CUSUM_SHIFTS.map((shift) => ({ shift, llr: 0 })),
+  );
   cusumAdd(s, -5, 20); // the 21st is scored against the first 20
   assert.ok(cusumValues(s, 20)!.every((v) => v.llr > 0));
 });

@@ -119,5 +119,6 @@ test('a variance inflation f divides each z by √f (both variances of the z tim
   assert.ok(Math.abs(p.win_ratio! - 0.2 / Math.sqrt(0.033) / 1.5) < 1e-12);
   assert.equal(p.pnl_per_trade, drift(P_RECENT, P_BASELINE, 1).pnl_per_trade, 'no pnl inflation given: unchanged');
   // Omitted, 1, below 1 or not finite: the independent-trades statistic.
-  for (const f of [undefined, 1, 0.5, 0, -3, Number.NaN, Number.POSITIVE_INFINITY]) assert.deepEqual(drift(W_RECENT, W_BASELINE, 2, f), plain, `f = ${f}`);
+  for (const f of [undefined, 1, 0.5, 0, -3, Number.NaN, Number.POSITIVE_INFINITY])
+    assert.deepEqual(drift(W_RECENT, W_BASELINE, 2, f), plain, `f = ${f}`);
 });

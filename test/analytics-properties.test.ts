@@ -25,8 +25,15 @@ function assertAggClose(actual: Agg, expected: Agg, trades: Trade[], what: strin
   const mag = trades.reduce((s, t) => s + Math.abs(t.pnl), 0) + 1;
   const feeMag = trades.reduce((s, t) => s + t.fees, 0) + 1;
   const tol: Record<string, number> = {
-    sum: mag, mean: mag, grossProfit: mag, grossLoss: mag, maxPrefix: mag, minPrefix: mag,
-    maxDrawdown: mag, m2: mag * mag, fees: feeMag,
+    sum: mag,
+    mean: mag,
+    grossProfit: mag,
+    grossLoss: mag,
+    maxPrefix: mag,
+    minPrefix: mag,
+    maxDrawdown: mag,
+    m2: mag * mag,
+    fees: feeMag,
   };
   for (const [k, scale] of Object.entries(tol)) {
     const a = actual[k as keyof Agg];
@@ -112,14 +119,18 @@ test('property: drawdown identities — reversal keeps it, negation turns it int
       const prefix = [0];
       for (const t of trades) prefix.push(prefix[prefix.length - 1] + t.pnl);
       let maxRise = 0;
-      for (let i = 0; i < prefix.length; i++) for (let j = i; j < prefix.length; j++) maxRise = Math.max(maxRise, prefix[j] - prefix[i]);
+      for (let i = 0; i < prefix.length; i++)
+        for (let j = i; j < prefix.length; j++) maxRise = Math.max(maxRise, prefix[j] - prefix[i]);
       const mag = trades.reduce((s, t) => s + Math.abs(t.pnl), 0) + 1;
       // Built from chunks, so the combine path is exercised too.
       const chunked = (ts: Trade[]) => {
         const cuts = [...new Set(cutsRaw.map((c) => c % (ts.length + 1)))].sort((p, q) => p - q);
         const parts: Agg[] = [];
         let from = 0;
-        for (const cut of [...cuts, ts.length]) { parts.push(aggOf(ts.slice(from, cut))); from = cut; }
+        for (const cut of [...cuts, ts.length]) {
+          parts.push(aggOf(ts.slice(from, cut)));
+          from = cut;
+        }
         return fold(parts);
       };
       const forward = chunked(trades).maxDrawdown;
@@ -142,23 +153,37 @@ test('property: windowStats follows the DESIGN.md table for realistic trades', (
         assert.deepStrictEqual(s, { trades: 0 });
         return;
       }
-      for (const k of ['win_ratio', 'net_pnl', 'pnl_per_trade', 'gross_profit', 'gross_loss', 'max_drawdown', 'fees'] as const) {
+      for (const k of [
+        'win_ratio',
+        'net_pnl',
+        'pnl_per_trade',
+        'gross_profit',
+        'gross_loss',
+        'max_drawdown',
+        'fees',
+      ] as const) {
         assert.ok(k in s && typeof s[k] === 'number', k);
       }
       assert.equal(s.win_ratio, r.wins / r.n);
       assert.ok(s.gross_profit! >= 0 && s.gross_loss! >= 0 && s.max_drawdown! >= 0 && s.fees! >= 0);
       if (r.grossLoss > 0) {
         const pf = r.grossProfit / r.grossLoss; // may overflow to +Inf for a subnormal loss
-        assert.ok(s.profit_factor === pf || Math.abs(s.profit_factor! - pf) <= 1e-12 * (1 + pf), `pf ${s.profit_factor} vs ${pf}`);
-      }
-      else if (r.grossProfit > 0) assert.equal(s.profit_factor, Infinity);
+        assert.ok(
+          s.profit_factor === pf || Math.abs(s.profit_factor! - pf) <= 1e-12 * (1 + pf),
+          `pf ${s.profit_factor} vs ${pf}`,
+        );
+      } else if (r.grossProfit > 0) assert.equal(s.profit_factor, Infinity);
       else assert.ok(!('profit_factor' in s));
       const variance = r.n > 1 ? r.m2 / (r.n - 1) : 0;
       if (r.n < 2) assert.ok(!('sharpe_ratio' in s), 'sharpe with n < 2');
-      else if (new Set(trades.map((t) => t.pnl)).size === 1) assert.ok(!('sharpe_ratio' in s), 'sharpe of a constant series');
+      else if (new Set(trades.map((t) => t.pnl)).size === 1)
+        assert.ok(!('sharpe_ratio' in s), 'sharpe of a constant series');
       else if (variance > 1e-6) {
         const expected = r.mean / Math.sqrt(variance);
-        assert.ok(Math.abs(s.sharpe_ratio! - expected) <= 1e-8 * (1 + Math.abs(expected)), `sharpe ${s.sharpe_ratio} vs ${expected}`);
+        assert.ok(
+          Math.abs(s.sharpe_ratio! - expected) <= 1e-8 * (1 + Math.abs(expected)),
+          `sharpe ${s.sharpe_ratio} vs ${expected}`,
+        );
       }
       for (const key of Object.keys(s)) assert.ok((STAT_NAMES as readonly string[]).includes(key), key);
       for (const v of Object.values(s)) assert.notEqual(v, undefined);

@@ -4,7 +4,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  type Agg, EMPTY, addTrade, combine, combineInto, comparable, empty, fold, single,
+  type Agg,
+  EMPTY,
+  addTrade,
+  combine,
+  combineInto,
+  comparable,
+  empty,
+  fold,
+  single,
 } from '../src/analytics/aggregate.js';
 import { STAT_NAMES, sampleVariance, windowStats } from '../src/analytics/stats.js';
 import * as analytics from '../src/analytics/index.js';
@@ -32,7 +40,10 @@ function naive(trades: Trade[]) {
     for (let j = i; j < prefix.length; j++) maxDrawdown = Math.max(maxDrawdown, prefix[i] - prefix[j]);
   }
   return {
-    n, sum, mean, m2,
+    n,
+    sum,
+    mean,
+    m2,
     wins: pnls.filter((p) => p > 0).length,
     grossProfit: pnls.filter((p) => p > 0).reduce((s, x) => s + x, 0),
     grossLoss: pnls.filter((p) => p < 0).reduce((s, x) => s - x, 0),
@@ -40,14 +51,26 @@ function naive(trades: Trade[]) {
     maxPrefix: Math.max(...prefix),
     minPrefix: Math.min(...prefix),
     maxDrawdown,
-    rn: 0, rmean: 0, rm2: 0, // no notional in these examples
+    rn: 0,
+    rmean: 0,
+    rm2: 0, // no notional in these examples
   };
 }
 
 function assertAggClose(actual: Agg, expected: Agg, tol = 1e-9): void {
   assert.equal(actual.n, expected.n, 'n');
   assert.equal(actual.wins, expected.wins, 'wins');
-  for (const k of ['sum', 'mean', 'm2', 'grossProfit', 'grossLoss', 'fees', 'maxPrefix', 'minPrefix', 'maxDrawdown'] as const) {
+  for (const k of [
+    'sum',
+    'mean',
+    'm2',
+    'grossProfit',
+    'grossLoss',
+    'fees',
+    'maxPrefix',
+    'minPrefix',
+    'maxDrawdown',
+  ] as const) {
     const scale = Math.max(1, Math.abs(expected[k]));
     assert.ok(Math.abs(actual[k] - expected[k]) <= tol * scale, `${k}: ${actual[k]} vs ${expected[k]}`);
   }
@@ -62,7 +85,13 @@ function assertAggClose(actual: Agg, expected: Agg, tol = 1e-9): void {
 //   deviations from 0.6: 9.4, -4.6, 5.4, -12.6, 2.4; squares 88.36 + 21.16 + 29.16 + 158.76
 //   + 5.76 = 303.2 (check: Σx² - n·mean² = 305 - 1.8); sample variance 303.2/4 = 75.8
 //   sharpe 0.6 / √75.8 = 0.6 / 8.706320 = 0.0689155
-const EXAMPLE_A: Trade[] = [[10, 1], [-4, 0.5], [6, 1], [-12, 2], [3, 0.5]];
+const EXAMPLE_A: Trade[] = [
+  [10, 1],
+  [-4, 0.5],
+  [6, 1],
+  [-12, 2],
+  [3, 0.5],
+];
 
 test('window stats of a mixed window match the hand-worked values', () => {
   const s = windowStats(aggOf(EXAMPLE_A));
@@ -119,16 +148,21 @@ test('an empty window has only trades = 0, no other key at all', () => {
 test('one trade has every stat but sharpe (n < 2); a losing one has profit factor 0', () => {
   const win = windowStats(single(7, 0.25));
   assert.deepStrictEqual(win, {
-    trades: 1, win_ratio: 1, net_pnl: 7, pnl_per_trade: 7, gross_profit: 7, gross_loss: 0,
-    profit_factor: Infinity, max_drawdown: 0, fees: 0.25,
+    trades: 1,
+    win_ratio: 1,
+    net_pnl: 7,
+    pnl_per_trade: 7,
+    gross_profit: 7,
+    gross_loss: 0,
+    profit_factor: Infinity,
+    max_drawdown: 0,
+    fees: 0.25,
   });
   assert.ok(!('sharpe_ratio' in win));
   assert.equal(sampleVariance(single(7, 0)), undefined);
   // The prefix fields count P_0 = 0: one win peaks at 7 and never dips, one loss dips to -7.
-  assert.deepStrictEqual(
-    [single(7, 0).maxPrefix, single(7, 0).minPrefix, single(7, 0).maxDrawdown], [7, 0, 0]);
-  assert.deepStrictEqual(
-    [single(-7, 0).maxPrefix, single(-7, 0).minPrefix, single(-7, 0).maxDrawdown], [0, -7, 7]);
+  assert.deepStrictEqual([single(7, 0).maxPrefix, single(7, 0).minPrefix, single(7, 0).maxDrawdown], [7, 0, 0]);
+  assert.deepStrictEqual([single(-7, 0).maxPrefix, single(-7, 0).minPrefix, single(-7, 0).maxDrawdown], [0, -7, 7]);
   const loss = windowStats(single(-7, 0));
   assert.equal(loss.profit_factor, 0); // 0 / 7
   assert.equal(loss.max_drawdown, 7);
@@ -138,7 +172,13 @@ test('one trade has every stat but sharpe (n < 2); a losing one has profit facto
 test('all wins: profit factor is +Infinity, drawdown 0', () => {
   // 1, 2, 3: gross_profit 6, gross_loss 0 → +Inf; cumulative 0, 1, 3, 6 never falls.
   // mean 2, deviations -1, 0, 1, m2 = 2, variance 1, sharpe 2/1 = 2.
-  const s = windowStats(aggOf([[1, 0], [2, 0], [3, 0]]));
+  const s = windowStats(
+    aggOf([
+      [1, 0],
+      [2, 0],
+      [3, 0],
+    ]),
+  );
   assert.equal(s.profit_factor, Infinity);
   assert.equal(s.gross_loss, 0);
   assert.equal(s.max_drawdown, 0);
@@ -147,30 +187,58 @@ test('all wins: profit factor is +Infinity, drawdown 0', () => {
 });
 
 test('flat trades (pnl == 0) count as trades, not wins; profit factor and sharpe absent', () => {
-  const s = windowStats(aggOf([[0, 0.1], [0, 0.1], [0, 0.1]]));
+  const s = windowStats(
+    aggOf([
+      [0, 0.1],
+      [0, 0.1],
+      [0, 0.1],
+    ]),
+  );
   assert.deepStrictEqual(s, {
-    trades: 3, win_ratio: 0, net_pnl: 0, pnl_per_trade: 0, gross_profit: 0, gross_loss: 0,
-    max_drawdown: 0, fees: 0.1 + 0.1 + 0.1,
+    trades: 3,
+    win_ratio: 0,
+    net_pnl: 0,
+    pnl_per_trade: 0,
+    gross_profit: 0,
+    gross_loss: 0,
+    max_drawdown: 0,
+    fees: 0.1 + 0.1 + 0.1,
   });
   // -0 is flat too, and does not leak into net_pnl as -0.
   const negZero = windowStats(single(-0, 0));
   assert.equal(negZero.win_ratio, 0);
   assert.ok(Object.is(negZero.net_pnl, 0));
   // One win among flats: win ratio 1/3, profit factor +Inf (gross_loss 0 < gross_profit).
-  const mixed = windowStats(aggOf([[0, 0], [5, 0], [0, 0]]));
+  const mixed = windowStats(
+    aggOf([
+      [0, 0],
+      [5, 0],
+      [0, 0],
+    ]),
+  );
   assert.equal(mixed.win_ratio, 1 / 3);
   assert.equal(mixed.profit_factor, Infinity);
 });
 
 test('drawdown starts from 0 at the window start: a first losing trade is a drawdown', () => {
   // -5, +2: cumulative 0, -5, -3. Largest fall from a running peak: 0 → -5 = 5.
-  const a = aggOf([[-5, 0], [2, 0]]);
+  const a = aggOf([
+    [-5, 0],
+    [2, 0],
+  ]);
   assert.equal(a.maxDrawdown, 5);
   assert.equal(a.maxPrefix, 0);
   assert.equal(a.minPrefix, -5);
   assert.equal(windowStats(a).max_drawdown, 5);
   // -3, +10, -4: cumulative 0, -3, 7, 3: falls 3 (0 → -3) and 4 (7 → 3): 4.
-  assert.equal(aggOf([[-3, 0], [10, 0], [-4, 0]]).maxDrawdown, 4);
+  assert.equal(
+    aggOf([
+      [-3, 0],
+      [10, 0],
+      [-4, 0],
+    ]).maxDrawdown,
+    4,
+  );
 });
 
 test('a constant series has no sharpe (variance exactly 0), thanks to mean/m2', () => {
@@ -179,14 +247,33 @@ test('a constant series has no sharpe (variance exactly 0), thanks to mean/m2', 
   assert.equal(sampleVariance(a), 0);
   assert.ok(!('sharpe_ratio' in windowStats(a)));
   // Combined from buckets, too.
-  const b = fold([aggOf([[0.1, 0], [0.1, 0], [0.1, 0]]), aggOf([[0.1, 0], [0.1, 0]])]);
+  const b = fold([
+    aggOf([
+      [0.1, 0],
+      [0.1, 0],
+      [0.1, 0],
+    ]),
+    aggOf([
+      [0.1, 0],
+      [0.1, 0],
+    ]),
+  ]);
   assert.equal(b.m2, 0);
 });
 
 test('variance stays accurate when the mean dwarfs the spread (no Σx² cancellation)', () => {
   // 1e9 + 1, 1e9 + 2, 1e9 + 3, 1e9 + 4: variance of 1, 2, 3, 4 = (2.25 + .25 + .25 + 2.25)/3 = 5/3.
   const xs = [1, 2, 3, 4].map((k) => 1e9 + k);
-  const a = fold([aggOf([[xs[0], 0], [xs[1], 0]]), aggOf([[xs[2], 0], [xs[3], 0]])]);
+  const a = fold([
+    aggOf([
+      [xs[0], 0],
+      [xs[1], 0],
+    ]),
+    aggOf([
+      [xs[2], 0],
+      [xs[3], 0],
+    ]),
+  ]);
   assert.ok(Math.abs(sampleVariance(a)! - 5 / 3) < 1e-6, `variance ${sampleVariance(a)}`);
   // What the rejected Σx² bookkeeping would give here (the reason for the decision):
   const sum = xs.reduce((s, x) => s + x, 0);
@@ -199,8 +286,14 @@ test('combine: hand-worked drawdown across the boundary, and order matters', () 
   // a = +4, -1: cumulative 0, 4, 3; its own drawdown 1. b = -6, +2: 0, -6, -4; drawdown 6.
   // a then b: 0, 4, 3, -3, -1: peak 4 (in a) to trough -3 (in b) = 7 = a.maxPrefix - (a.sum + b.minPrefix) = 4 - (3 - 6).
   // b then a: 0, -6, -4, 0, -1: largest fall 0 → -6 = 6.
-  const a = aggOf([[4, 0], [-1, 0]]);
-  const b = aggOf([[-6, 0], [2, 0]]);
+  const a = aggOf([
+    [4, 0],
+    [-1, 0],
+  ]);
+  const b = aggOf([
+    [-6, 0],
+    [2, 0],
+  ]);
   assert.equal(combine(a, b).maxDrawdown, 7);
   assert.equal(combine(b, a).maxDrawdown, 6);
   assert.equal(combine(a, b).maxPrefix, 4);
@@ -210,8 +303,24 @@ test('combine: hand-worked drawdown across the boundary, and order matters', () 
   // Everything else is order-free.
   assert.equal(combine(a, b).sum, combine(b, a).sum);
   assert.equal(combine(a, b).m2, combine(b, a).m2);
-  assertAggClose(combine(a, b), naive([[4, 0], [-1, 0], [-6, 0], [2, 0]]));
-  assertAggClose(combine(b, a), naive([[-6, 0], [2, 0], [4, 0], [-1, 0]]));
+  assertAggClose(
+    combine(a, b),
+    naive([
+      [4, 0],
+      [-1, 0],
+      [-6, 0],
+      [2, 0],
+    ]),
+  );
+  assertAggClose(
+    combine(b, a),
+    naive([
+      [-6, 0],
+      [2, 0],
+      [4, 0],
+      [-1, 0],
+    ]),
+  );
 });
 
 test('combine is associative on a hand example and EMPTY is a two-sided identity', () => {
@@ -228,7 +337,10 @@ test('combine is associative on a hand example and EMPTY is a two-sided identity
 });
 
 test('combine does not mutate its inputs; combineInto mutates and returns the target', () => {
-  const a = aggOf([[1, 0], [-2, 0]]);
+  const a = aggOf([
+    [1, 0],
+    [-2, 0],
+  ]);
   const b = aggOf([[3, 1]]);
   const aCopy = { ...a };
   const bCopy = { ...b };
@@ -241,9 +353,21 @@ test('combine does not mutate its inputs; combineInto mutates and returns the ta
   assert.deepStrictEqual(b, bCopy);
   // Self-combine reads b before writing: x then x. x = 2, -5; x then x: cumulative
   // 0, 2, -3, -1, -6: peak 2 to -6 = 8 (and not 2·x's own 5 or anything from a half-written x).
-  const x = aggOf([[2, 0], [-5, 0]]);
+  const x = aggOf([
+    [2, 0],
+    [-5, 0],
+  ]);
   combineInto(x, x);
-  assertAggClose(x, naive([[2, 0], [-5, 0], [2, 0], [-5, 0]]), 1e-12);
+  assertAggClose(
+    x,
+    naive([
+      [2, 0],
+      [-5, 0],
+      [2, 0],
+      [-5, 0],
+    ]),
+    1e-12,
+  );
   assert.equal(x.maxDrawdown, 8);
   assert.equal(x.sum, -6);
 });
@@ -260,7 +384,7 @@ test('addTrade equals combining with single(), bit for bit', () => {
 
 test('EMPTY is frozen and empty() is fresh', () => {
   assert.ok(Object.isFrozen(EMPTY));
-  assert.throws(() => addTrade(EMPTY as Agg, 1, 0), TypeError);
+  assert.throws(() => addTrade(EMPTY, 1, 0), TypeError);
   const e1 = empty();
   addTrade(e1, 1, 0);
   assert.equal(empty().n, 0);
@@ -276,8 +400,11 @@ test('a non-finite pnl or fee is refused instead of poisoning the aggregate', ()
 test('fold of a longer sequence split anywhere equals the naive reference', () => {
   // Deterministic pseudo-random trades (LCG) so a failure reproduces.
   let seed = 12345;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-  const trades: Trade[] = Array.from({ length: 200 }, () => [Math.round((rnd() - 0.48) * 2000) / 100, Math.round(rnd() * 50) / 100]);
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const trades: Trade[] = Array.from({ length: 200 }, () => [
+    Math.round((rnd() - 0.48) * 2000) / 100,
+    Math.round(rnd() * 50) / 100,
+  ]);
   const whole = naive(trades);
   for (const size of [1, 3, 7, 50, 199, 200]) {
     const parts: Agg[] = [];
@@ -287,7 +414,21 @@ test('fold of a longer sequence split anywhere equals the naive reference', () =
 });
 
 test('the index re-exports every part of the module', () => {
-  for (const name of ['empty', 'combine', 'windowStats', 'welchZ', 'twoProportionZ', 'drift', 'studentTCdf', 'welchTTest', 'BucketSeries', 'bucketStart', 'BUCKET_MS', 'STAT_NAMES', 'EMPTY']) {
+  for (const name of [
+    'empty',
+    'combine',
+    'windowStats',
+    'welchZ',
+    'twoProportionZ',
+    'drift',
+    'studentTCdf',
+    'welchTTest',
+    'BucketSeries',
+    'bucketStart',
+    'BUCKET_MS',
+    'STAT_NAMES',
+    'EMPTY',
+  ]) {
     assert.ok(name in analytics, name);
   }
 });

@@ -18,7 +18,9 @@ const T0 = Date.UTC(2026, 10, 20, 10, 17, 31, 250);
 
 /** The reference: the trades of SQL, sorted by (closed_at, id) in JS order, folded one by one. */
 function reference(ledger: Ledger, where: string, ...args: unknown[]): Agg {
-  const rows = ledger.raw.prepare(`SELECT closed_ms AS closedMs, id, pnl, fees, notional FROM trades WHERE ${where}`).all(...args) as Array<{ closedMs: number; id: string; pnl: number; fees: number; notional: number | null }>;
+  const rows = ledger.raw
+    .prepare(`SELECT closed_ms AS closedMs, id, pnl, fees, notional FROM trades WHERE ${where}`)
+    .all(...args) as Array<{ closedMs: number; id: string; pnl: number; fees: number; notional: number | null }>;
   rows.sort((a, b) => a.closedMs - b.closedMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const agg = empty();
   for (const r of rows) addTrade(agg, r.pnl, r.fees, r.notional);
@@ -27,7 +29,10 @@ function reference(ledger: Ledger, where: string, ...args: unknown[]): Agg {
 
 function same(actual: Agg, expected: Agg, what: string): void {
   for (const k of Object.keys(expected) as Array<keyof Agg>)
-    assert.ok(Math.abs(actual[k] - expected[k]) <= 1e-9 * Math.max(1, Math.abs(expected[k])), `${what}: ${k} is ${actual[k]}, expected ${expected[k]}`);
+    assert.ok(
+      Math.abs(actual[k] - expected[k]) <= 1e-9 * Math.max(1, Math.abs(expected[k])),
+      `${what}: ${k} is ${actual[k]}, expected ${expected[k]}`,
+    );
 }
 
 /** The CUSUM reference: the active version's trades from its latest deploy on, sorted in JS, folded by the pure functions. */
@@ -37,14 +42,25 @@ function referenceCusum(ledger: Ledger, strategy: string, minTrades: number) {
   const startMs = active?.deployedMs ?? -Infinity;
   const version = active?.version ?? null;
   const rows = ledger.raw
-    .prepare('SELECT closed_ms AS closedMs, id, pnl, notional FROM trades WHERE strategy = ? AND param_version IS ? AND coalesce(opened_ms, closed_ms) >= ?')
-    .all(strategy, version, Number.isFinite(startMs) ? startMs : -1e300) as Array<{ closedMs: number; id: string; pnl: number; notional: number | null }>;
+    .prepare(
+      'SELECT closed_ms AS closedMs, id, pnl, notional FROM trades WHERE strategy = ? AND param_version IS ? AND coalesce(opened_ms, closed_ms) >= ?',
+    )
+    .all(strategy, version, Number.isFinite(startMs) ? startMs : -1e300) as Array<{
+    closedMs: number;
+    id: string;
+    pnl: number;
+    notional: number | null;
+  }>;
   // The run reads returns on notional when every trade of it carries one, PnL otherwise.
   const returns = rows.every((r) => r.notional !== null && r.notional > 0);
   rows.sort((a, b) => a.closedMs - b.closedMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const state = cusumStart();
   for (const r of rows) cusumAdd(state, returns ? r.pnl / (r.notional as number) : r.pnl, minTrades);
-  return { key: { version, startMs, deploys: deploys.length, minTrades }, values: cusumValues(state, minTrades), trades: rows.length };
+  return {
+    key: { version, startMs, deploys: deploys.length, minTrades },
+    values: cusumValues(state, minTrades),
+    trades: rows.length,
+  };
 }
 
 function checkAll(engine: WindowEngine, ledger: Ledger, now: number, label: string): void {
@@ -53,21 +69,61 @@ function checkAll(engine: WindowEngine, ledger: Ledger, now: number, label: stri
     const got = engine.cusum(s, ref.key);
     assert.ok(ref.values, `${label} ${s}: the generated run should hold at least 20 trades`);
     assert.equal(got?.trades, ref.trades, `${label} ${s} CUSUM trades`);
-    for (const [i, v] of ref.values.entries()) assert.ok(Math.abs(got!.values[i].llr - v.llr) <= 1e-9 * Math.max(1, v.llr), `${label} ${s} CUSUM ${v.shift}: ${got!.values[i].llr}, expected ${v.llr}`);
-    for (const [name, w] of Object.entries(WINDOWS)) same(engine.window(s, name as keyof typeof WINDOWS, now), reference(ledger, 'strategy = ? AND closed_ms > ? AND closed_ms <= ?', s, now - w, now), `${label} ${s} ${name}`);
-    same(engine.range(s, now - 7 * DAY, now - DAY), reference(ledger, 'strategy = ? AND closed_ms > ? AND closed_ms <= ?', s, now - 7 * DAY, now - DAY), `${label} ${s} 7d less 24h`);
+    for (const [i, v] of ref.values.entries())
+      assert.ok(
+        Math.abs(got.values[i].llr - v.llr) <= 1e-9 * Math.max(1, v.llr),
+        `${label} ${s} CUSUM ${v.shift}: ${got.values[i].llr}, expected ${v.llr}`,
+      );
+    for (const [name, w] of Object.entries(WINDOWS))
+      same(
+        engine.window(s, name as keyof typeof WINDOWS, now),
+        reference(ledger, 'strategy = ? AND closed_ms > ? AND closed_ms <= ?', s, now - w, now),
+        `${label} ${s} ${name}`,
+      );
+    same(
+      engine.range(s, now - 7 * DAY, now - DAY),
+      reference(ledger, 'strategy = ? AND closed_ms > ? AND closed_ms <= ?', s, now - 7 * DAY, now - DAY),
+      `${label} ${s} 7d less 24h`,
+    );
     // The run's windows (drift's samples): the active version's trades from its latest deploy on.
-    const runWhere = 'strategy = ? AND closed_ms > ? AND closed_ms <= ? AND param_version IS ? AND coalesce(opened_ms, closed_ms) >= ?';
+    const runWhere =
+      'strategy = ? AND closed_ms > ? AND closed_ms <= ? AND param_version IS ? AND coalesce(opened_ms, closed_ms) >= ?';
     const start = Number.isFinite(ref.key.startMs) ? ref.key.startMs : -1e300;
-    same(engine.runRange(s, ref.key, now - DAY, now), reference(ledger, runWhere, s, now - DAY, now, ref.key.version, start), `${label} ${s} run 24h`);
-    same(engine.runRange(s, ref.key, now - 7 * DAY, now - DAY), reference(ledger, runWhere, s, now - 7 * DAY, now - DAY, ref.key.version, start), `${label} ${s} run baseline`);
-    const straddles = ledger.raw.prepare('SELECT param_version, count(*) FROM trades WHERE strategy = ? AND straddle = 1 AND param_version IS NOT NULL GROUP BY 1 ORDER BY 1').raw().all(s);
-    assert.deepEqual([...engine.straddleCounts(s)].sort((a, b) => a[0] - b[0]), straddles, `${label} ${s} straddling trades`);
+    same(
+      engine.runRange(s, ref.key, now - DAY, now),
+      reference(ledger, runWhere, s, now - DAY, now, ref.key.version, start),
+      `${label} ${s} run 24h`,
+    );
+    same(
+      engine.runRange(s, ref.key, now - 7 * DAY, now - DAY),
+      reference(ledger, runWhere, s, now - 7 * DAY, now - DAY, ref.key.version, start),
+      `${label} ${s} run baseline`,
+    );
+    const straddles = ledger.raw
+      .prepare(
+        'SELECT param_version, count(*) FROM trades WHERE strategy = ? AND straddle = 1 AND param_version IS NOT NULL GROUP BY 1 ORDER BY 1',
+      )
+      .raw()
+      .all(s);
+    assert.deepEqual(
+      [...engine.straddleCounts(s)].sort((a, b) => a[0] - b[0]),
+      straddles,
+      `${label} ${s} straddling trades`,
+    );
     const versions = engine.versionTotals(s);
-    const expected = ledger.raw.prepare('SELECT DISTINCT param_version FROM trades WHERE strategy = ? AND param_version IS NOT NULL').pluck().all(s) as number[];
+    const expected = ledger.raw
+      .prepare('SELECT DISTINCT param_version FROM trades WHERE strategy = ? AND param_version IS NOT NULL')
+      .pluck()
+      .all(s) as number[];
     assert.deepEqual([...versions.keys()].sort(), expected.sort(), `${label} ${s} versions`);
-    for (const v of expected) same(versions.get(v)!, reference(ledger, 'strategy = ? AND param_version = ?', s, v), `${label} ${s} v${v}`);
-    for (const [variant, agg] of engine.variantTotals(s, 'bench-exp')) same(agg, reference(ledger, "strategy = ? AND experiment = 'bench-exp' AND variant = ?", s, variant), `${label} ${s} ${variant}`);
+    for (const v of expected)
+      same(versions.get(v)!, reference(ledger, 'strategy = ? AND param_version = ?', s, v), `${label} ${s} v${v}`);
+    for (const [variant, agg] of engine.variantTotals(s, 'bench-exp'))
+      same(
+        agg,
+        reference(ledger, "strategy = ? AND experiment = 'bench-exp' AND variant = ?", s, variant),
+        `${label} ${s} ${variant}`,
+      );
   }
 }
 
@@ -99,11 +155,31 @@ test('windows and whole-life totals stay exact while trades land on window edges
       const edge = [now, now - HOUR, now - DAY, now - 7 * DAY][Math.floor(rand() * 4)];
       // Exactly on an edge (now - W is out, now is in) or up to half a minute either side.
       const at = edge + (rand() < 0.3 ? [0, 1, -1][Math.floor(rand() * 3)] : Math.floor((rand() - 0.5) * 60_000));
-      const closedMs = rand() < 0.1 ? now + Math.floor(rand() * 60_000) : rand() < 0.1 ? now - 3 * HOUR : rand() < 0.05 ? now - 8 * DAY : at;
+      const closedMs =
+        rand() < 0.1
+          ? now + Math.floor(rand() * 60_000)
+          : rand() < 0.1
+            ? now - 3 * HOUR
+            : rand() < 0.05
+              ? now - 8 * DAY
+              : at;
       // An experiment's trades close after it started (the ledger refuses others).
       const exp = strategy === STRATEGIES[0] && rand() < 0.5 && closedMs >= expStartMs;
       // Short random ids, so that trades at the same millisecond arrive out of id order.
-      trades.push({ strategy, id: `${'abcxyz'[Math.floor(rand() * 6)]}${n++}`, symbol: 'BTC-USD', side: 'long', closedMs: rand() < 0.2 ? now - 60_000 : closedMs, openedMs: null, pnl: Math.round((rand() - 0.45) * 2000) / 100, fees: 0.01, notional: 100, paramVersion: null, experiment: exp ? 'bench-exp' : null, variant: exp ? (rand() < 0.5 ? 'control' : 'candidate') : null });
+      trades.push({
+        strategy,
+        id: `${'abcxyz'[Math.floor(rand() * 6)]}${n++}`,
+        symbol: 'BTC-USD',
+        side: 'long',
+        closedMs: rand() < 0.2 ? now - 60_000 : closedMs,
+        openedMs: null,
+        pnl: Math.round((rand() - 0.45) * 2000) / 100,
+        fees: 0.01,
+        notional: 100,
+        paramVersion: null,
+        experiment: exp ? 'bench-exp' : null,
+        variant: exp ? (rand() < 0.5 ? 'control' : 'candidate') : null,
+      });
     }
     // Half of them folded by a background refresh (the sidecar's timer), which defers the
     // rebuilds of buckets a late trade touched to the next foreground refresh.

@@ -39,10 +39,14 @@ interface ComposeConfig {
 function yamlToJson(composePath: string, yaml: string): unknown {
   const shebang = readFileSync(composePath, 'utf8').split('\n')[0] ?? '';
   const python = shebang.startsWith('#!') ? shebang.slice(2).trim().split(/\s+/) : ['python3'];
-  const json = execFileSync(python[0]!, [...python.slice(1), '-c', 'import sys, json, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)'], {
-    input: yaml,
-    encoding: 'utf8',
-  });
+  const json = execFileSync(
+    python[0],
+    [...python.slice(1), '-c', 'import sys, json, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)'],
+    {
+      input: yaml,
+      encoding: 'utf8',
+    },
+  );
   return JSON.parse(json);
 }
 
@@ -51,7 +55,12 @@ function volumesOf(s: Service): Volume[] {
   return (s.volumes ?? []).map((v) => {
     if (typeof v !== 'string') return v;
     const [source = '', target = '', mode = ''] = (v as string).split(':');
-    return { type: source.startsWith('/') || source.startsWith('.') ? 'bind' : 'volume', source, target, read_only: mode.split(',').includes('ro') };
+    return {
+      type: source.startsWith('/') || source.startsWith('.') ? 'bind' : 'volume',
+      source,
+      target,
+      read_only: mode.split(',').includes('ro'),
+    };
   });
 }
 
@@ -62,11 +71,17 @@ function runConfig(env: Record<string, string>): { status: number | null; stdout
   const dir = mkdtempSync(join(tmpdir(), 'edgewatch-compose-'));
   try {
     writeFileSync(join(dir, 'empty.env'), '');
-    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(EDGEWATCH_|DISCORD_|SMTP_|DEADMANS_|GRAFANA_)/.test(k)));
-    const r = spawnSync(compose.path!, ['--env-file', join(dir, 'empty.env'), '-f', join(ROOT, 'docker-compose.yml'), 'config'], {
-      env: { ...clean, ...env } as NodeJS.ProcessEnv,
-      encoding: 'utf8',
-    });
+    const clean = Object.fromEntries(
+      Object.entries(process.env).filter(([k]) => !/^(EDGEWATCH_|DISCORD_|SMTP_|DEADMANS_|GRAFANA_)/.test(k)),
+    );
+    const r = spawnSync(
+      compose.path!,
+      ['--env-file', join(dir, 'empty.env'), '-f', join(ROOT, 'docker-compose.yml'), 'config'],
+      {
+        env: { ...clean, ...env },
+        encoding: 'utf8',
+      },
+    );
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -84,7 +99,13 @@ describe('docker-compose stack', { skip: compose.skip }, () => {
   };
 
   test('docker-compose config accepts the file and lists the five services', () => {
-    assert.deepEqual(Object.keys(config().services).sort(), ['alertmanager', 'bot', 'grafana', 'prometheus', 'sidecar']);
+    assert.deepEqual(Object.keys(config().services).sort(), [
+      'alertmanager',
+      'bot',
+      'grafana',
+      'prometheus',
+      'sidecar',
+    ]);
   });
 
   test('without EDGEWATCH_TOKEN the stack refuses to start, naming the variable', () => {
@@ -95,18 +116,20 @@ describe('docker-compose stack', { skip: compose.skip }, () => {
 
   test('images are pinned to the versions the tests run', () => {
     const s = config().services;
-    assert.equal(s.prometheus!.image, 'prom/prometheus:v2.42.0');
-    assert.equal(s.alertmanager!.image, 'prom/alertmanager:v0.25.0');
-    assert.equal(s.grafana!.image, 'grafana/grafana:11.6.0');
+    assert.equal(s.prometheus.image, 'prom/prometheus:v2.42.0');
+    assert.equal(s.alertmanager.image, 'prom/alertmanager:v0.25.0');
+    assert.equal(s.grafana.image, 'grafana/grafana:11.6.0');
     // The same versions as the local binaries the other tests run, when they are installed.
     const version = (bin: string) => {
       const path = findBinary(bin);
-      return path ? /version (\d+\.\d+\.\d+)/.exec(execFileSync(path, ['--version'], { encoding: 'utf8' }))?.[1] : undefined;
+      return path
+        ? /version (\d+\.\d+\.\d+)/.exec(execFileSync(path, ['--version'], { encoding: 'utf8' }))?.[1]
+        : undefined;
     };
     const prom = version('prometheus');
-    if (prom) assert.equal(`prom/prometheus:v${prom}`, s.prometheus!.image);
+    if (prom) assert.equal(`prom/prometheus:v${prom}`, s.prometheus.image);
     const am = version('prometheus-alertmanager');
-    if (am) assert.equal(`prom/alertmanager:v${am}`, s.alertmanager!.image);
+    if (am) assert.equal(`prom/alertmanager:v${am}`, s.alertmanager.image);
     // The dashboards are generated with the foundation SDK for this Grafana version.
     const sdk = JSON.parse(read('package.json')).devDependencies['@grafana/grafana-foundation-sdk'] as string;
     assert.ok(sdk.startsWith('11.6.0'), sdk);
@@ -114,12 +137,15 @@ describe('docker-compose stack', { skip: compose.skip }, () => {
 
   test('bot and sidecar are built from this repository and share the ledger volume', () => {
     const { services, volumes } = config();
-    const bot = services.bot!;
-    const sidecar = services.sidecar!;
+    const bot = services.bot;
+    const sidecar = services.sidecar;
     for (const s of [bot, sidecar]) {
       assert.equal(s.build?.context, ROOT);
       assert.equal(s.environment?.EDGEWATCH_DB, '/data/edgewatch.db');
-      assert.ok(volumesOf(s).some((v) => v.type === 'volume' && v.source === 'ledger' && v.target === '/data'), JSON.stringify(s.volumes));
+      assert.ok(
+        volumesOf(s).some((v) => v.type === 'volume' && v.source === 'ledger' && v.target === '/data'),
+        JSON.stringify(s.volumes),
+      );
     }
     assert.deepEqual(bot.command, ['demo']);
     assert.deepEqual(sidecar.command, ['sidecar']);
@@ -130,10 +156,19 @@ describe('docker-compose stack', { skip: compose.skip }, () => {
   });
 
   test('every service has a health check and publishes its port on loopback', () => {
-    const ports: Record<string, string> = { bot: '9464', sidecar: '9465', prometheus: '9090', alertmanager: '9093', grafana: '3000' };
+    const ports: Record<string, string> = {
+      bot: '9464',
+      sidecar: '9465',
+      prometheus: '9090',
+      alertmanager: '9093',
+      grafana: '3000',
+    };
     for (const [name, s] of Object.entries(config().services)) {
       assert.ok((s.healthcheck?.test ?? []).length > 1, `${name} has no health check`);
-      assert.ok(s.healthcheck!.test!.join(' ').includes(`127.0.0.1:${ports[name]}`), `${name} health check does not probe its port`);
+      assert.ok(
+        s.healthcheck!.test!.join(' ').includes(`127.0.0.1:${ports[name]}`),
+        `${name} health check does not probe its port`,
+      );
       assert.ok(
         (s.ports ?? []).some((p) => String(p).startsWith(`127.0.0.1:${ports[name]}:${ports[name]}`)),
         `${name} ports: ${JSON.stringify(s.ports)}`,
@@ -165,25 +200,28 @@ describe('docker-compose stack', { skip: compose.skip }, () => {
   });
 
   test('Grafana loads the dashboards from where they are mounted', () => {
-    const grafana = config().services.grafana!;
+    const grafana = config().services.grafana;
     const provider = /^\s+path: (\S+)$/m.exec(read('grafana/provisioning/dashboards/edgewatch.yml'))?.[1];
     const mount = volumesOf(grafana).find((v) => v.type === 'bind' && v.source === join(ROOT, 'grafana/dashboards'));
     assert.equal(mount?.target, provider);
     for (const dir of ['datasources', 'dashboards']) {
       assert.ok(
-        volumesOf(grafana).some((v) => v.source === join(ROOT, 'grafana/provisioning', dir) && v.target === `/etc/grafana/provisioning/${dir}`),
+        volumesOf(grafana).some(
+          (v) =>
+            v.source === join(ROOT, 'grafana/provisioning', dir) && v.target === `/etc/grafana/provisioning/${dir}`,
+        ),
         `grafana/provisioning/${dir} not mounted`,
       );
     }
   });
 
   test('Alertmanager gets every variable its configuration template asks for', () => {
-    const env = config().services.alertmanager!.environment ?? {};
+    const env = config().services.alertmanager.environment ?? {};
     const template = read('alertmanager/alertmanager.template.yml')
       .split('\n')
       .filter((line) => !/^\s*#/.test(line))
       .join('\n');
-    const names = new Set([...template.matchAll(/\$\{([A-Z0-9_]+)(?::-[^}]*)?\}/g)].map((m) => m[1]!));
+    const names = new Set([...template.matchAll(/\$\{([A-Z0-9_]+)(?::-[^}]*)?\}/g)].map((m) => m[1]));
     names.delete('EDGEWATCH_AM_TEMPLATES_DIR'); // set by entrypoint.sh itself
     assert.ok(names.size >= 4, [...names].join(','));
     for (const name of names) assert.ok(name in env, `${name} is not passed to the alertmanager service`);
@@ -191,14 +229,25 @@ describe('docker-compose stack', { skip: compose.skip }, () => {
 
   test('the /metrics token file is mounted where the sidecar and Prometheus read it; by default the committed empty file (no token)', () => {
     const check = (services: Record<string, Service>, source: string) => {
-      const sidecar = services.sidecar!;
+      const sidecar = services.sidecar;
       const tokenPath = sidecar.environment?.EDGEWATCH_METRICS_TOKEN_FILE;
       assert.equal(tokenPath, '/run/secrets/edgewatch_metrics_token');
-      assert.ok(volumesOf(sidecar).some((v) => v.type === 'bind' && v.source === source && v.target === tokenPath && v.read_only), JSON.stringify(sidecar.volumes));
+      assert.ok(
+        volumesOf(sidecar).some(
+          (v) => v.type === 'bind' && v.source === source && v.target === tokenPath && v.read_only,
+        ),
+        JSON.stringify(sidecar.volumes),
+      );
       // prometheus.yml names the file relative to itself, under the ./prometheus mount.
       const relativePath = /credentials_file: '([^']+)'/.exec(read('prometheus/prometheus.yml'))?.[1];
       assert.equal(relativePath, 'metrics_token');
-      assert.ok(volumesOf(services.prometheus!).some((v) => v.type === 'bind' && v.source === source && v.target === `/etc/prometheus/${relativePath}` && v.read_only), JSON.stringify(services.prometheus!.volumes));
+      assert.ok(
+        volumesOf(services.prometheus).some(
+          (v) =>
+            v.type === 'bind' && v.source === source && v.target === `/etc/prometheus/${relativePath}` && v.read_only,
+        ),
+        JSON.stringify(services.prometheus.volumes),
+      );
     };
     check(config().services, join(ROOT, 'prometheus/metrics_token'));
     assert.equal(read('prometheus/metrics_token'), '', 'the committed placeholder holds no token');
@@ -209,9 +258,10 @@ describe('docker-compose stack', { skip: compose.skip }, () => {
 
   test('the hosts prometheus.yml scrapes and alerts are services of the stack', () => {
     const services = config().services;
-    const targets = [...read('prometheus/prometheus.yml').matchAll(/'([a-z][\w-]*):(\d+)'/g)].map((m) => m[1]!);
+    const targets = [...read('prometheus/prometheus.yml').matchAll(/'([a-z][\w-]*):(\d+)'/g)].map((m) => m[1]);
     assert.ok(targets.length >= 3, targets.join(','));
-    for (const host of targets) if (host !== 'localhost') assert.ok(host in services, `prometheus.yml targets ${host}, which is no service`);
+    for (const host of targets)
+      if (host !== 'localhost') assert.ok(host in services, `prometheus.yml targets ${host}, which is no service`);
     assert.match(read('grafana/provisioning/datasources/prometheus.yml'), /url: http:\/\/prometheus:9090/);
   });
 });
@@ -221,7 +271,10 @@ describe('Dockerfile', () => {
 
   test('builds on node:20-bookworm-slim with the compilers better-sqlite3 needs', () => {
     const froms = [...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) => m[1]);
-    assert.ok(froms.length >= 1 && froms.every((f) => f === 'node:20-bookworm-slim' || f?.startsWith('node:20-bookworm-slim ')), froms.join(','));
+    assert.ok(
+      froms.length >= 1 && froms.every((f) => f === 'node:20-bookworm-slim' || f?.startsWith('node:20-bookworm-slim ')),
+      froms.join(','),
+    );
     assert.match(dockerfile, /apt-get install[^\n]*python3 make g\+\+/);
     assert.match(dockerfile, /npm ci/);
     assert.match(dockerfile, /npm run build/);
@@ -235,7 +288,10 @@ describe('Dockerfile', () => {
   });
 
   test('.dockerignore keeps local state and secrets out of the build context', () => {
-    const ignored = read('.dockerignore').split('\n').map((l) => l.trim());
-    for (const entry of ['node_modules', 'dist', '.git', 'data', '.env', '*.db']) assert.ok(ignored.includes(entry), entry);
+    const ignored = read('.dockerignore')
+      .split('\n')
+      .map((l) => l.trim());
+    for (const entry of ['node_modules', 'dist', '.git', 'data', '.env', '*.db'])
+      assert.ok(ignored.includes(entry), entry);
   });
 });

@@ -18,10 +18,19 @@ const DASHBOARDS = join(ROOT, 'grafana', 'dashboards');
 describe('grafana dashboards as code', () => {
   test('the committed dashboard JSON is exactly what the generator produces', () => {
     const expected = renderDashboards();
-    const committed = readdirSync(DASHBOARDS).filter((f) => f.endsWith('.json')).sort();
-    assert.deepEqual(committed, [...expected.keys()].sort(), 'dashboard files differ from the generator: run npm run dashboards');
+    const committed = readdirSync(DASHBOARDS)
+      .filter((f) => f.endsWith('.json'))
+      .sort();
+    assert.deepEqual(
+      committed,
+      [...expected.keys()].sort(),
+      'dashboard files differ from the generator: run npm run dashboards',
+    );
     for (const [file, text] of expected) {
-      assert.ok(readFileSync(join(DASHBOARDS, file), 'utf8') === text, `grafana/dashboards/${file} is stale: run npm run dashboards`);
+      assert.ok(
+        readFileSync(join(DASHBOARDS, file), 'utf8') === text,
+        `grafana/dashboards/${file} is stale: run npm run dashboards`,
+      );
     }
   });
 
@@ -40,14 +49,18 @@ describe('grafana dashboards as code', () => {
       assert.equal(new Set(ids).size, ids.length, `${d.uid}: duplicate panel ids`);
       const titles = panels.map((p) => p.title);
       assert.equal(new Set(titles).size, titles.length, `${d.uid}: duplicate panel titles ${titles}`);
-      for (const p of panels) assert.ok(((p as { targets?: unknown[] }).targets ?? []).length > 0, `${d.uid}/${p.title} has no query`);
+      for (const p of panels)
+        assert.ok(((p as { targets?: unknown[] }).targets ?? []).length > 0, `${d.uid}/${p.title} has no query`);
     }
   });
 
   test('the strategy overview has the deploy annotation and a strategy variable from label_values', () => {
     const overview = buildDashboards().find((b) => b.dashboard.uid === 'edgewatch-overview')!.dashboard;
     const exprs = (overview.annotations?.list ?? []).map((a) => (a as { expr?: string }).expr ?? '');
-    assert.ok(exprs.some((e) => /changes\(trading_param_deploy_timestamp_seconds\{.*\}\[\w+\]\) > 0/.test(e)), exprs.join('\n'));
+    assert.ok(
+      exprs.some((e) => /changes\(trading_param_deploy_timestamp_seconds\{.*\}\[\w+\]\) > 0/.test(e)),
+      exprs.join('\n'),
+    );
     const variable = overview.templating?.list?.find((v) => v.name === 'strategy');
     assert.match(String(variable?.query), /^label_values\(edgewatch_window_trades, strategy\)$/);
   });
@@ -78,12 +91,15 @@ describe('grafana dashboards as code', () => {
 
   test('substitute fills template and built-in variables and refuses unknown ones', () => {
     assert.equal(
-      substitute('rate(x{strategy=~"$strategy", e="${experiment}", f="${strategy:regex}"}[$__rate_interval]) offset $__range_s', {
-        strategy: 's1',
-        experiment: 'e1',
-        __rate_interval: '2m',
-        __range_s: '60',
-      }),
+      substitute(
+        'rate(x{strategy=~"$strategy", e="${experiment}", f="${strategy:regex}"}[$__rate_interval]) offset $__range_s',
+        {
+          strategy: 's1',
+          experiment: 'e1',
+          __rate_interval: '2m',
+          __range_s: '60',
+        },
+      ),
       'rate(x{strategy=~"s1", e="e1", f="s1"}[2m]) offset 60',
     );
     assert.throws(() => substitute('x[$__nope]', EXAMPLE_VARS), /no value for \$__nope/);
@@ -95,7 +111,8 @@ describe('grafana dashboards as code', () => {
     assert.ok(queries.some((q) => q.panel.startsWith('annotation: ')));
     assert.ok(queries.some((q) => q.panel === 'variable: strategy'));
     const core = new Set(queries.filter((q) => q.core).map((q) => `${q.dashboard}/${q.panel}`));
-    for (const p of ['edgewatch-overview/Net PnL 24h', 'edgewatch-overview/Equity', 'edgewatch-pipeline/Targets up']) assert.ok(core.has(p), p);
+    for (const p of ['edgewatch-overview/Net PnL 24h', 'edgewatch-overview/Equity', 'edgewatch-pipeline/Targets up'])
+      assert.ok(core.has(p), p);
   });
 });
 
@@ -133,7 +150,11 @@ describe('dashboard queries against a real Prometheus', { skip: prometheusBin.sk
     base = `http://127.0.0.1:${port}`;
     proc = spawn(
       prometheusBin.path!,
-      [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`],
+      [
+        `--config.file=${join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+      ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     proc.stderr!.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-4000)));
@@ -181,7 +202,8 @@ describe('dashboard queries against a real Prometheus', { skip: prometheusBin.sk
     for (const q of queries) {
       const expr = substitute(q.expr, EXAMPLE_VARS);
       const answer = await query(expr);
-      if (answer.status !== 'success') failures.push(`${q.dashboard} / ${q.panel}: ${expr}\n  -> ${answer.errorType}: ${answer.error}`);
+      if (answer.status !== 'success')
+        failures.push(`${q.dashboard} / ${q.panel}: ${expr}\n  -> ${answer.errorType}: ${answer.error}`);
     }
     assert.deepEqual(failures, [], `${failures.length} of ${queries.length} queries failed`);
   });

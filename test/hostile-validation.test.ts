@@ -9,7 +9,16 @@ import { ValidationError } from '../src/errors.js';
 import { MAX_VARIANTS, validateExperiment } from '../src/model/experiment.js';
 import { NAME_RE, checkName, parseVersionLabel } from '../src/model/names.js';
 import { canonicalJson, hashParams, validateParams } from '../src/model/params.js';
-import { MAX_ABS_PNL, MAX_AMOUNT, MAX_BATCH, MAX_FUTURE_MS, MIN_TIME_MS, parseTime, validateTrade, validateTradeBody } from '../src/model/trade.js';
+import {
+  MAX_ABS_PNL,
+  MAX_AMOUNT,
+  MAX_BATCH,
+  MAX_FUTURE_MS,
+  MIN_TIME_MS,
+  parseTime,
+  validateTrade,
+  validateTradeBody,
+} from '../src/model/trade.js';
 
 const NOW = Date.UTC(2026, 5, 1, 12);
 const RUNS = { numRuns: 1500 };
@@ -22,7 +31,8 @@ function onlyValidationError<T>(fn: () => T): T | undefined {
   try {
     return fn();
   } catch (err) {
-    if (!(err instanceof ValidationError)) throw new Error(`threw ${(err as Error)?.constructor?.name}: ${(err as Error)?.message}`);
+    if (!(err instanceof ValidationError))
+      throw new Error(`threw ${(err as Error)?.constructor?.name}: ${(err as Error)?.message}`);
     assert.ok(Array.isArray(err.details) && err.details.length > 0, 'a ValidationError lists its details');
     for (const d of err.details) {
       assert.equal(typeof d.path, 'string');
@@ -38,20 +48,55 @@ function onlyValidationError<T>(fn: () => T): T | undefined {
 const hostileString = fc.oneof(
   fc.string({ unit: 'grapheme', maxLength: 80 }),
   fc.string({ unit: 'binary', maxLength: 80 }),
-  fc.constantFrom('', ' ', 'a b', 'a"b', 'a\nb', "'; DROP TABLE trades; --", '__proto__', 'constructor', 'toString', 'NaN', 'Infinity', 'x'.repeat(65), 'x'.repeat(129)),
+  fc.constantFrom(
+    '',
+    ' ',
+    'a b',
+    'a"b',
+    'a\nb',
+    "'; DROP TABLE trades; --",
+    '__proto__',
+    'constructor',
+    'toString',
+    'NaN',
+    'Infinity',
+    'x'.repeat(65),
+    'x'.repeat(129),
+  ),
 );
 const name = fc.oneof(fc.stringMatching(/^[A-Za-z0-9_.:-]{1,64}$/), hostileString);
 const hostileNumber = fc.oneof(
   fc.double(),
   fc.integer(),
-  fc.constantFrom(0, -0, 1e12, 1e12 + 1, -1e12 - 1, 1e15, 1e15 + 2, 1e308, Number.MAX_SAFE_INTEGER + 2, 8.64e15, 8.64e15 + 1),
+  fc.constantFrom(
+    0,
+    -0,
+    1e12,
+    1e12 + 1,
+    -1e12 - 1,
+    1e15,
+    1e15 + 2,
+    1e308,
+    Number.MAX_SAFE_INTEGER + 2,
+    8.64e15,
+    8.64e15 + 1,
+  ),
   fc.constantFrom('1.5', 'NaN', 'Infinity', '1e999'),
 );
 const time = fc.oneof(
   fc.integer({ min: MIN_TIME_MS - 10, max: NOW + MAX_FUTURE_MS + 10 }),
   fc.date({ noInvalidDate: false }).map((d) => (Number.isNaN(d.getTime()) ? 'Invalid' : d.toISOString())),
-  fc.tuple(fc.integer({ min: 0, max: 12000 }), fc.integer({ min: 0, max: 14 }), fc.integer({ min: 0, max: 32 }), fc.integer({ min: 0, max: 25 }))
-    .map(([y, m, d, h]) => `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}T${String(h).padStart(2, '0')}:00:00Z`),
+  fc
+    .tuple(
+      fc.integer({ min: 0, max: 12000 }),
+      fc.integer({ min: 0, max: 14 }),
+      fc.integer({ min: 0, max: 32 }),
+      fc.integer({ min: 0, max: 25 }),
+    )
+    .map(
+      ([y, m, d, h]) =>
+        `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}T${String(h).padStart(2, '0')}:00:00Z`,
+    ),
   hostileNumber,
   hostileString,
 );
@@ -83,13 +128,25 @@ const nearTrade = fc.record(
 function assertTradeInvariants(t: ReturnType<typeof validateTrade>, now: number): void {
   assert.match(t.strategy, NAME_RE);
   assert.match(t.symbol, NAME_RE);
-  assert.ok(typeof t.id === 'string' && t.id.length >= 1 && t.id.length <= 128 && !/[\u0000-\u001f\u007f]/.test(t.id), `id ${JSON.stringify(t.id)}`);
+  assert.ok(
+    typeof t.id === 'string' && t.id.length >= 1 && t.id.length <= 128 && !/[\u0000-\u001f\u007f]/.test(t.id),
+    `id ${JSON.stringify(t.id)}`,
+  );
   assert.ok(t.side === 'long' || t.side === 'short');
-  assert.ok(Number.isInteger(t.closedMs) && t.closedMs >= MIN_TIME_MS && t.closedMs <= now + MAX_FUTURE_MS, `closedMs ${t.closedMs}`);
-  assert.ok(t.openedMs === null || (Number.isInteger(t.openedMs) && t.openedMs >= MIN_TIME_MS && t.openedMs <= t.closedMs), `openedMs ${t.openedMs}`);
+  assert.ok(
+    Number.isInteger(t.closedMs) && t.closedMs >= MIN_TIME_MS && t.closedMs <= now + MAX_FUTURE_MS,
+    `closedMs ${t.closedMs}`,
+  );
+  assert.ok(
+    t.openedMs === null || (Number.isInteger(t.openedMs) && t.openedMs >= MIN_TIME_MS && t.openedMs <= t.closedMs),
+    `openedMs ${t.openedMs}`,
+  );
   assert.ok(Number.isFinite(t.pnl) && Math.abs(t.pnl) <= MAX_ABS_PNL && !Object.is(t.pnl, -0), `pnl ${t.pnl}`);
   assert.ok(Number.isFinite(t.fees) && t.fees >= 0 && t.fees <= MAX_AMOUNT, `fees ${t.fees}`);
-  assert.ok(t.notional === null || (Number.isFinite(t.notional) && t.notional >= 0 && t.notional <= MAX_AMOUNT), `notional ${t.notional}`);
+  assert.ok(
+    t.notional === null || (Number.isFinite(t.notional) && t.notional >= 0 && t.notional <= MAX_AMOUNT),
+    `notional ${t.notional}`,
+  );
   assert.ok(t.paramVersion === null || (Number.isInteger(t.paramVersion) && t.paramVersion >= 1));
   assert.ok(t.experiment === null || NAME_RE.test(t.experiment));
   assert.ok(t.variant === null || (NAME_RE.test(t.variant) && t.variant !== '__proto__'));
@@ -97,15 +154,22 @@ function assertTradeInvariants(t: ReturnType<typeof validateTrade>, now: number)
 
 test('trade bodies: arbitrary JSON is either a list of sound trades or a ValidationError', () => {
   fc.assert(
-    fc.property(fc.oneof(anyJson, nearTrade, fc.record({ trades: fc.array(fc.oneof(nearTrade, anyJson), { maxLength: 6 }) }, { requiredKeys: [] })), (body) => {
-      const trades = onlyValidationError(() => validateTradeBody(wire(body), NOW));
-      if (trades === undefined) return;
-      assert.ok(trades.length >= 1 && trades.length <= MAX_BATCH);
-      for (const t of trades) {
-        assertTradeInvariants(t, NOW);
-        assert.equal((t.experiment === null), (t.variant === null), 'experiment and variant go together on the wire');
-      }
-    }),
+    fc.property(
+      fc.oneof(
+        anyJson,
+        nearTrade,
+        fc.record({ trades: fc.array(fc.oneof(nearTrade, anyJson), { maxLength: 6 }) }, { requiredKeys: [] }),
+      ),
+      (body) => {
+        const trades = onlyValidationError(() => validateTradeBody(wire(body), NOW));
+        if (trades === undefined) return;
+        assert.ok(trades.length >= 1 && trades.length <= MAX_BATCH);
+        for (const t of trades) {
+          assertTradeInvariants(t, NOW);
+          assert.equal(t.experiment === null, t.variant === null, 'experiment and variant go together on the wire');
+        }
+      },
+    ),
     RUNS,
   );
 });
@@ -122,7 +186,10 @@ test('trade bodies: near-valid trades are accepted exactly when every field is v
         try {
           validateTradeBody(body, NOW);
         } catch (err) {
-          assert.ok((err as ValidationError).details.some((d) => d.path === key), `${key}: ${(err as Error).message}`);
+          assert.ok(
+            (err as ValidationError).details.some((d) => d.path === key),
+            `${key}: ${(err as Error).message}`,
+          );
         }
       }
     }),
@@ -131,9 +198,28 @@ test('trade bodies: near-valid trades are accepted exactly when every field is v
 });
 
 test('SDK trades: any JavaScript value (Dates, Maps, typed arrays, NaN, -0, null prototypes) is a sound trade or a ValidationError', () => {
-  const js = fc.anything({ withDate: true, withMap: true, withSet: true, withBigInt: true, withNullPrototype: true, withBoxedValues: true, withTypedArray: true, withSparseArray: true, maxDepth: 3 });
+  const js = fc.anything({
+    withDate: true,
+    withMap: true,
+    withSet: true,
+    withBigInt: true,
+    withNullPrototype: true,
+    withBoxedValues: true,
+    withTypedArray: true,
+    withSparseArray: true,
+    maxDepth: 3,
+  });
   const sdkTrade = fc.record(
-    { id: field(fc.string({ minLength: 1 })), symbol: field(name), side: fc.constantFrom('long', 'short', js), pnl: fc.oneof(hostileNumber, js), fees: fc.oneof(hostileNumber, js), closedAt: fc.oneof(time, fc.date({ noInvalidDate: false }), js), openedAt: fc.oneof(time, js), strategy: fc.constantFrom('s', 'other', undefined) },
+    {
+      id: field(fc.string({ minLength: 1 })),
+      symbol: field(name),
+      side: fc.constantFrom('long', 'short', js),
+      pnl: fc.oneof(hostileNumber, js),
+      fees: fc.oneof(hostileNumber, js),
+      closedAt: fc.oneof(time, fc.date({ noInvalidDate: false }), js),
+      openedAt: fc.oneof(time, js),
+      strategy: fc.constantFrom('s', 'other', undefined),
+    },
     { requiredKeys: [] },
   );
   fc.assert(
@@ -149,7 +235,17 @@ test('SDK trades: any JavaScript value (Dates, Maps, typed arrays, NaN, -0, null
 });
 
 test('parameter sets: anything is a JSON-safe set whose canonical form round-trips, or a ValidationError', () => {
-  const js = fc.anything({ withDate: true, withMap: true, withSet: true, withBigInt: true, withNullPrototype: true, withBoxedValues: true, withTypedArray: true, withSparseArray: true, maxDepth: 5 });
+  const js = fc.anything({
+    withDate: true,
+    withMap: true,
+    withSet: true,
+    withBigInt: true,
+    withNullPrototype: true,
+    withBoxedValues: true,
+    withTypedArray: true,
+    withSparseArray: true,
+    maxDepth: 5,
+  });
   const paramSet = fc.dictionary(name, fc.oneof(anyJson, js), { maxKeys: 8 });
   fc.assert(
     fc.property(fc.oneof(js, paramSet, anyJson.map(wire)), (value) => {
@@ -166,8 +262,16 @@ test('parameter sets: anything is a JSON-safe set whose canonical form round-tri
 });
 
 test('experiments: any definition is sound or a ValidationError; no variant vanishes', () => {
-  const variants = fc.dictionary(fc.oneof(name, fc.constantFrom('control', '__proto__', 'constructor', 'toString')), fc.oneof(fc.dictionary(name, anyJson, { maxKeys: 3 }), anyJson), { maxKeys: MAX_VARIANTS + 2 });
-  const allocation = fc.oneof(fc.constant(undefined), anyJson, fc.dictionary(fc.oneof(name, fc.constantFrom('control', 'toString', 'constructor')), hostileNumber, { maxKeys: 4 }));
+  const variants = fc.dictionary(
+    fc.oneof(name, fc.constantFrom('control', '__proto__', 'constructor', 'toString')),
+    fc.oneof(fc.dictionary(name, anyJson, { maxKeys: 3 }), anyJson),
+    { maxKeys: MAX_VARIANTS + 2 },
+  );
+  const allocation = fc.oneof(
+    fc.constant(undefined),
+    anyJson,
+    fc.dictionary(fc.oneof(name, fc.constantFrom('control', 'toString', 'constructor')), hostileNumber, { maxKeys: 4 }),
+  );
   fc.assert(
     fc.property(fc.oneof(name, anyJson), fc.oneof(variants, anyJson), allocation, (n, v, a) => {
       const [wn, wv, wa] = [wire(n), wire(v), a === undefined ? undefined : wire(a)];
@@ -189,7 +293,7 @@ test('names: checkName never throws, and whatever it accepts is a safe Prometheu
     fc.property(fc.oneof(hostileString, fc.anything()), (v) => {
       const ok = checkName(v, 'x', []);
       assert.equal(ok, typeof v === 'string' && NAME_RE.test(v));
-      if (ok) assert.doesNotMatch(v as string, /["\\\n\r\u0000-\u001f\u007f-\uffff]/);
+      if (ok) assert.doesNotMatch(v, /["\\\n\r\u0000-\u001f\u007f-\uffff]/);
     }),
     { numRuns: 3000 },
   );
@@ -197,12 +301,16 @@ test('names: checkName never throws, and whatever it accepts is a safe Prometheu
 
 test('times and version labels: parsers never throw and return integers or nothing', () => {
   fc.assert(
-    fc.property(fc.oneof(time, fc.anything({ withDate: true, withBoxedValues: true })), fc.boolean(), (v, allowDate) => {
-      const ms = parseTime(v, allowDate);
-      assert.ok(ms === undefined || Number.isInteger(ms), `parseTime(${fc.stringify(v)}) = ${ms}`);
-      const n = parseVersionLabel(typeof v === 'string' ? v : String(ms));
-      assert.ok(n === undefined || (Number.isInteger(n) && n >= 1));
-    }),
+    fc.property(
+      fc.oneof(time, fc.anything({ withDate: true, withBoxedValues: true })),
+      fc.boolean(),
+      (v, allowDate) => {
+        const ms = parseTime(v, allowDate);
+        assert.ok(ms === undefined || Number.isInteger(ms), `parseTime(${fc.stringify(v)}) = ${ms}`);
+        const n = parseVersionLabel(typeof v === 'string' ? v : String(ms));
+        assert.ok(n === undefined || (Number.isInteger(n) && n >= 1));
+      },
+    ),
     { numRuns: 3000 },
   );
 });

@@ -10,7 +10,21 @@ import { tempDir } from './support/tmp.js';
 const T0 = Date.UTC(2026, 0, 1);
 
 function trade(id: string, over: Partial<TradeInput> = {}): TradeInput {
-  return { strategy: 's', id, symbol: 'BTC-USD', side: 'long', closedMs: T0, openedMs: null, pnl: 1, fees: 0.1, notional: 100, paramVersion: null, experiment: null, variant: null, ...over };
+  return {
+    strategy: 's',
+    id,
+    symbol: 'BTC-USD',
+    side: 'long',
+    closedMs: T0,
+    openedMs: null,
+    pnl: 1,
+    fees: 0.1,
+    notional: 100,
+    paramVersion: null,
+    experiment: null,
+    variant: null,
+    ...over,
+  };
 }
 
 function count(l: Ledger): number {
@@ -58,13 +72,22 @@ test('a file from a newer edgewatch is refused with a message to upgrade', (t) =
   const db = new Database(path);
   db.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(SCHEMA_VERSION + 1, 'future', 0);
   db.close();
-  assert.throws(() => Ledger.open(path), (e: Error) => e instanceof ConfigError && /newer.*upgrade edgewatch/.test(e.message));
+  assert.throws(
+    () => Ledger.open(path),
+    (e: Error) => e instanceof ConfigError && /newer.*upgrade edgewatch/.test(e.message),
+  );
 });
 
 test('a missing directory or a directory path is a configuration error saying what to do', (t) => {
   const dir = tempDir(t);
-  assert.throws(() => Ledger.open(join(dir, 'nope', 'a.db')), (e: Error) => e instanceof ConfigError && /does not exist: create it/.test(e.message));
-  assert.throws(() => Ledger.open(dir), (e: Error) => e instanceof ConfigError && /is a directory/.test(e.message));
+  assert.throws(
+    () => Ledger.open(join(dir, 'nope', 'a.db')),
+    (e: Error) => e instanceof ConfigError && /does not exist: create it/.test(e.message),
+  );
+  assert.throws(
+    () => Ledger.open(dir),
+    (e: Error) => e instanceof ConfigError && /is a directory/.test(e.message),
+  );
 });
 
 test('the same trade twice is stored once and reported as a duplicate', (t) => {
@@ -102,9 +125,20 @@ test('a trade gets the version deployed at its time (opened_at, else closed_at),
   l.deployParams('s', { x: 1 }, {}, T0);
   l.deployParams('s', { x: 2 }, {}, T0 + 1);
   // Arrival order does not matter: 'at-v1' closed at T0, when v1 was in force; 'at-v2' at T0 + 1.
-  const r = l.insertTrades([trade('at-v1'), trade('at-v2', { closedMs: T0 + 1 }), trade('named', { paramVersion: 1, closedMs: T0 + 5 }), trade('opened-v1', { openedMs: T0, closedMs: T0 + 9 })], T0 + 10);
+  const r = l.insertTrades(
+    [
+      trade('at-v1'),
+      trade('at-v2', { closedMs: T0 + 1 }),
+      trade('named', { paramVersion: 1, closedMs: T0 + 5 }),
+      trade('opened-v1', { openedMs: T0, closedMs: T0 + 9 }),
+    ],
+    T0 + 10,
+  );
   assert.deepEqual(r.versions, [1, 2, 1, 1]);
-  assert.throws(() => l.insertTrades([trade('bad', { paramVersion: 9 })], T0), (e: Error) => e instanceof ValidationError && /unknown version v9/.test(e.message));
+  assert.throws(
+    () => l.insertTrades([trade('bad', { paramVersion: 9 })], T0),
+    (e: Error) => e instanceof ValidationError && /unknown version v9/.test(e.message),
+  );
 });
 
 test('deploys are content-addressed: an identical set re-activates its version and every deploy is kept', (t) => {
@@ -116,7 +150,14 @@ test('deploys are content-addressed: an identical set re-activates its version a
   assert.deepEqual([a.version, a.created, b.version, b.created, c.version, c.created], [1, true, 2, true, 1, false]);
   assert.equal(c.hash, a.hash);
   assert.deepEqual(c.diff, [{ key: 'b', change: 'changed', from: 2, to: 1 }]);
-  assert.deepEqual(l.deploys('s').map((d) => [d.version, d.deployedMs]), [[1, T0], [2, T0 + 1], [1, T0 + 2]]);
+  assert.deepEqual(
+    l.deploys('s').map((d) => [d.version, d.deployedMs]),
+    [
+      [1, T0],
+      [2, T0 + 1],
+      [1, T0 + 2],
+    ],
+  );
   assert.equal(l.activeDeploy('s')?.version, 1);
   assert.equal(l.deploys('s')[0].note, 'first');
 });
@@ -125,7 +166,10 @@ test('the strategy cap refuses the next new strategy and writes nothing', (t) =>
   const l = Ledger.open(join(tempDir(t), 'a.db'), { maxStrategies: 2 });
   t.after(() => l.close());
   l.insertTrades([trade('a', { strategy: 'one' }), trade('a', { strategy: 'two' })], T0);
-  assert.throws(() => l.insertTrades([trade('a', { strategy: 'three' })], T0), (e: Error) => e instanceof LimitError && /limit 2/.test(e.message));
+  assert.throws(
+    () => l.insertTrades([trade('a', { strategy: 'three' })], T0),
+    (e: Error) => e instanceof LimitError && /limit 2/.test(e.message),
+  );
   assert.deepEqual(l.strategies(), ['one', 'two']);
   l.insertTrades([trade('b', { strategy: 'one' })], T0); // known strategies still write
 });
@@ -138,8 +182,14 @@ test('a read-only ledger refuses writes with a LedgerError naming the cause, and
   // Root ignores file modes, so the read-only file is SQLite's own read-only open: the same SQLITE_READONLY path.
   const l = Ledger.open(path, { readonly: true });
   t.after(() => l.close());
-  assert.throws(() => l.insertTrades([trade('b')], T0), (e: Error) => e instanceof LedgerError && e.fault === 'readonly' && /read-only/.test(e.message));
-  assert.throws(() => l.deployParams('s', { x: 1 }, {}, T0), (e: Error) => e instanceof LedgerError && e.fault === 'readonly');
+  assert.throws(
+    () => l.insertTrades([trade('b')], T0),
+    (e: Error) => e instanceof LedgerError && e.fault === 'readonly' && /read-only/.test(e.message),
+  );
+  assert.throws(
+    () => l.deployParams('s', { x: 1 }, {}, T0),
+    (e: Error) => e instanceof LedgerError && e.fault === 'readonly',
+  );
   assert.equal(count(l), 1);
 });
 
@@ -151,7 +201,10 @@ test('a full disk refuses writes with a LedgerError, stores nothing, and writes 
   const pages = l.raw.pragma('page_count', { simple: true }) as number;
   l.raw.pragma(`max_page_count = ${pages}`);
   const big = Array.from({ length: 200 }, (_, i) => trade(`big-${i}`, { symbol: 'X'.repeat(60) }));
-  assert.throws(() => l.insertTrades(big, T0), (e: Error) => e instanceof LedgerError && e.fault === 'disk_full' && /disk is full/.test(e.message));
+  assert.throws(
+    () => l.insertTrades(big, T0),
+    (e: Error) => e instanceof LedgerError && e.fault === 'disk_full' && /disk is full/.test(e.message),
+  );
   assert.equal(count(l), 1);
   l.raw.pragma('max_page_count = 1073741823');
   assert.equal(l.insertTrades(big, T0).accepted, 200);
@@ -160,7 +213,21 @@ test('a full disk refuses writes with a LedgerError, stores nothing, and writes 
 test('tradesInRange returns trades in (closed_at, id) order within [from, to)', (t) => {
   const l = Ledger.open(join(tempDir(t), 'a.db'));
   t.after(() => l.close());
-  l.insertTrades([trade('c', { closedMs: T0 + 10 }), trade('b', { closedMs: T0 }), trade('a', { closedMs: T0 }), trade('z', { closedMs: T0 + 20 })], T0);
-  assert.deepEqual(l.tradesInRange('s', T0, T0 + 20).map((r) => r.id), ['a', 'b', 'c']);
-  assert.deepEqual(l.tradesAfter(2).map((r) => r.id), ['a', 'z']);
+  l.insertTrades(
+    [
+      trade('c', { closedMs: T0 + 10 }),
+      trade('b', { closedMs: T0 }),
+      trade('a', { closedMs: T0 }),
+      trade('z', { closedMs: T0 + 20 }),
+    ],
+    T0,
+  );
+  assert.deepEqual(
+    l.tradesInRange('s', T0, T0 + 20).map((r) => r.id),
+    ['a', 'b', 'c'],
+  );
+  assert.deepEqual(
+    l.tradesAfter(2).map((r) => r.id),
+    ['a', 'z'],
+  );
 });

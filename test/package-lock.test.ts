@@ -11,7 +11,8 @@ const read = (f: string) => JSON.parse(readFileSync(path.join(ROOT, f), 'utf8'))
 test('package.json and package-lock.json agree on every dependency range, so npm install leaves the lock unchanged', () => {
   const pkg = read('package.json');
   const root = read('package-lock.json').packages[''];
-  for (const field of ['dependencies', 'devDependencies'] as const) assert.deepEqual(root[field] ?? {}, pkg[field] ?? {}, field);
+  for (const field of ['dependencies', 'devDependencies'] as const)
+    assert.deepEqual(root[field] ?? {}, pkg[field] ?? {}, field);
   assert.equal(root.version, pkg.version);
   assert.deepEqual(root.bin, pkg.bin);
   assert.deepEqual(root.engines, pkg.engines);

@@ -25,7 +25,9 @@ const NOW = Date.now();
 
 function tryRun(cmd: string, args: string[]): string | undefined {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  return r.status === 0 ? undefined : `${cmd} ${args.join(' ')}: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim()}`;
+  return r.status === 0
+    ? undefined
+    : `${cmd} ${args.join(' ')}: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim()}`;
 }
 
 /** A fresh small tmpfs, or the reason there is none. Unmounted and removed after the test. */
@@ -59,13 +61,27 @@ function immutableSupport(): string | undefined {
 }
 
 const post = (sc: SidecarProcess, path: string, body: unknown) =>
-  fetch(`${sc.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  fetch(`${sc.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 
 let n = 0;
-const batch = (size: number) => ({ trades: Array.from({ length: size }, (_, i) => wireTrade('s', NOW - 60_000 + i, (i % 7) - 3, { id: `d${n++}`, symbol: 'S'.repeat(64) })) });
+const batch = (size: number) => ({
+  trades: Array.from({ length: size }, (_, i) =>
+    wireTrade('s', NOW - 60_000 + i, (i % 7) - 3, { id: `d${n++}`, symbol: 'S'.repeat(64) }),
+  ),
+});
 
 /** While the fault lasts: 503 with the fault named, readiness false, /metrics and reads served with what is known. */
-async function assertFaulted(sc: SidecarProcess, body: unknown, fault: string, text: RegExp, known: number): Promise<void> {
+async function assertFaulted(
+  sc: SidecarProcess,
+  body: unknown,
+  fault: string,
+  text: RegExp,
+  known: number,
+): Promise<void> {
   const res = await post(sc, '/v1/trades', body);
   const answer = (await res.json()) as { error: string; fault: string; details: unknown[] };
   assert.equal(res.status, 503, JSON.stringify(answer));
@@ -79,13 +95,22 @@ async function assertFaulted(sc: SidecarProcess, body: unknown, fault: string, t
   const m = await fetch(`${sc.url}/metrics`);
   assert.equal(m.status, 200);
   const samples = parseExposition(await m.text());
-  assert.equal(value(samples, 'edgewatch_window_trades', { strategy: 's', window: '1h' }), known, '/metrics serves what it has');
+  assert.equal(
+    value(samples, 'edgewatch_window_trades', { strategy: 's', window: '1h' }),
+    known,
+    '/metrics serves what it has',
+  );
   assert.equal(value(samples, 'edgewatch_ready'), 0);
   assert.ok((value(samples, 'edgewatch_ingest_events_total', { kind: 'trades', result: 'error' }) ?? 0) >= 1);
   assert.equal((await fetch(`${sc.url}/v1/report?strategy=s`)).status, 200, 'the read API answers');
 }
 
-async function assertResumed(sc: SidecarProcess, body: { trades: unknown[] }, db: string, total: number): Promise<void> {
+async function assertResumed(
+  sc: SidecarProcess,
+  body: { trades: unknown[] },
+  db: string,
+  total: number,
+): Promise<void> {
   const res = await post(sc, '/v1/trades', body);
   assert.equal(res.status, 201, await res.text());
   assert.equal((await fetch(`${sc.url}/readyz`)).status, 200);
@@ -95,80 +120,109 @@ async function assertResumed(sc: SidecarProcess, body: { trades: unknown[] }, db
   const l = Ledger.open(db, { readonly: true });
   try {
     assert.equal(l.integrityCheck(), 'ok');
-    assert.equal(l.raw.prepare('SELECT count(*) FROM trades').pluck().get(), total, 'the refused batch was not half-written');
+    assert.equal(
+      l.raw.prepare('SELECT count(*) FROM trades').pluck().get(),
+      total,
+      'the refused batch was not half-written',
+    );
   } finally {
     l.close();
   }
 }
 
 const full = process.getuid?.() === 0 ? {} : { skip: 'needs root to mount a tmpfs' };
-test('a full disk (a small tmpfs filled by another file): 503 disk_full, not ready, /metrics served; writes resume when space is freed', full, async (t) => {
-  const fs = tmpfs(t, '3m');
-  if (fs.skip) return t.skip(fs.skip);
-  const dir = fs.dir as string;
-  const db = join(dir, 'ledger.db');
-  const sc = await spawnSidecar({ db, waitPath: '/readyz' });
-  t.after(() => sc.kill());
-  assert.equal((await post(sc, '/v1/trades', batch(50))).status, 201);
-  // Fill the file system to the last byte with another file: the kernel answers ENOSPC.
-  const filler = join(dir, 'filler');
-  const fd = openSync(filler, 'w');
-  const chunk = Buffer.alloc(64 * 1024, 1);
-  try {
-    for (;;) writeSync(fd, chunk);
-  } catch (err) {
-    assert.equal((err as NodeJS.ErrnoException).code, 'ENOSPC');
-  }
-  for (let size = 32 * 1024; size >= 1; size >>= 1) {
+test(
+  'a full disk (a small tmpfs filled by another file): 503 disk_full, not ready, /metrics served; writes resume when space is freed',
+  full,
+  async (t) => {
+    const fs = tmpfs(t, '3m');
+    if (fs.skip) return t.skip(fs.skip);
+    const dir = fs.dir as string;
+    const db = join(dir, 'ledger.db');
+    const sc = await spawnSidecar({ db, waitPath: '/readyz' });
+    t.after(() => sc.kill());
+    assert.equal((await post(sc, '/v1/trades', batch(50))).status, 201);
+    // Fill the file system to the last byte with another file: the kernel answers ENOSPC.
+    const filler = join(dir, 'filler');
+    const fd = openSync(filler, 'w');
+    const chunk = Buffer.alloc(64 * 1024, 1);
     try {
-      for (;;) writeSync(fd, chunk, 0, size);
-    } catch {
-      // next smaller size
+      for (;;) writeSync(fd, chunk);
+    } catch (err) {
+      assert.equal((err as NodeJS.ErrnoException).code, 'ENOSPC');
     }
-  }
-  closeSync(fd);
-  assert.ok(statSync(filler).size > 1024 * 1024);
-  const big = batch(2000);
-  await assertFaulted(sc, big, 'disk_full', /the disk is full .*— free space on the ledger volume/, 50);
-  unlinkSync(filler);
-  await assertResumed(sc, big, db, 2050);
-});
+    for (let size = 32 * 1024; size >= 1; size >>= 1) {
+      try {
+        for (;;) writeSync(fd, chunk, 0, size);
+      } catch {
+        // next smaller size
+      }
+    }
+    closeSync(fd);
+    assert.ok(statSync(filler).size > 1024 * 1024);
+    const big = batch(2000);
+    await assertFaulted(sc, big, 'disk_full', /the disk is full .*— free space on the ledger volume/, 50);
+    unlinkSync(filler);
+    await assertResumed(sc, big, db, 2050);
+  },
+);
 
 const immutable = immutableSupport();
-test('a ledger that turns read-only while the sidecar runs (chattr +i): 503, not ready, /metrics served; writes resume when it is writable again', { skip: immutable }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'edgewatch-ro-'));
-  const db = join(dir, 'ledger.db');
-  const files = [db, `${db}-wal`];
-  // Clear the attribute whatever happens, or the folder cannot be removed.
-  t.after(() => {
-    tryRun('chattr', ['-i', ...files]);
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const sc = await spawnSidecar({ db, waitPath: '/readyz' });
-  t.after(() => sc.kill());
-  assert.equal((await post(sc, '/v1/trades', batch(50))).status, 201);
-  execFileSync('chattr', ['+i', ...files]);
-  const next = batch(100);
-  await assertFaulted(sc, next, 'io', /an I\/O error occurred .*read-only remount, an immutable file or a failing disk/, 50);
-  const hb = await post(sc, '/v1/heartbeat', { strategy: 's' });
-  assert.equal(hb.status, 503, 'every kind of write is refused');
-  const p = await post(sc, '/v1/params', { strategy: 's', params: { x: 1 } });
-  assert.equal(p.status, 503);
-  execFileSync('chattr', ['-i', ...files]);
-  await assertResumed(sc, next, db, 150);
-});
+test(
+  'a ledger that turns read-only while the sidecar runs (chattr +i): 503, not ready, /metrics served; writes resume when it is writable again',
+  { skip: immutable },
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'edgewatch-ro-'));
+    const db = join(dir, 'ledger.db');
+    const files = [db, `${db}-wal`];
+    // Clear the attribute whatever happens, or the folder cannot be removed.
+    t.after(() => {
+      tryRun('chattr', ['-i', ...files]);
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const sc = await spawnSidecar({ db, waitPath: '/readyz' });
+    t.after(() => sc.kill());
+    assert.equal((await post(sc, '/v1/trades', batch(50))).status, 201);
+    execFileSync('chattr', ['+i', ...files]);
+    const next = batch(100);
+    await assertFaulted(
+      sc,
+      next,
+      'io',
+      /an I\/O error occurred .*read-only remount, an immutable file or a failing disk/,
+      50,
+    );
+    const hb = await post(sc, '/v1/heartbeat', { strategy: 's' });
+    assert.equal(hb.status, 503, 'every kind of write is refused');
+    const p = await post(sc, '/v1/params', { strategy: 's', params: { x: 1 } });
+    assert.equal(p.status, 503);
+    execFileSync('chattr', ['-i', ...files]);
+    await assertResumed(sc, next, db, 150);
+  },
+);
 
-test('a ledger on a file system that is read-only at start: the sidecar stops at once and names the ledger', full, async (t) => {
-  const fs = tmpfs(t, '8m');
-  if (fs.skip) return t.skip(fs.skip);
-  const db = join(fs.dir as string, 'ledger.db');
-  const sc = await spawnSidecar({ db, waitPath: '/readyz' });
-  assert.equal((await post(sc, '/v1/trades', batch(5))).status, 201);
-  await sc.kill('SIGTERM'); // a clean stop checkpoints the WAL and closes every file
-  const failed = tryRun('mount', ['-o', 'remount,ro', fs.dir as string]);
-  if (failed) return t.skip(failed);
-  const r = spawnSync(process.execPath, [CLI_MAIN, 'sidecar'], { env: { ...process.env, EDGEWATCH_DB: db, EDGEWATCH_PORT: '0', EDGEWATCH_LOG_FORMAT: 'json' }, encoding: 'utf8', timeout: 20_000 });
-  assert.notEqual(r.status, 0, 'it does not start');
-  assert.equal(r.signal, null, 'it stops by itself, it does not hang');
-  assert.match(`${r.stdout}${r.stderr}`, new RegExp(`cannot open ledger ${db.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
-});
+test(
+  'a ledger on a file system that is read-only at start: the sidecar stops at once and names the ledger',
+  full,
+  async (t) => {
+    const fs = tmpfs(t, '8m');
+    if (fs.skip) return t.skip(fs.skip);
+    const db = join(fs.dir as string, 'ledger.db');
+    const sc = await spawnSidecar({ db, waitPath: '/readyz' });
+    assert.equal((await post(sc, '/v1/trades', batch(5))).status, 201);
+    await sc.kill('SIGTERM'); // a clean stop checkpoints the WAL and closes every file
+    const failed = tryRun('mount', ['-o', 'remount,ro', fs.dir as string]);
+    if (failed) return t.skip(failed);
+    const r = spawnSync(process.execPath, [CLI_MAIN, 'sidecar'], {
+      env: { ...process.env, EDGEWATCH_DB: db, EDGEWATCH_PORT: '0', EDGEWATCH_LOG_FORMAT: 'json' },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    assert.notEqual(r.status, 0, 'it does not start');
+    assert.equal(r.signal, null, 'it stops by itself, it does not hang');
+    assert.match(
+      `${r.stdout}${r.stderr}`,
+      new RegExp(`cannot open ledger ${db.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`),
+    );
+  },
+);

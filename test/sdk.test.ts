@@ -6,7 +6,14 @@ import { join } from 'node:path';
 import test from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
-import { ConfigError, ConflictError, LedgerError, ValidationError, openEdgewatch, type Edgewatch } from '../src/index.js';
+import {
+  ConfigError,
+  ConflictError,
+  LedgerError,
+  ValidationError,
+  openEdgewatch,
+  type Edgewatch,
+} from '../src/index.js';
 import { Ledger } from '../src/ledger/index.js';
 import { canonicalJson, diffParams, hashParams } from '../src/model/params.js';
 import { requireBinary } from './support/binaries.js';
@@ -58,7 +65,10 @@ test('deploys number versions per strategy, re-activate identical sets and expor
   assert.equal(info.length, 1, 'one info series per strategy');
   assert.deepEqual(info[0].labels, { strategy: 'alpha', param_version: 'v1', hash: r1.hash, git_sha: '' });
   assert.equal(value(s, 'trading_param_value', { strategy: 'alpha', param: 'lookback' }), 20);
-  assert.equal(value(s, 'trading_param_deploy_timestamp_seconds', { strategy: 'alpha' }), r3.deployedAt.getTime() / 1000);
+  assert.equal(
+    value(s, 'trading_param_deploy_timestamp_seconds', { strategy: 'alpha' }),
+    r3.deployedAt.getTime() / 1000,
+  );
 });
 
 test('record stamps the active version, counts outcomes and money, and a retry is a duplicate', async (t) => {
@@ -80,7 +90,11 @@ test('record stamps the active version, counts outcomes and money, and a retry i
   assert.equal(value(s, 'trading_fees_total', l), 0.75);
   assert.equal(value(s, 'trading_volume_total', { ...l, symbol: 'BTC-USD' }), 3000);
   const rows = ew.ledger.raw.prepare("SELECT id, param_version FROM trades WHERE strategy = 'alpha' ORDER BY id").all();
-  assert.deepEqual(rows, [{ id: 't1', param_version: 1 }, { id: 't2', param_version: 1 }, { id: 't3', param_version: 1 }]);
+  assert.deepEqual(rows, [
+    { id: 't1', param_version: 1 },
+    { id: 't2', param_version: 1 },
+    { id: 't3', param_version: 1 },
+  ]);
 });
 
 const INVALID: Array<[string, Record<string, unknown>, string]> = [
@@ -104,10 +118,13 @@ const INVALID: Array<[string, Record<string, unknown>, string]> = [
 for (const [name, patch, path] of INVALID) {
   test(`record refuses ${name}: nothing written, error counted and returned`, async (t) => {
     const ew = open(t);
-    const r = ew.strategy('alpha').trades.record({ ...TRADE, ...patch } as never);
+    const r = ew.strategy('alpha').trades.record({ ...TRADE, ...patch });
     assert.equal(r.ok, false);
     assert.ok(!r.ok && r.error instanceof ValidationError);
-    assert.ok(!r.ok && (r.error as ValidationError).details.some((d) => d.path === path), `details should name ${path}: ${!r.ok && r.error.message}`);
+    assert.ok(
+      !r.ok && r.error.details.some((d) => d.path === path),
+      `details should name ${path}: ${!r.ok && r.error.message}`,
+    );
     assert.equal(ew.ledger.raw.prepare('SELECT count(*) FROM trades').pluck().get(), 0);
     assert.equal(value(await samples(ew), 'trading_errors_total', { strategy: 'alpha', kind: 'validation' }), 1);
   });
@@ -138,14 +155,26 @@ test('a ledger fault does not throw in normal mode: the call reports it and the 
 
 test('configuration mistakes throw at open with what to write instead', (t) => {
   const dir = tempDir(t);
-  assert.throws(() => openEdgewatch({ ledger: join(dir, 'l.db'), strategys: ['a'] } as never), (e: Error) => e instanceof ConfigError && /did you mean "strategies"/.test(e.message));
+  assert.throws(
+    () => openEdgewatch({ ledger: join(dir, 'l.db'), strategys: ['a'] } as never),
+    (e: Error) => e instanceof ConfigError && /did you mean "strategies"/.test(e.message),
+  );
   // A folder that cannot be made (here: a file is in the way) is named with the fix.
   writeFileSync(join(dir, 'a-file'), '');
-  assert.throws(() => openEdgewatch({ ledger: join(dir, 'a-file', 'l.db'), strategies: ['a'] }), (e: Error) => e instanceof ConfigError && /mkdir -p/.test(e.message));
-  assert.throws(() => openEdgewatch({ ledger: join(dir, 'l.db'), strategies: ['has space'] }), (e: Error) => e instanceof ConfigError && /strategy name/.test(e.message));
+  assert.throws(
+    () => openEdgewatch({ ledger: join(dir, 'a-file', 'l.db'), strategies: ['a'] }),
+    (e: Error) => e instanceof ConfigError && /mkdir -p/.test(e.message),
+  );
+  assert.throws(
+    () => openEdgewatch({ ledger: join(dir, 'l.db'), strategies: ['has space'] }),
+    (e: Error) => e instanceof ConfigError && /strategy name/.test(e.message),
+  );
   assert.throws(() => openEdgewatch({ ledger: join(dir, 'l.db'), strategies: [] }), ConfigError);
   const ew = openEdgewatch({ ledger: join(dir, 'l.db'), strategies: ['a'], logger: false });
-  assert.throws(() => ew.strategy('b'), (e: Error) => e instanceof ConfigError && /configured: a/.test(e.message));
+  assert.throws(
+    () => ew.strategy('b'),
+    (e: Error) => e instanceof ConfigError && /configured: a/.test(e.message),
+  );
   void ew.close();
 });
 
@@ -156,9 +185,13 @@ test('a ledger in a folder that does not exist yet is opened, the folder created
   await ew.close();
 });
 
-test('the bot\'s own registry is used when given, and its own metrics stay', async (t) => {
+test("the bot's own registry is used when given, and its own metrics stay", async (t) => {
   const registry = new Registry();
-  const mine = new (await import('prom-client')).Counter({ name: 'my_bot_things_total', help: 'x', registers: [registry] });
+  const mine = new (await import('prom-client')).Counter({
+    name: 'my_bot_things_total',
+    help: 'x',
+    registers: [registry],
+  });
   mine.inc();
   const ew = open(t, { registry });
   ew.strategy('alpha').heartbeat();
@@ -185,22 +218,37 @@ test('a restart brings back the active version, its deploy time and the running 
   assert.equal(a.experiments.running()?.name, 'exp1');
   const s = await samples(ew);
   assert.equal(value(s, 'trading_param_deploy_timestamp_seconds', { strategy: 'alpha' }), deployedAt / 1000);
-  assert.equal(find(s, 'trading_param_version_info', { strategy: 'alpha', param_version: 'v2', git_sha: 'feed' }).length, 1);
-  assert.deepEqual(find(s, 'trading_experiment_info', { strategy: 'alpha', experiment: 'exp1' }).map((x) => x.labels.variant).sort(), ['candidate', 'control']);
+  assert.equal(
+    find(s, 'trading_param_version_info', { strategy: 'alpha', param_version: 'v2', git_sha: 'feed' }).length,
+    1,
+  );
+  assert.deepEqual(
+    find(s, 'trading_experiment_info', { strategy: 'alpha', experiment: 'exp1' })
+      .map((x) => x.labels.variant)
+      .sort(),
+    ['candidate', 'control'],
+  );
 });
 
 test('experiments: variants become versions, assignment follows the allocation and is stable per key, trades carry the variant', async (t) => {
   const ew = open(t);
   const a = ew.strategy('alpha');
   a.params.deploy({ x: 1 });
-  const started = a.experiments.start({ name: 'e', variants: { control: { x: 1 }, candidate: { x: 2 } }, allocation: { control: 1, candidate: 3 } });
+  const started = a.experiments.start({
+    name: 'e',
+    variants: { control: { x: 1 }, candidate: { x: 2 } },
+    allocation: { control: 1, candidate: 3 },
+  });
   assert.deepEqual(started.ok && started.variants, { control: 'v1', candidate: 'v2' });
   const first = a.experiments.assign('BTC-USD');
   for (let i = 0; i < 20; i++) assert.equal(a.experiments.assign('BTC-USD')?.variant, first?.variant);
   let candidates = 0;
   for (let i = 0; i < 4000; i++) if (a.experiments.assign(`k${i}`)?.variant === 'candidate') candidates++;
   assert.ok(Math.abs(candidates / 4000 - 0.75) < 0.03, `candidate share ${candidates / 4000} should be near 3/4`);
-  assert.deepEqual(a.experiments.assign('x')?.params ?? {}, a.experiments.assign('x')?.variant === 'control' ? { x: 1 } : { x: 2 });
+  assert.deepEqual(
+    a.experiments.assign('x')?.params ?? {},
+    a.experiments.assign('x')?.variant === 'control' ? { x: 1 } : { x: 2 },
+  );
   const r = a.trades.record({ ...TRADE, id: 'c1', variant: 'candidate' });
   assert.deepEqual(r, { ok: true, duplicate: false, paramVersion: 'v2' });
   const row = ew.ledger.getTrade('alpha', 'c1');
@@ -233,8 +281,16 @@ test('overlapping positions of two variants are each recorded under their own va
   // "last assign() wins" default would have given both trades.
   assert.equal(a.experiments.assign({ position: pc })?.variant, 'control');
   assert.equal(a.experiments.assign({ position: pk })?.variant, 'candidate');
-  assert.deepEqual(a.trades.record({ ...TRADE, id: 'close-c', position: pc }), { ok: true, duplicate: false, paramVersion: 'v1' });
-  assert.deepEqual(a.trades.record({ ...TRADE, id: 'close-k', position: pk }), { ok: true, duplicate: false, paramVersion: 'v2' });
+  assert.deepEqual(a.trades.record({ ...TRADE, id: 'close-c', position: pc }), {
+    ok: true,
+    duplicate: false,
+    paramVersion: 'v1',
+  });
+  assert.deepEqual(a.trades.record({ ...TRADE, id: 'close-k', position: pk }), {
+    ok: true,
+    duplicate: false,
+    paramVersion: 'v2',
+  });
   const row = (id: string) => {
     const r = ew.ledger.getTrade('alpha', id);
     return [r?.experiment, r?.variant, r?.paramVersion];
@@ -243,7 +299,11 @@ test('overlapping positions of two variants are each recorded under their own va
   assert.deepEqual(row('close-k'), ['e', 'candidate', 2]);
   // Recording forgets the position; a retry of the same trade is still a duplicate, not a conflict.
   assert.equal(a.experiments.variantOf(pc), undefined);
-  assert.deepEqual(a.trades.record({ ...TRADE, id: 'close-c', position: pc }), { ok: true, duplicate: true, paramVersion: 'v1' });
+  assert.deepEqual(a.trades.record({ ...TRADE, id: 'close-c', position: pc }), {
+    ok: true,
+    duplicate: true,
+    paramVersion: 'v1',
+  });
   // An explicit variant wins over the position's, and the position is forgotten too.
   const p3 = positionOf(a, 'control', 'p3-');
   a.experiments.assign({ position: p3 });
@@ -252,7 +312,7 @@ test('overlapping positions of two variants are each recorded under their own va
   assert.equal(a.experiments.variantOf(p3), undefined);
 });
 
-test('a refused record keeps the position\'s variant for the retry', (t) => {
+test("a refused record keeps the position's variant for the retry", (t) => {
   const ew = open(t);
   const a = ew.strategy('alpha');
   a.params.deploy({ x: 1 });
@@ -290,7 +350,10 @@ test('remembered positions are bounded: the oldest is forgotten first, and all g
   for (let i = 1; i <= 4; i++) a.experiments.assign({ position: `p${i}` });
   a.experiments.assign({ position: 'p2' }); // re-assigned: now the newest, so p3 is the oldest
   a.experiments.assign({ position: 'p5' });
-  assert.deepEqual(['p1', 'p2', 'p3', 'p4', 'p5'].map((p) => a.experiments.variantOf(p) !== undefined), [false, true, false, true, true]);
+  assert.deepEqual(
+    ['p1', 'p2', 'p3', 'p4', 'p5'].map((p) => a.experiments.variantOf(p) !== undefined),
+    [false, true, false, true, true],
+  );
   // A forgotten position's trade is recorded, without a variant.
   assert.equal(a.trades.record({ ...TRADE, id: 'late', position: 'p1' }).ok, true);
   assert.equal(ew.ledger.getTrade('alpha', 'late')?.variant, null);
@@ -314,7 +377,7 @@ test('the default bound holds 10,000 unrecorded positions per strategy, not more
   assert.notEqual(a.experiments.variantOf('p24999'), undefined);
 });
 
-test('a position\'s variant is a stable hash of its id, so re-assigning after a restart gives it back', async (t) => {
+test("a position's variant is a stable hash of its id, so re-assigning after a restart gives it back", async (t) => {
   const dir = tempDir(t);
   let before: string[];
   {
@@ -347,13 +410,16 @@ test('an invalid position id is refused where it is given, and assign() then tra
   assert.equal(a.experiments.assign({ positon: 'p' } as never), undefined);
   const r = a.trades.record({ ...TRADE, id: 'bad', position: 'a\nb', pnl: NaN });
   assert.ok(!r.ok && r.error instanceof ValidationError);
-  assert.deepEqual((r.error as ValidationError).details.map((d) => d.path).sort(), ['pnl', 'position'], 'every problem is reported at once');
+  assert.deepEqual(r.error.details.map((d) => d.path).sort(), ['pnl', 'position'], 'every problem is reported at once');
   assert.equal(ew.ledger.raw.prepare('SELECT count(*) FROM trades').pluck().get(), 0);
   const s = await samples(ew);
   assert.equal(value(s, 'trading_errors_total', { strategy: 'alpha', kind: 'validation' }), 4);
   const strict = open(t, { strict: true });
   assert.throws(() => strict.strategy('alpha').experiments.assign({ position: 7 as never }), ValidationError);
-  assert.throws(() => strict.strategy('alpha').experiments.assign({ positon: 'p' } as never), (e: Error) => e instanceof ValidationError && /did you mean "position"/.test(e.details[0].message));
+  assert.throws(
+    () => strict.strategy('alpha').experiments.assign({ positon: 'p' } as never),
+    (e: Error) => e instanceof ValidationError && /did you mean "position"/.test(e.details[0].message),
+  );
 });
 
 test('label sets of versions older than the newest K leave the exposition', async (t) => {
@@ -367,16 +433,31 @@ test('label sets of versions older than the newest K leave the exposition', asyn
   const s = await samples(ew);
   const versions = new Set(find(s, 'trading_trades_total', { strategy: 'alpha' }).map((x) => x.labels.param_version));
   assert.deepEqual([...versions].sort(), ['v3', 'v4']);
-  assert.deepEqual([...new Set(find(s, 'trading_orders_total', { strategy: 'alpha' }).map((x) => x.labels.param_version))].sort(), ['v3', 'v4']);
-  assert.deepEqual([...new Set(find(s, 'trading_order_latency_seconds_count', { strategy: 'alpha' }).map((x) => x.labels.param_version))].sort(), ['v3', 'v4']);
+  assert.deepEqual(
+    [...new Set(find(s, 'trading_orders_total', { strategy: 'alpha' }).map((x) => x.labels.param_version))].sort(),
+    ['v3', 'v4'],
+  );
+  assert.deepEqual(
+    [
+      ...new Set(
+        find(s, 'trading_order_latency_seconds_count', { strategy: 'alpha' }).map((x) => x.labels.param_version),
+      ),
+    ].sort(),
+    ['v3', 'v4'],
+  );
 });
 
-test('loop iterations are timed and counted, and the bot\'s own error is rethrown untouched', async (t) => {
+test("loop iterations are timed and counted, and the bot's own error is rethrown untouched", async (t) => {
   const ew = open(t);
   const a = ew.strategy('alpha');
   assert.equal(await a.iteration(() => 42), 42);
   const boom = new Error('exchange down');
-  await assert.rejects(a.iteration(() => { throw boom; }), (e) => e === boom);
+  await assert.rejects(
+    a.iteration(() => {
+      throw boom;
+    }),
+    (e) => e === boom,
+  );
   const s = await samples(ew);
   assert.equal(value(s, 'trading_loop_iterations_total', { strategy: 'alpha' }), 1);
   assert.equal(value(s, 'trading_loop_duration_seconds_count', { strategy: 'alpha' }), 1);
@@ -412,7 +493,9 @@ test('served metrics pass promtool check metrics', async (t) => {
   const body = await (await fetch(server.url)).text();
   const r = spawnSync(bin.path as string, ['check', 'metrics'], { input: body, encoding: 'utf8' });
   // prom-client's own nodejs_active_* gauges carry a _total suffix (DESIGN.md lets those three be).
-  const complaints = `${r.stdout}${r.stderr}`.split('\n').filter((l) => l.trim() && !/^nodejs_active_(handles|requests|resources)_total/.test(l));
+  const complaints = `${r.stdout}${r.stderr}`
+    .split('\n')
+    .filter((l) => l.trim() && !/^nodejs_active_(handles|requests|resources)_total/.test(l));
   assert.deepEqual(complaints, []);
 });
 
@@ -454,7 +537,11 @@ test('experiments.start accepts existing version labels as variants and refuses 
   const a = ew.strategy('alpha');
   a.params.deploy({ x: 1 });
   const unknown = a.experiments.start({ name: 'e', variants: { control: 'v9', candidate: { x: 2 } } });
-  assert.ok(!unknown.ok && unknown.error instanceof ValidationError && /has no version v9/.test(JSON.stringify(unknown.error.details)));
+  assert.ok(
+    !unknown.ok &&
+      unknown.error instanceof ValidationError &&
+      /has no version v9/.test(JSON.stringify(unknown.error.details)),
+  );
   const shaped = a.experiments.start({ name: 'e', variants: { control: { params: { x: 1 } }, candidate: { x: 2 } } });
   assert.ok(!shaped.ok && /is not a variant shape/.test(JSON.stringify((shaped.error as ValidationError).details)));
   const started = a.experiments.start({ name: 'e', variants: { control: 'v1', candidate: { param_version: 'v1' } } });

@@ -64,7 +64,10 @@ function opArb(maxBatch: number): fc.Arbitrary<Op> {
       arbitrary: fc.record({
         op: fc.constant('batch' as const),
         s: sArb,
-        count: fc.oneof({ weight: 5, arbitrary: fc.integer({ min: 1, max: 120 }) }, { weight: 1, arbitrary: fc.integer({ min: 120, max: maxBatch }) }),
+        count: fc.oneof(
+          { weight: 5, arbitrary: fc.integer({ min: 1, max: 120 }) },
+          { weight: 1, arbitrary: fc.integer({ min: 120, max: maxBatch }) },
+        ),
         seed: fc.nat(),
         sameMsPct: fc.integer({ min: 0, max: 80 }),
         latePct: fc.integer({ min: 0, max: 20 }),
@@ -81,7 +84,16 @@ function opArb(maxBatch: number): fc.Arbitrary<Op> {
         seed: fc.nat(),
       }),
     },
-    { weight: 2, arbitrary: fc.record({ op: fc.constant('deploy' as const), s: sArb, params: fc.nat({ max: 2 }), at: fc.constantFrom('now' as const, 'back' as const, 'sameMs' as const), frac: fracArb }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        op: fc.constant('deploy' as const),
+        s: sArb,
+        params: fc.nat({ max: 2 }),
+        at: fc.constantFrom('now' as const, 'back' as const, 'sameMs' as const),
+        frac: fracArb,
+      }),
+    },
     { weight: 4, arbitrary: fc.record({ op: fc.constant('refresh' as const), background: fc.boolean() }) },
     { weight: 5, arbitrary: fc.record({ op: fc.constant('read' as const), s: sArb }) },
     {
@@ -118,7 +130,20 @@ interface World {
 
 function tradeOf(w: World, s: number, closedMs: number, pnl: number, rand: () => number): TradeInput {
   const id = `${PREFIXES[Math.floor(rand() * PREFIXES.length)]}-${(w.nextId++).toString(36)}`; // unique: no prefix holds a "-"
-  return { strategy: w.names[s], id, symbol: 'BTC-USD', side: 'long', closedMs, openedMs: null, pnl, fees: 0.01, notional: 100, paramVersion: null, experiment: null, variant: null };
+  return {
+    strategy: w.names[s],
+    id,
+    symbol: 'BTC-USD',
+    side: 'long',
+    closedMs,
+    openedMs: null,
+    pnl,
+    fees: 0.01,
+    notional: 100,
+    paramVersion: null,
+    experiment: null,
+    variant: null,
+  };
 }
 
 /** PnL in cents, with flat trades, outliers and, now and then, a fall of the mean. */
@@ -132,7 +157,9 @@ function pnlOf(rand: () => number, shift: number): number {
 function startEngine(w: World, opts: { runKey: boolean; eager: boolean }): void {
   w.engine = new WindowEngine(w.ledger, {
     statePath: w.statePath,
-    runKey: opts.runKey ? (strategy) => runKeyOf(w.ledger.deploys(strategy), w.minTrades[w.names.indexOf(strategy)]) : undefined,
+    runKey: opts.runKey
+      ? (strategy) => runKeyOf(w.ledger.deploys(strategy), w.minTrades[w.names.indexOf(strategy)])
+      : undefined,
     ...(opts.eager ? { stateMinTrades: 0, stateIntervalMs: 0 } : {}),
   });
   w.seen = 0;
@@ -162,7 +189,9 @@ function reference(w: World, s: number) {
   const name = w.names[s];
   // The run: the active version's trades whose time (opened_at, else closed_at) is at or after its deploy.
   const [startMs, version] = (w.st.deploys.get(name) as [number, number] | undefined) ?? [-Infinity, null];
-  const rows = (w.st.trades.all(name, w.seen) as Array<[number, string, number, number | null, number, number | null]>).filter((r) => r[3] === version && r[4] >= startMs);
+  const rows = (
+    w.st.trades.all(name, w.seen) as Array<[number, string, number, number | null, number, number | null]>
+  ).filter((r) => r[3] === version && r[4] >= startMs);
   // Returns on notional when every trade of the run carries one (these all do: 100), PnL otherwise.
   const returns = rows.every((r) => r[5] !== null && r[5] > 0);
   rows.sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
@@ -170,7 +199,12 @@ function reference(w: World, s: number) {
   let mismatch = false;
   for (let i = 0; i < rows.length; i++) {
     cusumAdd(state, returns ? rows[i][2] / (rows[i][5] as number) : rows[i][2], w.minTrades[s]);
-    if (i > 0 && rows[i][0] === rows[i - 1][0] && Buffer.compare(Buffer.from(rows[i - 1][1]), Buffer.from(rows[i][1])) > 0) mismatch = true;
+    if (
+      i > 0 &&
+      rows[i][0] === rows[i - 1][0] &&
+      Buffer.compare(Buffer.from(rows[i - 1][1]), Buffer.from(rows[i][1])) > 0
+    )
+      mismatch = true;
   }
   return { values: cusumValues(state, w.minTrades[s]), trades: rows.length, mismatch };
 }
@@ -191,7 +225,20 @@ interface Stats {
 }
 
 function newStats(): Stats {
-  return { scenarios: 0, ops: 0, trades: 0, reads: 0, defined: 0, maxRun: 0, sqlJsMismatch: 0, starts: { scan: 0, state: 0 }, late: { few: 0, checkpoint: 0, deep: 0, atDeploy: 0 }, deploys: { now: 0, back: 0, sameMs: 0, reactivated: 0 }, resumedFromCheckpoint: 0, fullReread: 0 };
+  return {
+    scenarios: 0,
+    ops: 0,
+    trades: 0,
+    reads: 0,
+    defined: 0,
+    maxRun: 0,
+    sqlJsMismatch: 0,
+    starts: { scan: 0, state: 0 },
+    late: { few: 0, checkpoint: 0, deep: 0, atDeploy: 0 },
+    deploys: { now: 0, back: 0, sameMs: 0, reactivated: 0 },
+    resumedFromCheckpoint: 0,
+    fullReread: 0,
+  };
 }
 
 function close(a: number, b: number): boolean {
@@ -211,7 +258,11 @@ function check(w: World, s: number, label: string, stats: Stats): { rowsRead: nu
   if (ref.mismatch) stats.sqlJsMismatch++;
   const what = `${label}: ${name} (run of ${ref.trades} trades, min ${w.minTrades[s]}, key ${JSON.stringify(key)})`;
   if (ref.values === undefined) {
-    assert.equal(got, undefined, `${what}: under the minimum sample the engine should export nothing, got ${JSON.stringify(got)}`);
+    assert.equal(
+      got,
+      undefined,
+      `${what}: under the minimum sample the engine should export nothing, got ${JSON.stringify(got)}`,
+    );
     return { rowsRead, trades: ref.trades };
   }
   stats.defined++;
@@ -220,7 +271,10 @@ function check(w: World, s: number, label: string, stats: Stats): { rowsRead: nu
   assert.equal(got.values.length, ref.values.length, `${what}: number of shifts`);
   for (const [i, v] of ref.values.entries()) {
     assert.equal(got.values[i].shift, v.shift, `${what}: shift ${i}`);
-    assert.ok(close(got.values[i].llr, v.llr), `${what}: CUSUM of a fall of ${v.shift}σ is ${got.values[i].llr}, expected ${v.llr}`);
+    assert.ok(
+      close(got.values[i].llr, v.llr),
+      `${what}: CUSUM of a fall of ${v.shift}σ is ${got.values[i].llr}, expected ${v.llr}`,
+    );
   }
   return { rowsRead, trades: ref.trades };
 }
@@ -242,10 +296,20 @@ function open(base: string, sc: Scenario): World {
     rowsRead: 0,
     st: {
       // The active deploy: the latest in time (ties: the later arrival).
-      deploys: db.prepare('SELECT deployed_ms, version FROM param_deploys WHERE strategy = ? ORDER BY deployed_ms DESC, seq DESC LIMIT 1').raw(),
-      trades: db.prepare('SELECT closed_ms, id, pnl, param_version, coalesce(opened_ms, closed_ms), notional FROM trades WHERE strategy = ? AND seq <= ?').raw(),
+      deploys: db
+        .prepare(
+          'SELECT deployed_ms, version FROM param_deploys WHERE strategy = ? ORDER BY deployed_ms DESC, seq DESC LIMIT 1',
+        )
+        .raw(),
+      trades: db
+        .prepare(
+          'SELECT closed_ms, id, pnl, param_version, coalesce(opened_ms, closed_ms), notional FROM trades WHERE strategy = ? AND seq <= ?',
+        )
+        .raw(),
       // The closed_ms of the strategy's (k+1)-th newest trade, in SQL order (close enough for "late by about k trades").
-      nth: db.prepare('SELECT closed_ms FROM trades WHERE strategy = ? ORDER BY closed_ms DESC, id DESC LIMIT 1 OFFSET ?').pluck(),
+      nth: db
+        .prepare('SELECT closed_ms FROM trades WHERE strategy = ? ORDER BY closed_ms DESC, id DESC LIMIT 1 OFFSET ?')
+        .pluck(),
       first: db.prepare('SELECT min(closed_ms) FROM trades WHERE strategy = ?').pluck(),
       count: db.prepare('SELECT count(*) FROM trades WHERE strategy = ?').pluck(),
     },
@@ -292,14 +356,22 @@ function apply(w: World, op: Op, label: string, stats: Stats): number | undefine
       if (op.depth === 'atDeploy') {
         const deploys = w.ledger.deploys(w.names[s]);
         // Mostly the latest deploy (the start of the run, which excludes the trade), else an earlier one.
-        closedMs = deploys.length ? deploys[rand() < 0.7 ? deploys.length - 1 : Math.floor(rand() * deploys.length)].deployedMs : w.now;
+        closedMs = deploys.length
+          ? deploys[rand() < 0.7 ? deploys.length - 1 : Math.floor(rand() * deploys.length)].deployedMs
+          : w.now;
       } else {
-        depth = op.depth === 'few' ? 1 + Math.floor(op.frac * 5) : op.depth === 'checkpoint' ? 1000 + Math.floor(op.frac * 5800) : 8001 + Math.floor(op.frac * Math.max(0, total - 8001));
+        depth =
+          op.depth === 'few'
+            ? 1 + Math.floor(op.frac * 5)
+            : op.depth === 'checkpoint'
+              ? 1000 + Math.floor(op.frac * 5800)
+              : 8001 + Math.floor(op.frac * Math.max(0, total - 8001));
         closedMs = closedBefore(w, s, depth);
       }
       stats.late[op.depth]++;
       const trades: TradeInput[] = [];
-      for (let i = 0; i < op.n; i++) trades.push(tradeOf(w, s, closedMs - (i === 0 ? 0 : Math.floor(rand() * 3)), pnlOf(rand, 0), rand));
+      for (let i = 0; i < op.n; i++)
+        trades.push(tradeOf(w, s, closedMs - (i === 0 ? 0 : Math.floor(rand() * 3)), pnlOf(rand, 0), rand));
       w.ledger.insertTrades(trades, w.now);
       return depth;
     }
@@ -308,9 +380,16 @@ function apply(w: World, op: Op, label: string, stats: Stats): number | undefine
       const versions = w.ledger.versions(name).length;
       const params = { lookback: 10 + op.params, label: `set-${op.params}` };
       let at = w.now;
-      if (op.at === 'back') at = closedBefore(w, s, 1 + Math.floor(op.frac * tradeCount(w, s))) + (op.frac < 0.5 ? 1 : 0); // at a trade's closed_ms, or just before it
+      if (op.at === 'back')
+        at = closedBefore(w, s, 1 + Math.floor(op.frac * tradeCount(w, s))) + (op.frac < 0.5 ? 1 : 0); // at a trade's closed_ms, or just before it
       const res = w.ledger.deployParams(name, params, { source: 'test', note: `${label} ${op.at}` }, at);
-      if (op.at === 'sameMs') w.ledger.deployParams(name, { lookback: 10 + ((op.params + 1) % 3), label: `set-${(op.params + 1) % 3}` }, { source: 'test', note: `${label} same ms` }, at);
+      if (op.at === 'sameMs')
+        w.ledger.deployParams(
+          name,
+          { lookback: 10 + ((op.params + 1) % 3), label: `set-${(op.params + 1) % 3}` },
+          { source: 'test', note: `${label} same ms` },
+          at,
+        );
       stats.deploys[op.at]++;
       if (!res.created && versions > 0) stats.deploys.reactivated++;
       return undefined;
@@ -340,7 +419,8 @@ function finish(w: World, sc: Scenario, stats: Stats): void {
   assert.ok(existsSync(w.statePath) || w.ledger.maxSeq() === 0, 'a clean stop leaves a state file');
   startEngine(w, { runKey: sc.runKey, eager: false });
   refresh(w, false, stats);
-  for (let s = 0; s < w.names.length; s++) check(w, s, 'read after a clean stop and a start from the saved state', stats);
+  for (let s = 0; s < w.names.length; s++)
+    check(w, s, 'read after a clean stop and a start from the saved state', stats);
 }
 
 function runScenario(base: string, sc: Scenario, stats: Stats, before: (w: World) => void = () => {}): void {
@@ -374,7 +454,10 @@ test('property: after any interleaving of batches, late trades, deploys, refresh
     { numRuns: 150, includeErrorInReport: true },
   );
   t.diagnostic(JSON.stringify(stats));
-  assert.ok(stats.defined > 0 && stats.starts.state > 0 && stats.starts.scan > 0, 'the scenarios read defined values and started both from saved state and by a scan');
+  assert.ok(
+    stats.defined > 0 && stats.starts.state > 0 && stats.starts.scan > 0,
+    'the scenarios read defined values and started both from saved state and by a scan',
+  );
 });
 
 test('property: in a run of more than 8,000 trades a late trade resumes from the newest checkpoint before it (reading ~1,000 trades plus the late ones), one older than every checkpoint re-reads the whole run, and both give the in-order value', (t) => {
@@ -395,24 +478,36 @@ test('property: in a run of more than 8,000 trades a late trade resumes from the
     fc.property(bigArb, ({ sc, size, deployFirst, seed, sameMsPct, latePct, few, mid, deep }) => {
       // The engine must start by a scan and keep its checkpoints: no restart in the forced part.
       runScenario(base, { ...sc, runKey: true }, stats, (w) => {
-        if (deployFirst) w.ledger.deployParams(w.names[0], { lookback: 1 }, { source: 'test', note: 'before the run' }, w.now);
+        if (deployFirst)
+          w.ledger.deployParams(w.names[0], { lookback: 1 }, { source: 'test', note: 'before the run' }, w.now);
         apply(w, { op: 'batch', s: 0, count: size, seed, sameMsPct, latePct }, 'big batch', stats);
-        if (w.names.length > 1) apply(w, { op: 'batch', s: 1, count: 200, seed: seed + 1, sameMsPct, latePct }, 'second strategy', stats);
+        if (w.names.length > 1)
+          apply(w, { op: 'batch', s: 1, count: 200, seed: seed + 1, sameMsPct, latePct }, 'second strategy', stats);
         refresh(w, false, stats);
         assert.equal(w.engine.startMode, 'scan');
         check(w, 0, 'first read of the big run', stats);
-        for (const [depth, frac] of [['few', few], ['checkpoint', mid], ['deep', deep]] as Array<[LateDepth, number]>) {
+        for (const [depth, frac] of [
+          ['few', few],
+          ['checkpoint', mid],
+          ['deep', deep],
+        ] as Array<[LateDepth, number]>) {
           const label = `after a trade late by ${depth}`;
           const d = apply(w, { op: 'late', s: 0, depth, frac, n: 1, seed: seed + 2 }, label, stats)!;
           w.now += 1;
           refresh(w, false, stats);
           const { rowsRead, trades } = check(w, 0, label, stats);
           if (depth === 'deep') {
-            assert.ok(rowsRead >= trades, `${label} (${d} trades back): older than every checkpoint, the whole run of ${trades} is read again, read ${rowsRead}`);
+            assert.ok(
+              rowsRead >= trades,
+              `${label} (${d} trades back): older than every checkpoint, the whole run of ${trades} is read again, read ${rowsRead}`,
+            );
             stats.fullReread++;
           } else {
             // Back to the newest checkpoint before the late trade: at most ~1,000 trades before it.
-            assert.ok(rowsRead < trades && rowsRead <= d + 1000 + 100, `${label} (${d} trades back): should resume from a checkpoint, read ${rowsRead} of ${trades}`);
+            assert.ok(
+              rowsRead < trades && rowsRead <= d + 1000 + 100,
+              `${label} (${d} trades back): should resume from a checkpoint, read ${rowsRead} of ${trades}`,
+            );
             stats.resumedFromCheckpoint++;
           }
         }

@@ -12,12 +12,27 @@ import { rng } from '../bench/generate.js';
 import { tempDir } from './support/tmp.js';
 
 const T0 = Date.UTC(2026, 10, 1);
-const trade = (id: string, closedMs: number, pnl: number): TradeInput => ({ strategy: 's', id, symbol: 'X', side: 'long', closedMs, openedMs: null, pnl, fees: 0, notional: null, paramVersion: null, experiment: null, variant: null });
+const trade = (id: string, closedMs: number, pnl: number): TradeInput => ({
+  strategy: 's',
+  id,
+  symbol: 'X',
+  side: 'long',
+  closedMs,
+  openedMs: null,
+  pnl,
+  fees: 0,
+  notional: null,
+  paramVersion: null,
+  experiment: null,
+  variant: null,
+});
 
 test('a late trade resumes the CUSUM from the newest checkpoint before it, reads only the trades after that, and gives the in-order value', (t) => {
   const ledger = Ledger.open(join(tempDir(t), 'l.db'), { synchronous: 'NORMAL' });
   t.after(() => ledger.close());
-  const read = ledger.raw.prepare('SELECT id, closed_ms, pnl FROM trades WHERE strategy = ? AND closed_ms > ? ORDER BY closed_ms, id').raw();
+  const read = ledger.raw
+    .prepare('SELECT id, closed_ms, pnl FROM trades WHERE strategy = ? AND closed_ms > ? ORDER BY closed_ms, id')
+    .raw();
   let rowsRead = 0;
   const runs = new CusumRuns(function* (strategy, afterMs): Iterable<RunTrade> {
     for (const [id, closedMs, pnl] of read.iterate(strategy, afterMs) as IterableIterator<[string, number, number]>) {
@@ -34,16 +49,22 @@ test('a late trade resumes the CUSUM from the newest checkpoint before it, reads
   };
   const key = { version: null, startMs: T0, deploys: 1, minTrades: 20 };
   runs.begin('s', key);
-  for (let i = 0; i < 5000; i++) record(trade(`t${String(i).padStart(5, '0')}`, T0 + 1 + i * 1000, Math.round((rand() - 0.5) * 2000) / 100));
+  for (let i = 0; i < 5000; i++)
+    record(trade(`t${String(i).padStart(5, '0')}`, T0 + 1 + i * 1000, Math.round((rand() - 0.5) * 2000) / 100));
   const reference = () => {
     const state = cusumStart();
-    for (const x of [...all].sort((a, b) => a.closedMs - b.closedMs || (a.id < b.id ? -1 : 1))) cusumAdd(state, x.pnl, 20);
+    for (const x of [...all].sort((a, b) => a.closedMs - b.closedMs || (a.id < b.id ? -1 : 1)))
+      cusumAdd(state, x.pnl, 20);
     return cusumValues(state, 20)!;
   };
   const same = (what: string) => {
     const got = runs.read('s', key)!;
     assert.equal(got.trades, all.length, what);
-    for (const [i, v] of reference().entries()) assert.ok(Math.abs(got.values[i].llr - v.llr) <= 1e-9 * Math.max(1, v.llr), `${what}: ${got.values[i].llr} vs ${v.llr}`);
+    for (const [i, v] of reference().entries())
+      assert.ok(
+        Math.abs(got.values[i].llr - v.llr) <= 1e-9 * Math.max(1, v.llr),
+        `${what}: ${got.values[i].llr} vs ${v.llr}`,
+      );
   };
   rowsRead = 0;
   same('in order');
@@ -71,13 +92,22 @@ test('a late trade resumes the CUSUM from the newest checkpoint before it, reads
 test('a run saved before the long-run scale (no lrv sums) is rebuilt from the trades at restore, one saved by this release is continued', () => {
   const trades: RunTrade[] = [];
   const rand = rng(11);
-  for (let i = 0; i < 300; i++) trades.push({ id: `t${String(i).padStart(4, '0')}`, closedMs: T0 + 1 + i * 1000, pnl: Math.round((rand() - 0.45) * 2000) / 100, version: null, openedMs: null, notional: null });
+  for (let i = 0; i < 300; i++)
+    trades.push({
+      id: `t${String(i).padStart(4, '0')}`,
+      closedMs: T0 + 1 + i * 1000,
+      pnl: Math.round((rand() - 0.45) * 2000) / 100,
+      version: null,
+      openedMs: null,
+      notional: null,
+    });
   let rowsRead = 0;
   const source = function* (_strategy: string, afterMs: number): Iterable<RunTrade> {
-    for (const t of trades) if (t.closedMs > afterMs) {
-      rowsRead++;
-      yield t;
-    }
+    for (const t of trades)
+      if (t.closedMs > afterMs) {
+        rowsRead++;
+        yield t;
+      }
   };
   const key = { version: null, startMs: T0, deploys: 1, minTrades: 20 };
   const runs = new CusumRuns(source);
@@ -95,7 +125,7 @@ test('a run saved before the long-run scale (no lrv sums) is rebuilt from the tr
 
   // The previous release's state: the same fields but no long-run sums.
   const old = JSON.parse(JSON.stringify(saved)) as typeof saved;
-  delete (old[0].state as Partial<typeof old[0]['state']>).lrv;
+  delete (old[0].state as Partial<(typeof old)[0]['state']>).lrv;
   const upgraded = new CusumRuns(source);
   upgraded.restore(old);
   rowsRead = 0;

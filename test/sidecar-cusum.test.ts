@@ -9,7 +9,8 @@ import { sidecar, wireTrade } from './support/sidecar.js';
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 const NOW = Date.UTC(2026, 10, 27, 12, 0, 30, 500);
-const close = (a: number, b: number | undefined, eps = 1e-9) => assert.ok(b !== undefined && Math.abs(a - b) <= eps * Math.max(1, Math.abs(a)), `expected ${a}, got ${b}`);
+const close = (a: number, b: number | undefined, eps = 1e-9) =>
+  assert.ok(b !== undefined && Math.abs(a - b) <= eps * Math.max(1, Math.abs(a)), `expected ${a}, got ${b}`);
 
 // With cusum_min_trades 2 the lag (n - 2)/3 stays 0 for four trades: each trade joins the
 // reference right after it is scored, and scoring starts at the third trade of the run.
@@ -22,12 +23,17 @@ const close = (a: number, b: number | undefined, eps = 1e-9) => assert.ok(b !== 
 const W3 = (d: number) => d * (Math.sqrt(4 / 3) - d / 2);
 const W4 = (d: number) => W3(d) + d * (Math.sqrt(7) / 2 - d / 2);
 
-const cusum = (m: Awaited<ReturnType<Awaited<ReturnType<typeof sidecar>>['scrape']>>, strategy: string, shift: string) => value(m, 'edgewatch_cusum_statistic', { strategy, shift });
+const cusum = (
+  m: Awaited<ReturnType<Awaited<ReturnType<typeof sidecar>>['scrape']>>,
+  strategy: string,
+  shift: string,
+) => value(m, 'edgewatch_cusum_statistic', { strategy, shift });
 
 test('the CUSUM counts only trades closed after the latest deploy, in (closed_at, id) order whatever the arrival order, and matches hand-worked values', async (t) => {
   let clock = NOW - 3 * HOUR;
   const s = await sidecar(t, { now: () => clock, thresholdsJson: { defaults: { cusum_min_trades: 2 } } });
-  for (const strategy of ['c', 'd']) assert.equal((await s.post('/v1/params', { strategy, params: { x: 1 } })).status, 201);
+  for (const strategy of ['c', 'd'])
+    assert.equal((await s.post('/v1/params', { strategy, params: { x: 1 } })).status, 201);
   clock = NOW;
   const run = (strategy: string) => ({
     before: wireTrade(strategy, NOW - 4 * HOUR, -100),
@@ -41,10 +47,20 @@ test('the CUSUM counts only trades closed after the latest deploy, in (closed_at
   const c = run('c');
   await s.post('/v1/trades', { trades: [c.before, c.a] });
   let m = await s.scrape();
-  assert.equal(find(m, 'edgewatch_cusum_statistic', { strategy: 'c' }).length, 0, 'one trade in the run: under the minimum sample, absent');
+  assert.equal(
+    find(m, 'edgewatch_cusum_statistic', { strategy: 'c' }).length,
+    0,
+    'one trade in the run: under the minimum sample, absent',
+  );
   await s.post('/v1/trades', c.b);
   m = await s.scrape();
-  assert.deepEqual(find(m, 'edgewatch_cusum_statistic', { strategy: 'c' }).map((x) => [x.labels.shift, x.value]), [['0.2', 0], ['0.5', 0]]);
+  assert.deepEqual(
+    find(m, 'edgewatch_cusum_statistic', { strategy: 'c' }).map((x) => [x.labels.shift, x.value]),
+    [
+      ['0.2', 0],
+      ['0.5', 0],
+    ],
+  );
   await s.post('/v1/trades', c.c);
   m = await s.scrape();
   close(W3(0.2), cusum(m, 'c', '0.2'));
@@ -69,7 +85,8 @@ test('the CUSUM counts only trades closed after the latest deploy, in (closed_at
 test('every deploy restarts the CUSUM, also one that re-activates an earlier version', async (t) => {
   let clock = NOW - 3 * HOUR;
   const s = await sidecar(t, { now: () => clock, thresholdsJson: { defaults: { cusum_min_trades: 2 } } });
-  const deploy = async (x: number, status = 201) => assert.equal((await s.post('/v1/params', { strategy: 'r', params: { x } })).status, status);
+  const deploy = async (x: number, status = 201) =>
+    assert.equal((await s.post('/v1/params', { strategy: 'r', params: { x } })).status, status);
   await deploy(1);
   clock = NOW - 20 * MIN;
   await s.post('/v1/trades', { trades: [10, 20, 5, 0].map((pnl, i) => wireTrade('r', NOW - 2 * HOUR + i * MIN, pnl)) });
@@ -82,7 +99,11 @@ test('every deploy restarts the CUSUM, also one that re-activates an earlier ver
   clock = NOW - MIN;
   await s.post('/v1/trades', { trades: [wireTrade('r', NOW - 10 * MIN, -50), wireTrade('r', NOW - 5 * MIN, -60)] });
   m = await s.scrape();
-  assert.deepEqual(find(m, 'edgewatch_cusum_statistic', { strategy: 'r' }).map((x) => x.value), [0, 0], 'two trades of v2: exported, nothing scored yet');
+  assert.deepEqual(
+    find(m, 'edgewatch_cusum_statistic', { strategy: 'r' }).map((x) => x.value),
+    [0, 0],
+    'two trades of v2: exported, nothing scored yet',
+  );
 
   await deploy(1, 200); // back to v1 (an existing version: 200): a new run again
   m = await s.scrape();
@@ -98,10 +119,16 @@ test('edgewatch_cusum_run_start_timestamp_seconds is the latest deploy time in s
   let clock = NOW - 3 * HOUR;
   const s = await sidecar(t, { now: () => clock, thresholdsJson: { defaults: { cusum_min_trades: 2 } } });
   // A strategy that trades without ever deploying: its one run has no start to export.
-  await s.post('/v1/trades', { trades: [10, 20, 5].map((pnl, i) => wireTrade('nodeploy', NOW - 4 * HOUR + i * MIN, pnl)) });
+  await s.post('/v1/trades', {
+    trades: [10, 20, 5].map((pnl, i) => wireTrade('nodeploy', NOW - 4 * HOUR + i * MIN, pnl)),
+  });
   assert.equal((await s.post('/v1/params', { strategy: 'r', params: { x: 1 } })).status, 201);
   let m = await s.scrape();
-  assert.equal(find(m, 'edgewatch_cusum_statistic', { strategy: 'nodeploy' }).length, 2, 'the no-deploy run has its statistic');
+  assert.equal(
+    find(m, 'edgewatch_cusum_statistic', { strategy: 'nodeploy' }).length,
+    2,
+    'the no-deploy run has its statistic',
+  );
   assert.equal(find(m, 'edgewatch_cusum_run_start_timestamp_seconds', { strategy: 'nodeploy' }).length, 0);
   // Exported from the deploy on, before the run has any trade (its statistic is absent).
   assert.equal(find(m, 'edgewatch_cusum_statistic', { strategy: 'r' }).length, 0);
@@ -123,22 +150,40 @@ test('edgewatch_cusum_run_start_timestamp_seconds is the latest deploy time in s
 test('the report names a CUSUM above its threshold with the fall, the evidence and the trades', async (t) => {
   let clock = NOW - 3 * HOUR;
   // W4(0.5) = 0.989 and W4(0.2) = 0.456: only the 0.5σ statistic is above 0.9.
-  const s = await sidecar(t, { now: () => clock, thresholdsJson: { defaults: { cusum_min_trades: 2 }, strategies: { k: { cusum_threshold: 0.9 } } } });
+  const s = await sidecar(t, {
+    now: () => clock,
+    thresholdsJson: { defaults: { cusum_min_trades: 2 }, strategies: { k: { cusum_threshold: 0.9 } } },
+  });
   for (const strategy of ['k', 'quiet']) await s.post('/v1/params', { strategy, params: { x: 1 } });
   clock = NOW;
   const pnls = [10, 20, 5, 0];
-  await s.post('/v1/trades', { trades: [...pnls.map((p, i) => wireTrade('k', NOW - 2 * HOUR + i * MIN, p)), ...pnls.map((p, i) => wireTrade('quiet', NOW - 2 * HOUR + i * MIN, p))] });
+  await s.post('/v1/trades', {
+    trades: [
+      ...pnls.map((p, i) => wireTrade('k', NOW - 2 * HOUR + i * MIN, p)),
+      ...pnls.map((p, i) => wireTrade('quiet', NOW - 2 * HOUR + i * MIN, p)),
+    ],
+  });
   const r = await (await s.get('/v1/report?strategy=k')).json();
   assert.equal(r.cusum.trades, 4);
   assert.equal(r.cusum.threshold, 0.9);
   close(W4(0.5), r.cusum.by_shift['0.5']);
   close(W4(0.2), r.cusum.by_shift['0.2']);
   const rec = (r.recommendations as string[]).find((x) => x.includes('CUSUM'));
-  assert.match(rec ?? '', /^PnL per trade since v1 was deployed shows a fall of about 0\.5σ per trade: CUSUM 1\.0 nats over 4 trades, above 0\.9;/, JSON.stringify(r.recommendations));
+  assert.match(
+    rec ?? '',
+    /^PnL per trade since v1 was deployed shows a fall of about 0\.5σ per trade: CUSUM 1\.0 nats over 4 trades, above 0\.9;/,
+    JSON.stringify(r.recommendations),
+  );
   const quiet = await (await s.get('/v1/report?strategy=quiet')).json();
-  assert.ok(!(quiet.recommendations as string[]).some((x) => x.includes('CUSUM')), 'default threshold 10: nothing to say');
+  assert.ok(
+    !(quiet.recommendations as string[]).some((x) => x.includes('CUSUM')),
+    'default threshold 10: nothing to say',
+  );
   const md = await (await s.get('/v1/report?strategy=k&format=markdown')).text();
-  assert.match(md, /CUSUM of the active version since its latest deploy \(4 trades, PnL per trade, alert above 0\.9 nats\): fall of 0\.2σ 0\.46 nats, fall of 0\.5σ 0\.99 nats\./);
+  assert.match(
+    md,
+    /CUSUM of the active version since its latest deploy \(4 trades, PnL per trade, alert above 0\.9 nats\): fall of 0\.2σ 0\.46 nats, fall of 0\.5σ 0\.99 nats\./,
+  );
 });
 
 test('trades of one millisecond whose ids SQL and JavaScript order differently are folded in JavaScript order, and every series is still served', async (t) => {
@@ -159,5 +204,8 @@ test('trades of one millisecond whose ids SQL and JavaScript order differently a
   close(W4(0.2), cusum(m, 'u', '0.2'));
   close(W4(0.5), cusum(m, 'u', '0.5'));
   assert.equal(value(m, 'edgewatch_window_trades', { strategy: 'u', window: '24h' }), 4);
-  assert.equal(find(m, 'edgewatch_scrape_errors_total').reduce((a, x) => a + x.value, 0), 0);
+  assert.equal(
+    find(m, 'edgewatch_scrape_errors_total').reduce((a, x) => a + x.value, 0),
+    0,
+  );
 });

@@ -10,7 +10,8 @@ const HOUR = 60 * MIN;
 const DAY = 24 * HOUR;
 // Not aligned to a minute, so the partial minutes at the window edges matter.
 const NOW = Date.UTC(2026, 10, 27, 12, 0, 30, 500);
-const close = (a: number, b: number | undefined, eps = 1e-9) => assert.ok(b !== undefined && Math.abs(a - b) <= eps * Math.max(1, Math.abs(a)), `expected ${a}, got ${b}`);
+const close = (a: number, b: number | undefined, eps = 1e-9) =>
+  assert.ok(b !== undefined && Math.abs(a - b) <= eps * Math.max(1, Math.abs(a)), `expected ${a}, got ${b}`);
 
 test('window statistics match hand-worked values at exact (now - W, now] edges', async (t) => {
   const s = await sidecar(t, { now: () => NOW });
@@ -24,7 +25,9 @@ test('window statistics match hand-worked values at exact (now - W, now] edges',
     wireTrade('s', NOW + 1000, 1000), // in the future: in no window yet
   ];
   // Arrive shuffled: the answer must be the in-order one.
-  const r = await s.post('/v1/trades', { trades: [trades[5], trades[2], trades[6], trades[0], trades[4], trades[1], trades[3]] });
+  const r = await s.post('/v1/trades', {
+    trades: [trades[5], trades[2], trades[6], trades[0], trades[4], trades[1], trades[3]],
+  });
   assert.equal(r.status, 201);
   const m = await s.scrape();
   const w = (stat: string, window: string) => value(m, `edgewatch_window_${stat}`, { strategy: 's', window });
@@ -62,11 +65,33 @@ test('window statistics match hand-worked values at exact (now - W, now] edges',
 
 test('an empty window exports only its trade count; a one-trade window has no Sharpe; no loss means +Inf profit factor', async (t) => {
   const s = await sidecar(t, { now: () => NOW });
-  await s.post('/v1/trades', { trades: [wireTrade('old', NOW - 3 * HOUR, 4), wireTrade('win', NOW - MIN, 1), wireTrade('win', NOW - 2 * MIN, 2), wireTrade('one', NOW - MIN, -2), wireTrade('flat', NOW - MIN, 0)] });
+  await s.post('/v1/trades', {
+    trades: [
+      wireTrade('old', NOW - 3 * HOUR, 4),
+      wireTrade('win', NOW - MIN, 1),
+      wireTrade('win', NOW - 2 * MIN, 2),
+      wireTrade('one', NOW - MIN, -2),
+      wireTrade('flat', NOW - MIN, 0),
+    ],
+  });
   const m = await s.scrape();
   assert.equal(value(m, 'edgewatch_window_trades', { strategy: 'old', window: '1h' }), 0);
-  for (const stat of ['win_ratio', 'net_pnl', 'pnl_per_trade', 'gross_profit', 'gross_loss', 'profit_factor', 'sharpe_ratio', 'max_drawdown', 'fees'])
-    assert.equal(find(m, `edgewatch_window_${stat}`, { strategy: 'old', window: '1h' }).length, 0, `${stat} must be absent for an empty window`);
+  for (const stat of [
+    'win_ratio',
+    'net_pnl',
+    'pnl_per_trade',
+    'gross_profit',
+    'gross_loss',
+    'profit_factor',
+    'sharpe_ratio',
+    'max_drawdown',
+    'fees',
+  ])
+    assert.equal(
+      find(m, `edgewatch_window_${stat}`, { strategy: 'old', window: '1h' }).length,
+      0,
+      `${stat} must be absent for an empty window`,
+    );
   assert.equal(value(m, 'edgewatch_window_profit_factor', { strategy: 'win', window: '1h' }), Infinity);
   // one trade of -2: no Sharpe, drawdown 2 (from the window's starting 0), profit factor 0 / 2 = 0
   assert.equal(find(m, 'edgewatch_window_sharpe_ratio', { strategy: 'one', window: '1h' }).length, 0);
@@ -80,7 +105,10 @@ test('an empty window exports only its trade count; a one-trade window has no Sh
 
 test('drift is absent under the minimum sample and matches Welch and the pooled two-proportion z above it', async (t) => {
   // Same trades for two strategies; d3 needs 3 trades per side, d4 needs 4.
-  const s = await sidecar(t, { now: () => NOW, thresholdsJson: { strategies: { d3: { drift_min_trades: 3 }, d4: { drift_min_trades: 4 } } } });
+  const s = await sidecar(t, {
+    now: () => NOW,
+    thresholdsJson: { strategies: { d3: { drift_min_trades: 3 }, d4: { drift_min_trades: 4 } } },
+  });
   for (const strategy of ['d3', 'd4']) {
     const recent = [1, -1, 3].map((p, i) => wireTrade(strategy, NOW - (i + 1) * HOUR, p));
     const baseline = [4, 5, 6, -3].map((p, i) => wireTrade(strategy, NOW - (2 + i) * DAY, p));
@@ -93,16 +121,24 @@ test('drift is absent under the minimum sample and matches Welch and the pooled 
   // Welch: (1 - 3) / sqrt(4/3 + (50/3)/4) = -2 / sqrt(5.5)
   close(-2 / Math.sqrt(5.5), value(m, 'edgewatch_drift_zscore', { strategy: 'd3', metric: 'pnl_per_trade' }));
   // pooled p = 5/7: (2/3 - 3/4) / sqrt(5/7 * 2/7 * (1/3 + 1/4))
-  close((2 / 3 - 3 / 4) / Math.sqrt((5 / 7) * (2 / 7) * (1 / 3 + 1 / 4)), value(m, 'edgewatch_drift_zscore', { strategy: 'd3', metric: 'win_ratio' }));
+  close(
+    (2 / 3 - 3 / 4) / Math.sqrt((5 / 7) * (2 / 7) * (1 / 3 + 1 / 4)),
+    value(m, 'edgewatch_drift_zscore', { strategy: 'd3', metric: 'win_ratio' }),
+  );
   assert.equal(find(m, 'edgewatch_drift_zscore', { strategy: 'd4' }).length, 0, 'recent has 3 < 4 trades: no drift');
   assert.equal(value(m, 'edgewatch_threshold', { strategy: 'd4', name: 'drift_min_trades' }), 4);
   assert.equal(value(m, 'edgewatch_threshold', { strategy: 'd3', name: 'drift_zscore' }), 4);
 });
 
-test('per-version stats cover each version\'s life, the regression z compares the active version with the previous one, and old versions leave', async (t) => {
-  const s = await sidecar(t, { now: () => NOW, keepVersions: 2, thresholdsJson: { defaults: { regression_min_trades: 3 } } });
+test("per-version stats cover each version's life, the regression z compares the active version with the previous one, and old versions leave", async (t) => {
+  const s = await sidecar(t, {
+    now: () => NOW,
+    keepVersions: 2,
+    thresholdsJson: { defaults: { regression_min_trades: 3 } },
+  });
   // A history imported with back-dated deploys: v1 from day -6, v2 from day -4, v3 from day -2.
-  const deploy = (x: number) => s.post('/v1/params', { strategy: 'v', params: { x }, deployed_at: NOW - (8 - 2 * x) * DAY });
+  const deploy = (x: number) =>
+    s.post('/v1/params', { strategy: 'v', params: { x }, deployed_at: NOW - (8 - 2 * x) * DAY });
   assert.equal((await deploy(1)).status, 201);
   await s.post('/v1/trades', { trades: [wireTrade('v', NOW - 5 * DAY, 9)] });
   assert.equal((await deploy(2)).status, 201);
@@ -110,7 +146,13 @@ test('per-version stats cover each version\'s life, the regression z compares th
   assert.equal((await deploy(3)).status, 201);
   await s.post('/v1/trades', { trades: [1, 2, 3, 2].map((p, i) => wireTrade('v', NOW - DAY + i, p)) });
   const m = await s.scrape();
-  assert.deepEqual(find(m, 'edgewatch_version_trades', { strategy: 'v' }).map((x) => [x.labels.param_version, x.value]), [['v2', 3], ['v3', 4]]);
+  assert.deepEqual(
+    find(m, 'edgewatch_version_trades', { strategy: 'v' }).map((x) => [x.labels.param_version, x.value]),
+    [
+      ['v2', 3],
+      ['v3', 4],
+    ],
+  );
   close(4, value(m, 'edgewatch_version_pnl_per_trade', { strategy: 'v', param_version: 'v2' }));
   // v3 [1,2,3,2]: mean 2, variance (1+0+1+0)/3 = 2/3; v2 [2,4,6]: mean 4, variance 4
   // Welch (2 - 4) / sqrt((2/3)/4 + 4/3) = -2 / sqrt(1.5)
@@ -123,11 +165,17 @@ test('per-version stats cover each version\'s life, the regression z compares th
 
 test('experiments export per-variant stats and the Welch t-test p-value against control', async (t) => {
   const s = await sidecar(t, { now: () => NOW, thresholdsJson: { defaults: { experiment_min_trades: 4 } } });
-  const r = await s.post('/v1/experiments', { strategy: 'e', name: 'exp', variants: { control: { x: 1 }, candidate: { x: 2 } } });
+  const r = await s.post('/v1/experiments', {
+    strategy: 'e',
+    name: 'exp',
+    variants: { control: { x: 1 }, candidate: { x: 2 } },
+  });
   assert.equal(r.status, 201);
   // Trades of an experiment close after it started (at NOW here).
   const control = [1, 2, 3, 4].map((p, i) => wireTrade('e', NOW + i, p, { experiment: 'exp', variant: 'control' }));
-  const candidate = [2, 4, 6, 8].map((p, i) => wireTrade('e', NOW + 10 + i, p, { experiment: 'exp', variant: 'candidate' }));
+  const candidate = [2, 4, 6, 8].map((p, i) =>
+    wireTrade('e', NOW + 10 + i, p, { experiment: 'exp', variant: 'candidate' }),
+  );
   assert.equal((await s.post('/v1/trades', { trades: [...control, ...candidate] })).status, 201);
   const m = await s.scrape();
   close(2.5, value(m, 'edgewatch_experiment_pnl_per_trade', { strategy: 'e', experiment: 'exp', variant: 'control' }));
@@ -156,7 +204,10 @@ test('each scrape reads only the rows added since the previous one', async (t) =
 test('the sidecar folds new trades in the background every foldIntervalMs, so a scrape after a burst has nothing left to read', async (t) => {
   const s = await sidecar(t, { now: () => NOW, foldIntervalMs: 20 });
   const seen = s.engine.tradesSeen;
-  assert.equal((await s.post('/v1/trades', { trades: [1, 2, 3].map((p, i) => wireTrade('bg', NOW - MIN + i, p)) })).status, 201);
+  assert.equal(
+    (await s.post('/v1/trades', { trades: [1, 2, 3].map((p, i) => wireTrade('bg', NOW - MIN + i, p)) })).status,
+    201,
+  );
   const deadline = Date.now() + 5000;
   while (s.engine.tradesSeen < seen + 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   assert.equal(s.engine.tradesSeen, seen + 3, 'folded without a scrape');

@@ -54,7 +54,10 @@ export function alertEpisodes(g: GroupData, m: Member): Map<string, Episode[]> {
     const present = s.points.filter(([, v]) => passes(a.dir, v, threshold)).map(([i]) => i);
     for (const f of firings(present, steps, g.stepMs, m.forMs ?? a.forMs, m.keepMs ?? a.keepMs)) {
       const list = out.get(s.strategy) ?? [];
-      list.push([g.fromMs + f.fired * g.stepMs, f.resolved === undefined ? Infinity : g.fromMs + f.resolved * g.stepMs]);
+      list.push([
+        g.fromMs + f.fired * g.stepMs,
+        f.resolved === undefined ? Infinity : g.fromMs + f.resolved * g.stepMs,
+      ]);
       out.set(s.strategy, list);
     }
   }
@@ -152,7 +155,14 @@ export function summarize(g: GroupData, eps: Map<string, Episode[]>, scenario: S
       weeks += (r.emitToMs - r.emitFromMs) / WEEK;
       alarms += (eps.get(r.strategy) ?? []).filter(([f]) => f >= r.emitFromMs && f <= r.emitToMs).length;
     }
-    return { kind: 'stationary', runs: runs.length, weeks, alarms, perWeek: weeks ? alarms / weeks : 0, perWeekUpper: weeks ? poissonUpper(alarms) / weeks : Infinity };
+    return {
+      kind: 'stationary',
+      runs: runs.length,
+      weeks,
+      alarms,
+      perWeek: weeks ? alarms / weeks : 0,
+      perWeekUpper: weeks ? poissonUpper(alarms) / weeks : Infinity,
+    };
   }
   if (!sc.decay) {
     let alarmed7d = 0;

@@ -52,7 +52,14 @@ function stream(seed: string, scenario: ScenarioName, i: number) {
 }
 
 /** Up-crossings of the threshold in fresh runs of `trades`, those within 50 trades of the last time above it counted once. */
-function crossings(threshold: number, opts: CusumOptions, scenario: ScenarioName, streams: number, trades: number, tag: string): number {
+function crossings(
+  threshold: number,
+  opts: CusumOptions,
+  scenario: ScenarioName,
+  streams: number,
+  trades: number,
+  tag: string,
+): number {
   let n = 0;
   for (let r = 0; r < streams; r++) {
     const next = stream(`design-${tag}-${scenario === 'stationary' ? '' : scenario + '-'}${r}`, scenario, r);

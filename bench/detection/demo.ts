@@ -7,7 +7,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CUSUM_SHIFTS, cusumAdd, cusumStart, cusumVarianceInflation, type CusumOptions } from '../../src/analytics/cusum.js';
+import {
+  CUSUM_SHIFTS,
+  cusumAdd,
+  cusumStart,
+  cusumVarianceInflation,
+  type CusumOptions,
+} from '../../src/analytics/cusum.js';
 import { DemoBot } from '../../src/demo/bot.js';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { inRun, runKeyOf, type RunKey } from '../../src/sidecar/cusum-runs.js';
@@ -28,7 +34,10 @@ export interface DemoRun {
 }
 
 /** The demo's runs for one seed: the trades the 8-day back-fill records, per strategy. */
-export async function demoRuns(seed: number, nowMs = Date.UTC(2026, 0, 20)): Promise<Array<{ strategy: string; pnl: number[]; previous: number[] }>> {
+export async function demoRuns(
+  seed: number,
+  nowMs = Date.UTC(2026, 0, 20),
+): Promise<Array<{ strategy: string; pnl: number[]; previous: number[] }>> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'edgewatch-demo-'));
   const file = path.join(dir, 'demo.db');
   try {
@@ -44,7 +53,9 @@ export async function demoRuns(seed: number, nowMs = Date.UTC(2026, 0, 20)): Pro
         // trades from its latest deploy on, in (closed_at, id) order, on returns when every trade
         // of the run carries a notional.
         const runOf = (key: RunKey, beforeMs = Infinity) => {
-          const run = trades.filter((t) => inRun(key, t.paramVersion, t.openedMs, t.closedMs) && (t.openedMs ?? t.closedMs) < beforeMs);
+          const run = trades.filter(
+            (t) => inRun(key, t.paramVersion, t.openedMs, t.closedMs) && (t.openedMs ?? t.closedMs) < beforeMs,
+          );
           const returns = run.every((t) => t.notional !== null && t.notional > 0);
           return run.map((t) => (returns ? t.pnl / (t.notional as number) : t.pnl));
         };
@@ -63,7 +74,11 @@ export async function demoRuns(seed: number, nowMs = Date.UTC(2026, 0, 20)): Pro
   }
 }
 
-export function maxStatistic(pnl: number[], opts: CusumOptions, minTrades = DEFAULT_THRESHOLDS.cusum_min_trades): number[] {
+export function maxStatistic(
+  pnl: number[],
+  opts: CusumOptions,
+  minTrades = DEFAULT_THRESHOLDS.cusum_min_trades,
+): number[] {
   const s = cusumStart(CUSUM_SHIFTS, opts);
   const max = CUSUM_SHIFTS.map(() => 0);
   for (const x of pnl) {
@@ -75,7 +90,8 @@ export function maxStatistic(pnl: number[], opts: CusumOptions, minTrades = DEFA
 
 function lag1(x: number[]): number {
   const m = x.reduce((a, b) => a + b, 0) / x.length;
-  let c0 = 0, c1 = 0;
+  let c0 = 0,
+    c1 = 0;
   for (let i = 0; i < x.length; i++) {
     c0 += (x[i] - m) ** 2;
     if (i) c1 += (x[i] - m) * (x[i - 1] - m);
@@ -106,7 +122,15 @@ export async function demoReport(seeds: number[]): Promise<DemoRun[]> {
     for (const { strategy, pnl, previous } of await demoRuns(seed)) {
       const max: Record<string, number[]> = {};
       for (const [name, opts] of Object.entries(DEMO_DESIGNS)) max[name] = maxStatistic(pnl, opts(previous));
-      out.push({ seed, strategy, trades: pnl.length, max, rho1: lag1(pnl), inflation: inflationOf(pnl), prior: inflationOf(previous) });
+      out.push({
+        seed,
+        strategy,
+        trades: pnl.length,
+        max,
+        rho1: lag1(pnl),
+        inflation: inflationOf(pnl),
+        prior: inflationOf(previous),
+      });
     }
   return out;
 }
@@ -115,10 +139,17 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
   const seeds = process.argv[2] ? process.argv[2].split(',').map(Number) : [42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
   demoReport(seeds).then((rows) => {
     const names = Object.keys(DEMO_DESIGNS);
-    console.log(`| seed | strategy | trades in run | lag-1 autocorrelation | f at the end / of the previous run | ${names.map((n) => `max nats ${n} (δ 0.2 / 0.5)`).join(' | ')} |`);
+    console.log(
+      `| seed | strategy | trades in run | lag-1 autocorrelation | f at the end / of the previous run | ${names.map((n) => `max nats ${n} (δ 0.2 / 0.5)`).join(' | ')} |`,
+    );
     console.log(`|---|---|---|---|---|${names.map(() => '---|').join('')}`);
-    for (const r of rows) console.log(`| ${r.seed} | ${r.strategy} | ${r.trades} | ${r.rho1.toFixed(2)} | ${r.inflation.toFixed(2)} / ${r.prior.toFixed(2)} | ${names.map((n) => r.max[n].map((v) => v.toFixed(1)).join(' / ')).join(' | ')} |`);
+    for (const r of rows)
+      console.log(
+        `| ${r.seed} | ${r.strategy} | ${r.trades} | ${r.rho1.toFixed(2)} | ${r.inflation.toFixed(2)} / ${r.prior.toFixed(2)} | ${names.map((n) => r.max[n].map((v) => v.toFixed(1)).join(' / ')).join(' | ')} |`,
+      );
     const over = (n: string) => rows.filter((r) => Math.max(...r.max[n]) > DEFAULT_THRESHOLDS.cusum_threshold).length;
-    console.log(`\nruns above ${DEFAULT_THRESHOLDS.cusum_threshold} nats: ${names.map((n) => `${n} ${over(n)} of ${rows.length}`).join(', ')}`);
+    console.log(
+      `\nruns above ${DEFAULT_THRESHOLDS.cusum_threshold} nats: ${names.map((n) => `${n} ${over(n)} of ${rows.length}`).join(', ')}`,
+    );
   });
 }

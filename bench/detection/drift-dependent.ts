@@ -56,7 +56,9 @@ export function driftDependent(rates: number[], runs: number, weeks = 4): Row[] 
         const state = cusumStart();
         let folded = 0;
         const was = { pnl: [false, false], win: [false, false] };
-        let lo7 = 0, lo24 = 0, hi = 0;
+        let lo7 = 0,
+          lo24 = 0,
+          hi = 0;
         for (let now = step; now <= weeks * WEEK; now += step) {
           while (hi < times.length && times[hi] <= now) hi++;
           while (lo7 < hi && times[lo7] <= now - 7 * DAY) lo7++;
@@ -86,8 +88,13 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
   const rates = (process.argv[3] ?? '10,50,200').split(',').map(Number);
   const rows = driftDependent(rates, runs);
   const f = (n: number, weeks: number) => (n / weeks).toFixed(3);
-  console.log(`| trades/day | stream | pnl drift: independent z | pnl drift: inflated z | win-ratio drift: independent z | win-ratio drift: inflated z |`);
+  console.log(
+    `| trades/day | stream | pnl drift: independent z | pnl drift: inflated z | win-ratio drift: independent z | win-ratio drift: inflated z |`,
+  );
   console.log('|---|---|---|---|---|---|');
-  for (const r of rows) console.log(`| ${r.rate} | ${r.scenario} | ${f(r.pnl[0], r.weeks)} (${r.pnl[0]}) | ${f(r.pnl[1], r.weeks)} (${r.pnl[1]}) | ${f(r.win[0], r.weeks)} (${r.win[0]}) | ${f(r.win[1], r.weeks)} (${r.win[1]}) |`);
+  for (const r of rows)
+    console.log(
+      `| ${r.rate} | ${r.scenario} | ${f(r.pnl[0], r.weeks)} (${r.pnl[0]}) | ${f(r.pnl[1], r.weeks)} (${r.pnl[1]}) | ${f(r.win[0], r.weeks)} (${r.win[0]}) | ${f(r.win[1], r.weeks)} (${r.win[1]}) |`,
+    );
   console.log(`\nfalse alarms per strategy-week (onsets in ${runs} runs of 4 weeks per cell)`);
 }

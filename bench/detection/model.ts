@@ -40,7 +40,10 @@ export class Rng {
 
   /** Uniform in (0, 1): never exactly 0, so log() is safe. */
   uniform(): number {
-    this.a >>>= 0; this.b >>>= 0; this.c >>>= 0; this.d >>>= 0;
+    this.a >>>= 0;
+    this.b >>>= 0;
+    this.c >>>= 0;
+    this.d >>>= 0;
     let t = (this.a + this.b) | 0;
     this.a = this.b ^ (this.b >>> 9);
     this.b = (this.c + (this.c << 3)) | 0;
@@ -97,8 +100,12 @@ export interface Noise {
  * (the t CDF is slow) and interpolated.
  */
 export function skewT(nu: number, alpha: number): Noise {
-  const raw = (e: number): number => 2 * tDensity(e, nu) * studentTCdf(alpha * e * Math.sqrt((nu + 1) / (nu + e * e)), nu + 1);
-  const lo = -150, hi = 150, n = 150_000, h = (hi - lo) / n;
+  const raw = (e: number): number =>
+    2 * tDensity(e, nu) * studentTCdf(alpha * e * Math.sqrt((nu + 1) / (nu + e * e)), nu + 1);
+  const lo = -150,
+    hi = 150,
+    n = 150_000,
+    h = (hi - lo) / n;
   const table = new Float64Array(n + 1);
   for (let i = 0; i <= n; i++) table[i] = raw(lo + i * h);
   const rawTab = (e: number): number => {
@@ -140,11 +147,15 @@ export function binary(p: number, noise: number, standardizeAt = p): Noise {
 
 function moments(f: (x: number) => number, lo: number, hi: number, n: number): { mean: number; sd: number } {
   const h = (hi - lo) / n;
-  let m0 = 0, m1 = 0, m2 = 0;
+  let m0 = 0,
+    m1 = 0,
+    m2 = 0;
   for (let i = 0; i <= n; i++) {
     const x = lo + i * h;
     const w = (i === 0 || i === n ? 0.5 : 1) * f(x) * h;
-    m0 += w; m1 += w * x; m2 += w * x * x;
+    m0 += w;
+    m1 += w * x;
+    m2 += w * x * x;
   }
   const mean = m1 / m0;
   return { mean, sd: Math.sqrt(m2 / m0 - mean * mean) };
@@ -182,10 +193,28 @@ const cache = new Map<string, Profile>();
 export function profile(name: ProfileName): Profile {
   let p = cache.get(name);
   if (p) return p;
-  if (name === 'skew-loss') p = { name, description: 'many small wins, fewer larger losses (mean-reverting)', edge: 0.1, noise: skewT(NU, -1.5) };
-  else if (name === 'skew-win') p = { name, description: 'fewer larger wins, many small losses (trend-following)', edge: 0.1, noise: skewT(NU, 1.5) };
+  if (name === 'skew-loss')
+    p = {
+      name,
+      description: 'many small wins, fewer larger losses (mean-reverting)',
+      edge: 0.1,
+      noise: skewT(NU, -1.5),
+    };
+  else if (name === 'skew-win')
+    p = {
+      name,
+      description: 'fewer larger wins, many small losses (trend-following)',
+      edge: 0.1,
+      noise: skewT(NU, 1.5),
+    };
   // edge = mean / sd of the ±1 payoff, so edge + ε is exactly the payoff in σ units.
-  else p = { name, description: 'equal payoffs ±1, win probability 0.55', edge: 0.1 / Math.sqrt(1 + 0.04 - 0.01), noise: binary(0.55, 0.2) };
+  else
+    p = {
+      name,
+      description: 'equal payoffs ±1, win probability 0.55',
+      edge: 0.1 / Math.sqrt(1 + 0.04 - 0.01),
+      noise: binary(0.55, 0.2),
+    };
   cache.set(name, p);
   return p;
 }
@@ -204,8 +233,18 @@ export function winProbability(pr: Profile, shift = 0, vol = 1): number {
 // ------------------------------------------------------------------ scenarios
 
 export type ScenarioName =
-  | 'stationary' | 'drop-0.5sd' | 'drop-1sd' | 'winprob-0.55-0.45' | 'gradual-3d' | 'volatility-x2' | 'deploy-regress' | 'deploy-neutral'
-  | 'regimes' | 'garch' | 'ar1' | 'ar1-t3';
+  | 'stationary'
+  | 'drop-0.5sd'
+  | 'drop-1sd'
+  | 'winprob-0.55-0.45'
+  | 'gradual-3d'
+  | 'volatility-x2'
+  | 'deploy-regress'
+  | 'deploy-neutral'
+  | 'regimes'
+  | 'garch'
+  | 'ar1'
+  | 'ar1-t3';
 
 export interface Scenario {
   name: ScenarioName;
@@ -253,7 +292,14 @@ export function shiftKl(d: number): number {
     shiftKlTable = new Float64Array(101);
     for (let i = 1; i <= 100; i++) {
       const s = -i / 100;
-      const f = (p: Profile): number => kl((x) => p.noise.density(x - s), (x) => p.noise.density(x), -60, 60, 60_000);
+      const f = (p: Profile): number =>
+        kl(
+          (x) => p.noise.density(x - s),
+          (x) => p.noise.density(x),
+          -60,
+          60,
+          60_000,
+        );
       shiftKlTable[i] = (f(a) + f(b)) / 2;
     }
   }
@@ -304,7 +350,9 @@ function regimes(pr: Profile, rng: Rng): (ms: number) => number {
  * PnL is uncorrelated; its size clusters. Starts from the long-run variance.
  */
 function garch(pr: Profile, rng: Rng): (ms: number) => number {
-  const a = 0.1, b = 0.85, w = 1 - a - b;
+  const a = 0.1,
+    b = 0.85,
+    w = 1 - a - b;
   let v = 1;
   let e = 0;
   return () => {
@@ -364,8 +412,15 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
   },
   'drop-0.5sd': shiftScenario('drop-0.5sd', 'abrupt expectancy drop of 0.5σ', (ms) => (ms > 0 ? -0.5 : 0)),
   'drop-1sd': shiftScenario('drop-1sd', 'abrupt expectancy drop of 1σ', (ms) => (ms > 0 ? -1 : 0)),
-  'gradual-3d': shiftScenario('gradual-3d', 'expectancy falling linearly by 1σ over 3 days', (ms) => (ms <= 0 ? 0 : -Math.min(1, ms / (3 * DAY)))),
-  'deploy-regress': shiftScenario('deploy-regress', 'parameter deploy that costs 0.5σ of expectancy', (ms) => (ms > 0 ? -0.5 : 0), true),
+  'gradual-3d': shiftScenario('gradual-3d', 'expectancy falling linearly by 1σ over 3 days', (ms) =>
+    ms <= 0 ? 0 : -Math.min(1, ms / (3 * DAY)),
+  ),
+  'deploy-regress': shiftScenario(
+    'deploy-regress',
+    'parameter deploy that costs 0.5σ of expectancy',
+    (ms) => (ms > 0 ? -0.5 : 0),
+    true,
+  ),
   'winprob-0.55-0.45': (() => {
     const before = binary(0.55, 0.2);
     const after = binary(0.45, 0.2, 0.55); // standardized on the same axis as before
@@ -396,10 +451,18 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
     deploy: false,
     draw: (p, ms, rng) => p.edge + (ms > 0 ? 2 : 1) * p.noise.sample(rng),
   },
-  regimes: dependent('regimes', 'regime switching of the mean: ±0.25σ, Markov, 50 trades a spell on average (long-run edge unchanged)', regimes),
+  regimes: dependent(
+    'regimes',
+    'regime switching of the mean: ±0.25σ, Markov, 50 trades a spell on average (long-run edge unchanged)',
+    regimes,
+  ),
   garch: dependent('garch', 'volatility clusters: GARCH(1,1), α 0.1, β 0.85 (edge unchanged)', garch),
   ar1: dependent('ar1', 'serially correlated outcomes: AR(1), ρ 0.3 (edge unchanged)', ar1(0.3)),
-  'ar1-t3': dependent('ar1-t3', 'AR(1), ρ 0.3, with Student t (ν = 3) innovations (edge unchanged)', ar1(0.3, STUDENT_T3)),
+  'ar1-t3': dependent(
+    'ar1-t3',
+    'AR(1), ρ 0.3, with Student t (ν = 3) innovations (edge unchanged)',
+    ar1(0.3, STUDENT_T3),
+  ),
 };
 
 // binary(0.45, …, standardizeAt 0.55) draws (e - mean_0.55)/sd_0.55 with e from the p = 0.45
@@ -411,7 +474,12 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
  * (Poisson); for an abrupt change this is ln(ARL0)/KL. Returns trades and hours, or
  * undefined when the information never gets there within `maxDays`.
  */
-export function lordenLimit(sc: Scenario, arl0Trades: number, ratePerDay: number, maxDays = 10_000): { trades: number; hours: number } | undefined {
+export function lordenLimit(
+  sc: Scenario,
+  arl0Trades: number,
+  ratePerDay: number,
+  maxDays = 10_000,
+): { trades: number; hours: number } | undefined {
   if (!sc.klAt) return undefined;
   const target = Math.log(arl0Trades);
   const dt = Math.min(HOUR, DAY / ratePerDay / 4);

@@ -120,8 +120,16 @@ export function plan(opts: Options): Group[] {
       const n = sc.stationary ? opts.stationaryRuns : opts.runs;
       for (let i = 0; i < n; i++) {
         const strategy = `${scenario}-${String(i).padStart(3, '0')}`;
-        const common = { strategy, rate, scenario, profile: sc.profiles[i % sc.profiles.length], seed: `${opts.seed}/${rate}/${strategy}`, stepMs };
-        if (sc.stationary) runs.push({ ...common, startMs: fromMs, changeMs: fromMs, emitFromMs: fromMs, emitToMs: stationaryTo });
+        const common = {
+          strategy,
+          rate,
+          scenario,
+          profile: sc.profiles[i % sc.profiles.length],
+          seed: `${opts.seed}/${rate}/${strategy}`,
+          stepMs,
+        };
+        if (sc.stationary)
+          runs.push({ ...common, startMs: fromMs, changeMs: fromMs, emitFromMs: fromMs, emitToMs: stationaryTo });
         else runs.push({ ...common, startMs: EPOCH_MS, changeMs, emitFromMs: fromMs, emitToMs: changeMs + horizonMs });
       }
     }
@@ -130,9 +138,22 @@ export function plan(opts: Options): Group[] {
   });
 }
 
-export function parseArgs(argv: string[], defaults: Omit<Options, 'out' | 'plot' | 'keep' | 'everyStep'> = FULL): Options {
-  const opts: Options = { ...defaults, out: 'bench/detection/results', plot: 'docs/alerting-delay-vs-false-alarms', keep: false, everyStep: false };
-  const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+export function parseArgs(
+  argv: string[],
+  defaults: Omit<Options, 'out' | 'plot' | 'keep' | 'everyStep'> = FULL,
+): Options {
+  const opts: Options = {
+    ...defaults,
+    out: 'bench/detection/results',
+    plot: 'docs/alerting-delay-vs-false-alarms',
+    keep: false,
+    everyStep: false,
+  };
+  const list = (v: string) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split('=', 2);
     const value = (): string => {
@@ -146,27 +167,62 @@ export function parseArgs(argv: string[], defaults: Omit<Options, 'out' | 'plot'
       return v;
     };
     switch (flag) {
-      case '--rates': opts.rates = list(value()).map(Number); break;
-      case '--scenarios': opts.scenarios = list(value()) as ScenarioName[]; break;
-      case '--runs': opts.runs = Math.round(num()); break;
-      case '--stationary-runs': opts.stationaryRuns = Math.round(num()); break;
-      case '--weeks': opts.weeks = num(); break;
-      case '--workers': opts.workers = Math.round(num()); break;
-      case '--step-minutes': opts.stepMs = num() * MINUTE; break;
-      case '--horizon-days': opts.horizonMs = num() * DAY; break;
-      case '--out': opts.out = value(); break;
-      case '--plot': opts.plot = value(); break;
-      case '--seed': opts.seed = value(); break;
-      case '--keep': opts.keep = true; break;
-      case '--save': opts.save = value(); break;
-      case '--load': opts.load = value(); break;
-      case '--every-step': opts.everyStep = true; break;
-      case '--quick': Object.assign(opts, { runs: 4, stationaryRuns: 6, weeks: 2 }); break;
-      default: throw new Error(`unknown option ${flag} (see docs/alerting.md, "Reproduce")`);
+      case '--rates':
+        opts.rates = list(value()).map(Number);
+        break;
+      case '--scenarios':
+        opts.scenarios = list(value()) as ScenarioName[];
+        break;
+      case '--runs':
+        opts.runs = Math.round(num());
+        break;
+      case '--stationary-runs':
+        opts.stationaryRuns = Math.round(num());
+        break;
+      case '--weeks':
+        opts.weeks = num();
+        break;
+      case '--workers':
+        opts.workers = Math.round(num());
+        break;
+      case '--step-minutes':
+        opts.stepMs = num() * MINUTE;
+        break;
+      case '--horizon-days':
+        opts.horizonMs = num() * DAY;
+        break;
+      case '--out':
+        opts.out = value();
+        break;
+      case '--plot':
+        opts.plot = value();
+        break;
+      case '--seed':
+        opts.seed = value();
+        break;
+      case '--keep':
+        opts.keep = true;
+        break;
+      case '--save':
+        opts.save = value();
+        break;
+      case '--load':
+        opts.load = value();
+        break;
+      case '--every-step':
+        opts.everyStep = true;
+        break;
+      case '--quick':
+        Object.assign(opts, { runs: 4, stationaryRuns: 6, weeks: 2 });
+        break;
+      default:
+        throw new Error(`unknown option ${flag} (see docs/alerting.md, "Reproduce")`);
     }
   }
-  for (const s of opts.scenarios) if (!(s in SCENARIOS)) throw new Error(`unknown scenario ${s}; known: ${Object.keys(SCENARIOS).join(', ')}`);
+  for (const s of opts.scenarios)
+    if (!(s in SCENARIOS)) throw new Error(`unknown scenario ${s}; known: ${Object.keys(SCENARIOS).join(', ')}`);
   for (const r of opts.rates) if (!(r > 0)) throw new Error(`bad rate ${r}`);
-  if (!opts.scenarios.includes('stationary')) throw new Error('the stationary scenario is needed for false-alarm rates');
+  if (!opts.scenarios.includes('stationary'))
+    throw new Error('the stationary scenario is needed for false-alarm rates');
   return opts;
 }

@@ -33,7 +33,15 @@ export function run(bin: string, args: string[], timeoutMs = 30 * 60_000): Promi
  * range the TSDB knows below 1500h): promtool re-reads the input once per block range.
  */
 export async function backfill(promtool: string, omPath: string, tsdbDir: string): Promise<void> {
-  await run(promtool, ['tsdb', 'create-blocks-from', 'openmetrics', '--max-block-duration=1500h', '-q', omPath, tsdbDir]);
+  await run(promtool, [
+    'tsdb',
+    'create-blocks-from',
+    'openmetrics',
+    '--max-block-duration=1500h',
+    '-q',
+    omPath,
+    tsdbDir,
+  ]);
 }
 
 function freePort(): Promise<number> {
@@ -73,26 +81,39 @@ export class PrometheusServer {
    * from the last scrape is absent, which is what staleness markers give a live Prometheus
    * (back-filled blocks have none).
    */
-  static async start(prometheus: string, tsdbDir: string, ruleFiles: string[], stepMs: number, workDir: string): Promise<PrometheusServer> {
+  static async start(
+    prometheus: string,
+    tsdbDir: string,
+    ruleFiles: string[],
+    stepMs: number,
+    workDir: string,
+  ): Promise<PrometheusServer> {
     const config = join(workDir, 'prometheus-bench.yml');
-    writeFileSync(config, `# written by bench/detection: rules only, nothing is scraped\nrule_files:\n${ruleFiles.map((f) => `  - '${f}'`).join('\n')}\n`);
+    writeFileSync(
+      config,
+      `# written by bench/detection: rules only, nothing is scraped\nrule_files:\n${ruleFiles.map((f) => `  - '${f}'`).join('\n')}\n`,
+    );
     const port = await freePort();
-    const child = spawn(prometheus, [
-      `--config.file=${config}`,
-      `--storage.tsdb.path=${tsdbDir}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      `--query.lookback-delta=${stepMs - 1}ms`,
-      '--query.max-samples=1000000000',
-      '--query.timeout=30m',
-      '--storage.tsdb.retention.time=100y',
-    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      prometheus,
+      [
+        `--config.file=${config}`,
+        `--storage.tsdb.path=${tsdbDir}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        `--query.lookback-delta=${stepMs - 1}ms`,
+        '--query.max-samples=1000000000',
+        '--query.timeout=30m',
+        '--storage.tsdb.retention.time=100y',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     const log: string[] = [];
     const keep = (d: Buffer) => {
       log.push(d.toString());
       if (log.length > 200) log.shift();
     };
-    child.stdout!.on('data', keep);
-    child.stderr!.on('data', keep);
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
     const server = new PrometheusServer(`http://127.0.0.1:${port}`, child, log);
     const deadline = Date.now() + 120_000;
     for (;;) {
@@ -136,7 +157,14 @@ export class PrometheusServer {
     const recording: RecordingRule[] = [];
     for (const g of json.data.groups)
       for (const r of g.rules) {
-        if (r.type === 'alerting') alerting.push({ name: r.name, query: r.query, forMs: r.duration * 1000, keepFiringForMs: (r.keepFiringFor ?? 0) * 1000, labels: r.labels ?? {} });
+        if (r.type === 'alerting')
+          alerting.push({
+            name: r.name,
+            query: r.query,
+            forMs: r.duration * 1000,
+            keepFiringForMs: (r.keepFiringFor ?? 0) * 1000,
+            labels: r.labels ?? {},
+          });
         else recording.push({ name: r.name, query: r.query });
       }
     return { alerting, recording };
@@ -152,7 +180,12 @@ export class PrometheusServer {
     const chunk = 10_000 * stepMs;
     for (let start = fromMs; start <= toMs; start += chunk + stepMs) {
       const end = Math.min(toMs, start + chunk);
-      const data = await this.api('/api/v1/query_range', { query, start: String(start / 1000), end: String(end / 1000), step: `${stepMs / 1000}s` });
+      const data = await this.api('/api/v1/query_range', {
+        query,
+        start: String(start / 1000),
+        end: String(end / 1000),
+        step: `${stepMs / 1000}s`,
+      });
       for (const s of data.result as Array<{ metric: Record<string, string>; values: Array<[number, string]> }>) {
         const key = labelKey(s.metric);
         let series = out.get(key);
@@ -201,11 +234,16 @@ export function inlineRecordingRules(query: string, recording: RecordingRule[], 
   let q = query;
   // Longest names first, so a name that begins another never cuts the longer one.
   for (const r of [...recording].sort((a, b) => b.name.length - a.name.length)) {
-    const re = new RegExp(`(?<![A-Za-z0-9_:])${r.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![A-Za-z0-9_:])(\\[[0-9a-z]+\\])?`, 'g');
+    const re = new RegExp(
+      `(?<![A-Za-z0-9_:])${r.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![A-Za-z0-9_:])(\\[[0-9a-z]+\\])?`,
+      'g',
+    );
     q = q.replace(re, (match, range: string | undefined, offset: number) => {
-      if (q[offset + match.length] === '{' || q[offset + match.length] === '[') throw new Error(`cannot inline ${r.name} with a selector in: ${query}`);
+      if (q[offset + match.length] === '{' || q[offset + match.length] === '[')
+        throw new Error(`cannot inline ${r.name} with a selector in: ${query}`);
       if (range === undefined) return `(${r.query})`;
-      if (stepMs === undefined) throw new Error(`cannot inline ${r.name} with a range without the evaluation step in: ${query}`);
+      if (stepMs === undefined)
+        throw new Error(`cannot inline ${r.name} with a range without the evaluation step in: ${query}`);
       return `(${r.query})${range.slice(0, -1)}:${stepMs / 1000}s]`;
     });
   }

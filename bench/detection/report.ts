@@ -3,7 +3,16 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { episodes, summarize, type Decay, type GroupData, type Member, type Quiet, type Stationary, type Summary } from './analyze.js';
+import {
+  episodes,
+  summarize,
+  type Decay,
+  type GroupData,
+  type Member,
+  type Quiet,
+  type Stationary,
+  type Summary,
+} from './analyze.js';
 import { SCENARIOS, lordenLimit, type ScenarioName } from './model.js';
 import { findBinary } from './prometheus.js';
 import type { Options } from './plan.js';
@@ -20,7 +29,11 @@ const drift = (z: number, more: Partial<Member> = {}): Member[] => [
  * The shipped defaults, tuned from these numbers (docs/alerting.md, "Tuning"), and the ones
  * they replaced (drift_zscore 3, regression_zscore 3, no CUSUM), kept as a comparison.
  */
-export const SHIPPED = { driftZ: DEFAULT_THRESHOLDS.drift_zscore, regressionZ: DEFAULT_THRESHOLDS.regression_zscore, cusumThreshold: DEFAULT_THRESHOLDS.cusum_threshold };
+export const SHIPPED = {
+  driftZ: DEFAULT_THRESHOLDS.drift_zscore,
+  regressionZ: DEFAULT_THRESHOLDS.regression_zscore,
+  cusumThreshold: DEFAULT_THRESHOLDS.cusum_threshold,
+};
 export const PREVIOUS = { driftZ: 3, regressionZ: 3 };
 
 export const DETECTORS: Record<string, { title: string; members: Member[] }> = {
@@ -35,24 +48,66 @@ export const DETECTORS: Record<string, { title: string; members: Member[] }> = {
   // The thresholds the simulated sidecar exported: the defaults of src/sidecar/thresholds.ts.
   shipped: {
     title: `shipped: drift_zscore ${SHIPPED.driftZ}, regression_zscore ${SHIPPED.regressionZ}, CUSUM ${SHIPPED.cusumThreshold}`,
-    members: [{ alert: 'TradingPnlPerTradeDrift' }, { alert: 'TradingWinRatioDrift' }, { alert: 'TradingParamVersionRegression' }, { alert: 'TradingPnlPerTradeCusum' }],
+    members: [
+      { alert: 'TradingPnlPerTradeDrift' },
+      { alert: 'TradingWinRatioDrift' },
+      { alert: 'TradingParamVersionRegression' },
+      { alert: 'TradingPnlPerTradeCusum' },
+    ],
   },
   naive: { title: 'naive: 24h win rate < 80% of 7d', members: [{ alert: 'Naive' }] },
 };
 
 export const SWEEPS = {
-  drift: { title: 'drift_zscore (both drift alerts, with the regression alert)', values: [1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5], members: (v: number): Member[] => [...drift(v), REGRESSION] },
-  cusum: { title: 'cusum_threshold in nats (the CUSUM alert, with the regression alert)', values: [0.5, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13], members: (v: number): Member[] => [{ alert: 'TradingPnlPerTradeCusum', threshold: v }, REGRESSION] },
-  naive: { title: 'naive factor (24h win rate below f × 7d)', values: [0.5, 0.6, 0.7, 0.8, 0.9], members: (v: number): Member[] => [{ alert: 'Naive', threshold: v }] },
-  driftFor: { title: '`for:` of both drift alerts in minutes (drift_zscore 3)', values: [15, 30, 60, 120], members: (v: number): Member[] => drift(3, { forMs: v * 60_000 }) },
-  driftFor35: { title: '`for:` of both drift alerts in minutes (drift_zscore 3.5)', values: [15, 30, 60, 120], members: (v: number): Member[] => drift(3.5, { forMs: v * 60_000 }) },
-  driftKeep35: { title: '`keep_firing_for:` of both drift alerts in minutes (drift_zscore 3.5)', values: [60, 360, 1440], members: (v: number): Member[] => drift(3.5, { keepMs: v * 60_000 }) },
-  cusumKeep: { title: '`keep_firing_for:` added to the CUSUM alert in minutes (cusum_threshold 10; the rule itself holds a crossing for a day within a run)', values: [60, 360, 1440, 4320], members: (v: number): Member[] => [{ alert: 'TradingPnlPerTradeCusum', threshold: 10, keepMs: v * 60_000 }] },
-  regression: { title: 'regression_zscore', values: [3, 3.5, 4, 4.5], members: (v: number): Member[] => [{ alert: 'TradingParamVersionRegression', threshold: v }] },
+  drift: {
+    title: 'drift_zscore (both drift alerts, with the regression alert)',
+    values: [1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5],
+    members: (v: number): Member[] => [...drift(v), REGRESSION],
+  },
+  cusum: {
+    title: 'cusum_threshold in nats (the CUSUM alert, with the regression alert)',
+    values: [0.5, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13],
+    members: (v: number): Member[] => [{ alert: 'TradingPnlPerTradeCusum', threshold: v }, REGRESSION],
+  },
+  naive: {
+    title: 'naive factor (24h win rate below f × 7d)',
+    values: [0.5, 0.6, 0.7, 0.8, 0.9],
+    members: (v: number): Member[] => [{ alert: 'Naive', threshold: v }],
+  },
+  driftFor: {
+    title: '`for:` of both drift alerts in minutes (drift_zscore 3)',
+    values: [15, 30, 60, 120],
+    members: (v: number): Member[] => drift(3, { forMs: v * 60_000 }),
+  },
+  driftFor35: {
+    title: '`for:` of both drift alerts in minutes (drift_zscore 3.5)',
+    values: [15, 30, 60, 120],
+    members: (v: number): Member[] => drift(3.5, { forMs: v * 60_000 }),
+  },
+  driftKeep35: {
+    title: '`keep_firing_for:` of both drift alerts in minutes (drift_zscore 3.5)',
+    values: [60, 360, 1440],
+    members: (v: number): Member[] => drift(3.5, { keepMs: v * 60_000 }),
+  },
+  cusumKeep: {
+    title:
+      '`keep_firing_for:` added to the CUSUM alert in minutes (cusum_threshold 10; the rule itself holds a crossing for a day within a run)',
+    values: [60, 360, 1440, 4320],
+    members: (v: number): Member[] => [{ alert: 'TradingPnlPerTradeCusum', threshold: 10, keepMs: v * 60_000 }],
+  },
+  regression: {
+    title: 'regression_zscore',
+    values: [3, 3.5, 4, 4.5],
+    members: (v: number): Member[] => [{ alert: 'TradingParamVersionRegression', threshold: v }],
+  },
   shippedCusum: {
     title: `cusum_threshold with the other shipped settings (drift_zscore ${SHIPPED.driftZ}, regression_zscore ${SHIPPED.regressionZ})`,
     values: [4, 5, 6, 7, 8, 9, 10],
-    members: (v: number): Member[] => [...drift(SHIPPED.driftZ), { alert: 'TradingParamVersionRegression', threshold: SHIPPED.regressionZ }, { alert: 'TradingPnlPerTradeCusum', threshold: v }],
+    members: (v: number): Member[] => [
+      ...drift(SHIPPED.driftZ),
+      { alert: 'TradingParamVersionRegression', threshold: SHIPPED.regressionZ },
+      { alert: 'TradingPnlPerTradeCusum', threshold: v },
+    ],
   },
 } as const;
 export type SweepName = keyof typeof SWEEPS;
@@ -78,7 +133,18 @@ export interface Results {
      * rate of "shipped"; `refined` is ln(ARL0·KL)/KL at the measured rate, what a CUSUM
      * designed for the exact change attains (Siegmund), lower when KL is small.
      */
-    limits: Partial<Record<ScenarioName, { target?: { trades: number; hours: number }; measured?: { trades: number; hours: number }; refined?: { trades: number; hours: number }; perWeek: number; own?: { trades: number; hours: number } }>>;
+    limits: Partial<
+      Record<
+        ScenarioName,
+        {
+          target?: { trades: number; hours: number };
+          measured?: { trades: number; hours: number };
+          refined?: { trades: number; hours: number };
+          perWeek: number;
+          own?: { trades: number; hours: number };
+        }
+      >
+    >;
   }>;
 }
 
@@ -101,7 +167,10 @@ export function compute(groups: GroupData[], opts: Options, seconds: number, des
       for (const [name, d] of Object.entries(DETECTORS)) detectors[name] = summaries(g, d.members, opts.scenarios);
       const sweeps = {} as Results['rates'][number]['sweeps'];
       for (const [name, sw] of Object.entries(SWEEPS) as Array<[SweepName, (typeof SWEEPS)[SweepName]]>)
-        sweeps[name] = sw.values.map((value) => ({ value, summaries: summaries(g, sw.members(value), opts.scenarios) }));
+        sweeps[name] = sw.values.map((value) => ({
+          value,
+          summaries: summaries(g, sw.members(value), opts.scenarios),
+        }));
       const st = detectors.shipped.stationary as Stationary;
       const both = design.find((d) => d.variant === SHIPPED_VARIANT);
       const ownArl = both && both.falseAlarmsPer28k > 0 ? 28_000 / both.falseAlarmsPer28k : undefined;
@@ -121,14 +190,23 @@ export function compute(groups: GroupData[], opts: Options, seconds: number, des
           own: ownArl ? lordenLimit(SCENARIOS[s], ownArl, g.rate) : undefined,
         };
       }
-      return { rate: g.rate, stepMinutes: g.stepMs / 60_000, horizonDays: g.horizonMs / 86_400_000, checks: g.checks, detectors, sweeps, limits };
+      return {
+        rate: g.rate,
+        stepMinutes: g.stepMs / 60_000,
+        horizonDays: g.horizonMs / 86_400_000,
+        checks: g.checks,
+        detectors,
+        sweeps,
+        limits,
+      };
     }),
   };
 }
 
 // ------------------------------------------------------------------ markdown
 
-const f1 = (x: number) => (Number.isFinite(x) ? (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2)) : '—');
+const f1 = (x: number) =>
+  Number.isFinite(x) ? (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2)) : '—';
 const pct = (a: number, b: number) => (b ? `${Math.round((100 * a) / b)}%` : '—');
 
 function hoursText(h: number): string {
@@ -156,8 +234,14 @@ export function markdown(r: Results): string {
   const lines: string[] = [];
   const scen = r.options.scenarios;
   lines.push(`# Detection benchmark results`, '');
-  lines.push(`Generated by \`npm run bench:detection\` on ${r.generated.slice(0, 10)} in ${Math.round(r.seconds / 60)} min: rates ${r.options.rates.join(', ')} trades/day; ${r.options.runs} runs per decay scenario and rate; ${r.options.stationaryRuns} stationary runs of ${r.options.weeks} weeks per rate; seed \`${r.options.seed}\`.`, '');
-  lines.push('Cells: false alarms per strategy-week (alarms) on stationary streams; for decays: share of runs detected within the horizon · median delay · median delay in trades; for changes that must not alert: runs without an alarm in the 7 days after the change.', '');
+  lines.push(
+    `Generated by \`npm run bench:detection\` on ${r.generated.slice(0, 10)} in ${Math.round(r.seconds / 60)} min: rates ${r.options.rates.join(', ')} trades/day; ${r.options.runs} runs per decay scenario and rate; ${r.options.stationaryRuns} stationary runs of ${r.options.weeks} weeks per rate; seed \`${r.options.seed}\`.`,
+    '',
+  );
+  lines.push(
+    'Cells: false alarms per strategy-week (alarms) on stationary streams; for decays: share of runs detected within the horizon · median delay · median delay in trades; for changes that must not alert: runs without an alarm in the 7 days after the change.',
+    '',
+  );
   lines.push(...headline(r, 'shipped'), '', ...headline(r, 'previous'), '', ...headline(r, 'naive'), '');
   lines.push(...dependentMarkdown(r), '');
   lines.push(...designMarkdown(r.design, SHIPPED.cusumThreshold), '');
@@ -181,7 +265,10 @@ export function markdown(r: Results): string {
       const o = l.own ? `; at the CUSUM's own rate ${f1(l.own.trades)} tr` : '';
       return `${t} (at ${f1(l.perWeek)}/week: ${m}; refined ${q}${o})`;
     });
-    lines.push(`| **limit** ln(ARL0)/KL at 1 per 20 strategy-weeks (at the measured rate of the shipped rules; refined ln(ARL0·KL)/KL) | ${lim.join(' | ')} |`, '');
+    lines.push(
+      `| **limit** ln(ARL0)/KL at 1 per 20 strategy-weeks (at the measured rate of the shipped rules; refined ln(ARL0·KL)/KL) | ${lim.join(' | ')} |`,
+      '',
+    );
     for (const [name, sw] of Object.entries(SWEEPS) as Array<[SweepName, (typeof SWEEPS)[SweepName]]>) {
       lines.push(`Sweep of ${sw.title}:`, '');
       lines.push(`| value | ${scen.join(' | ')} |`);
@@ -196,8 +283,13 @@ export function markdown(r: Results): string {
       lines.push('');
     }
     lines.push(...naiveComparison(rate, scen), '');
-    const checks = Object.entries(rate.checks).map(([a, c]) => `${a} ${c.mismatched}/${c.compared}`).join(', ');
-    lines.push(`Check, exact expression against the swept one at the shipped threshold (differing label-set steps / steps returned): ${checks}.`, '');
+    const checks = Object.entries(rate.checks)
+      .map(([a, c]) => `${a} ${c.mismatched}/${c.compared}`)
+      .join(', ');
+    lines.push(
+      `Check, exact expression against the swept one at the shipped threshold (differing label-set steps / steps returned): ${checks}.`,
+      '',
+    );
   }
   return lines.join('\n');
 }
@@ -213,7 +305,9 @@ export function headline(r: Results, name: string): string[] {
   const decays = scen.filter((s) => SCENARIOS[s].decay);
   const quiet = scen.filter((s) => !SCENARIOS[s].stationary && !SCENARIOS[s].decay);
   const out = [`### ${DETECTORS[name].title}`, ''];
-  out.push(`| trades/day | false alarms / strategy-week | ${quiet.map((s) => `${s}: quiet 7 days`).join(' | ')} | ${decays.join(' | ')} |`);
+  out.push(
+    `| trades/day | false alarms / strategy-week | ${quiet.map((s) => `${s}: quiet 7 days`).join(' | ')} | ${decays.join(' | ')} |`,
+  );
   out.push(`|---|---|${quiet.map(() => '---').join('|')}|${decays.map(() => '---').join('|')}|`);
   for (const rate of r.rates) {
     const d = rate.detectors[name];
@@ -224,7 +318,8 @@ export function headline(r: Results, name: string): string[] {
       const x = d[s] as Decay;
       const l = rate.limits[s];
       const mine = lordenLimit(SCENARIOS[s], (rate.rate * 7) / perWeek, rate.rate);
-      const ratio = (lim?: { trades: number }) => (lim && Number.isFinite(x.medianTrades) ? `${(x.medianTrades / lim.trades).toFixed(1)}×` : '—');
+      const ratio = (lim?: { trades: number }) =>
+        lim && Number.isFinite(x.medianTrades) ? `${(x.medianTrades / lim.trades).toFixed(1)}×` : '—';
       const own = withCusum && l?.own ? ` (${ratio(l.own)} at the CUSUM's rate)` : '';
       return `${pct(x.detected, x.runs)} · ${hoursText(x.medianHours)} · ${Number.isFinite(x.medianTrades) ? f1(x.medianTrades) : '—'} tr · ${ratio(mine)}${own}`;
     });
@@ -249,11 +344,17 @@ export function dependentMarkdown(r: Results): string[] {
   const healthy = r.options.scenarios.filter((s) => SCENARIOS[s].stationary);
   if (healthy.length < 2) return [];
   const out = ['### False alarms per strategy-week on healthy streams, rule by rule', ''];
-  out.push(`Every stream has the same long-run edge; ${healthy.map((s) => `**${s}**: ${SCENARIOS[s].title}`).join('; ')}. Cells: false alarms per strategy-week (alarms; 95% upper bound when there were none).`, '');
+  out.push(
+    `Every stream has the same long-run edge; ${healthy.map((s) => `**${s}**: ${SCENARIOS[s].title}`).join('; ')}. Cells: false alarms per strategy-week (alarms; 95% upper bound when there were none).`,
+    '',
+  );
   out.push(`| trades/day | rule | ${healthy.join(' | ')} |`);
   out.push(`|---|---|${healthy.map(() => '---').join('|')}|`);
   for (const rate of r.rates)
-    for (const name of PER_RULE) out.push(`| ${rate.rate} | ${DETECTORS[name].title} | ${healthy.map((s) => stationaryCell(rate.detectors[name][s])).join(' | ')} |`);
+    for (const name of PER_RULE)
+      out.push(
+        `| ${rate.rate} | ${DETECTORS[name].title} | ${healthy.map((s) => stationaryCell(rate.detectors[name][s])).join(' | ')} |`,
+      );
   return out;
 }
 
@@ -267,8 +368,12 @@ export function atNaiveRate(rate: Results['rates'][number]): { naive: Stationary
     // As on the plot: a setting already alarmed at the change in more than a quarter of the
     // runs of some decay is always on (few, endless episodes), not a detector.
     const usable = (p: (typeof rate.sweeps)[SweepName][number]) =>
-      Object.values(p.summaries).every((x) => x?.kind !== 'decay' || x.alarmedAtChange <= (x.runs + x.alarmedAtChange) / 4);
-    const ok = rate.sweeps[name].filter((p) => usable(p) && (p.summaries.stationary as Stationary).perWeek <= naive.perWeek);
+      Object.values(p.summaries).every(
+        (x) => x?.kind !== 'decay' || x.alarmedAtChange <= (x.runs + x.alarmedAtChange) / 4,
+      );
+    const ok = rate.sweeps[name].filter(
+      (p) => usable(p) && (p.summaries.stationary as Stationary).perWeek <= naive.perWeek,
+    );
     if (!ok.length) return undefined;
     return Math.min(...ok.map((p) => p.value));
   };
@@ -278,12 +383,17 @@ export function atNaiveRate(rate: Results['rates'][number]): { naive: Stationary
 function naiveComparison(rate: Results['rates'][number], scen: ScenarioName[]): string[] {
   const m = atNaiveRate(rate);
   const decays = scen.filter((s) => SCENARIOS[s].decay);
-  const cell = (x: Summary | undefined) => (x?.kind === 'decay' ? `${hoursText(x.medianHours)} (${pct(x.detected, x.runs)})` : '');
-  const out = [`At the naive rule's own false-alarm rate (${f1(m.naive.perWeek)} per strategy-week), median delay (share detected):`, ''];
+  const cell = (x: Summary | undefined) =>
+    x?.kind === 'decay' ? `${hoursText(x.medianHours)} (${pct(x.detected, x.runs)})` : '';
+  const out = [
+    `At the naive rule's own false-alarm rate (${f1(m.naive.perWeek)} per strategy-week), median delay (share detected):`,
+    '',
+  ];
   out.push(`| detector | ${decays.join(' | ')} |`, `|---|${decays.map(() => '---').join('|')}|`);
   out.push(`| naive (f = 0.8) | ${decays.map((s) => cell(rate.detectors.naive[s])).join(' | ')} |`);
   const row = (name: SweepName, value: number | undefined, label: string) => {
-    if (value === undefined) return `| ${label}: no setting as quiet as the naive rule | ${decays.map(() => '').join(' | ')} |`;
+    if (value === undefined)
+      return `| ${label}: no setting as quiet as the naive rule | ${decays.map(() => '').join(' | ')} |`;
     const p = rate.sweeps[name].find((x) => x.value === value)!;
     return `| ${label} ${value} (${f1((p.summaries.stationary as Stationary).perWeek)}/week) | ${decays.map((s) => cell(p.summaries[s])).join(' | ')} |`;
   };
@@ -297,10 +407,18 @@ export function designMarkdown(design: DesignRow[], threshold: number): string[]
   const cols = design[0].delays.map((d) => `${d.scenario} after ${d.history}`);
   const out = [`## The CUSUM statistic alone (threshold ${threshold} nats, trade time, no windows)`, ''];
   const dep = design[0].dependent.map((d) => d.scenario);
-  out.push('False alarms per 28,000 trades of a fresh run (20 strategy-weeks at 200 a day) on independent trades and on the healthy dependent streams, and per 5,600-trade fresh run (4 weeks at 200 a day); share of runs alarmed within 1,400 trades after volatility doubles; median trades to the threshold after each change, by the number of trades before it.', '');
-  out.push(`| variant | false alarms / 28k trades | ${dep.map((s) => `${s}: per 28k / per 5.6k run`).join(' | ')} | volatility x2 alarmed | ${cols.join(' | ')} |`);
+  out.push(
+    'False alarms per 28,000 trades of a fresh run (20 strategy-weeks at 200 a day) on independent trades and on the healthy dependent streams, and per 5,600-trade fresh run (4 weeks at 200 a day); share of runs alarmed within 1,400 trades after volatility doubles; median trades to the threshold after each change, by the number of trades before it.',
+    '',
+  );
+  out.push(
+    `| variant | false alarms / 28k trades | ${dep.map((s) => `${s}: per 28k / per 5.6k run`).join(' | ')} | volatility x2 alarmed | ${cols.join(' | ')} |`,
+  );
   out.push(`|---|---|${dep.map(() => '---').join('|')}|---|${cols.map(() => '---').join('|')}|`);
-  for (const d of design) out.push(`| ${d.variant} | ${f1(d.falseAlarmsPer28k)} | ${d.dependent.map((x) => `${f1(x.per28k)} / ${f1(x.per5600)}`).join(' | ')} | ${pct(d.volatilityAlarmed, 1)} | ${d.delays.map((x) => (Number.isFinite(x.median) ? f1(x.median) : '>5000')).join(' | ')} |`);
+  for (const d of design)
+    out.push(
+      `| ${d.variant} | ${f1(d.falseAlarmsPer28k)} | ${d.dependent.map((x) => `${f1(x.per28k)} / ${f1(x.per5600)}`).join(' | ')} | ${pct(d.volatilityAlarmed, 1)} | ${d.delays.map((x) => (Number.isFinite(x.median) ? f1(x.median) : '>5000')).join(' | ')} |`,
+    );
   return out;
 }
 
@@ -364,7 +482,9 @@ export function svg(r: Results, panels: Array<{ rate: number; scenario: Scenario
   const parts: string[] = [];
   const xMin = -3;
   const xMax = 1;
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W * cols}" height="${H * rows + 60}" font-family="DejaVu Sans, Arial, sans-serif" font-size="12">`);
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W * cols}" height="${H * rows + 60}" font-family="DejaVu Sans, Arial, sans-serif" font-size="12">`,
+  );
   parts.push(`<rect width="100%" height="100%" fill="white"/>`);
   panels.forEach((p, k) => {
     const rate = r.rates.find((x) => x.rate === p.rate);
@@ -375,33 +495,50 @@ export function svg(r: Results, panels: Array<{ rate: number; scenario: Scenario
     const ys = curves.flatMap((c) => c.points.map((q) => q.y)).filter((y) => y > 0);
     const yMin = Math.floor(Math.log10(Math.min(...ys)));
     const yMax = Math.ceil(Math.log10(Math.max(...ys)));
-    const px = (x: number) => ox + m.l + ((Math.log10(Math.max(x, 10 ** xMin)) - xMin) / (xMax - xMin)) * (W - m.l - m.r);
+    const px = (x: number) =>
+      ox + m.l + ((Math.log10(Math.max(x, 10 ** xMin)) - xMin) / (xMax - xMin)) * (W - m.l - m.r);
     const py = (y: number) => oy + H - m.b - ((Math.log10(y) - yMin) / Math.max(1, yMax - yMin)) * (H - m.t - m.b);
-    parts.push(`<text x="${ox + W / 2}" y="${oy + 20}" text-anchor="middle" font-weight="bold">${SCENARIOS[p.scenario].title}, ${p.rate} trades/day</text>`);
+    parts.push(
+      `<text x="${ox + W / 2}" y="${oy + 20}" text-anchor="middle" font-weight="bold">${SCENARIOS[p.scenario].title}, ${p.rate} trades/day</text>`,
+    );
     for (let e = xMin; e <= xMax; e++) {
       const x = px(10 ** e);
       parts.push(`<line x1="${x}" y1="${oy + m.t}" x2="${x}" y2="${oy + H - m.b}" stroke="#ddd"/>`);
-      parts.push(`<text x="${x}" y="${oy + H - m.b + 16}" text-anchor="middle">${10 ** e >= 1 ? 10 ** e : (10 ** e).toFixed(-e)}</text>`);
+      parts.push(
+        `<text x="${x}" y="${oy + H - m.b + 16}" text-anchor="middle">${10 ** e >= 1 ? 10 ** e : (10 ** e).toFixed(-e)}</text>`,
+      );
     }
     for (let e = yMin; e <= yMax; e++) {
       const y = py(10 ** e);
       parts.push(`<line x1="${ox + m.l}" y1="${y}" x2="${ox + W - m.r}" y2="${y}" stroke="#ddd"/>`);
-      parts.push(`<text x="${ox + m.l - 6}" y="${y + 4}" text-anchor="end">${10 ** e >= 1 ? 10 ** e : (10 ** e).toFixed(-e)} h</text>`);
+      parts.push(
+        `<text x="${ox + m.l - 6}" y="${y + 4}" text-anchor="end">${10 ** e >= 1 ? 10 ** e : (10 ** e).toFixed(-e)} h</text>`,
+      );
     }
     const tx = px(TARGET_PER_WEEK);
-    parts.push(`<line x1="${tx}" y1="${oy + m.t}" x2="${tx}" y2="${oy + H - m.b}" stroke="#999" stroke-dasharray="2,3"/>`);
+    parts.push(
+      `<line x1="${tx}" y1="${oy + m.t}" x2="${tx}" y2="${oy + H - m.b}" stroke="#999" stroke-dasharray="2,3"/>`,
+    );
     parts.push(`<text x="${tx + 3}" y="${oy + m.t + 10}" fill="#777" font-size="10">target 1/20</text>`);
-    parts.push(`<text x="${ox + (W + m.l) / 2}" y="${oy + H - 10}" text-anchor="middle">false alarms per strategy-week (stationary)</text>`);
-    parts.push(`<text transform="translate(${ox + 14},${oy + (H - m.b + m.t) / 2}) rotate(-90)" text-anchor="middle">median delay</text>`);
+    parts.push(
+      `<text x="${ox + (W + m.l) / 2}" y="${oy + H - 10}" text-anchor="middle">false alarms per strategy-week (stationary)</text>`,
+    );
+    parts.push(
+      `<text transform="translate(${ox + 14},${oy + (H - m.b + m.t) / 2}) rotate(-90)" text-anchor="middle">median delay</text>`,
+    );
     for (const c of curves) {
       if (!c.points.length) continue;
       // Sweeps in threshold order (a path a user moves along), limits by x.
       const pts = c.dash ? [...c.points].sort((a, b) => a.x - b.x) : c.points;
-      parts.push(`<polyline fill="none" stroke="${c.color}" stroke-width="2" ${c.dash ? `stroke-dasharray="${c.dash}"` : ''} points="${pts.map((q) => `${px(q.x).toFixed(1)},${py(q.y).toFixed(1)}`).join(' ')}"/>`);
+      parts.push(
+        `<polyline fill="none" stroke="${c.color}" stroke-width="2" ${c.dash ? `stroke-dasharray="${c.dash}"` : ''} points="${pts.map((q) => `${px(q.x).toFixed(1)},${py(q.y).toFixed(1)}`).join(' ')}"/>`,
+      );
       for (const q of pts) {
         if (c.dash) continue;
         const fill = q.zero ? 'white' : c.color;
-        parts.push(`<circle cx="${px(q.x).toFixed(1)}" cy="${py(q.y).toFixed(1)}" r="${q.mark ? 6 : 3.5}" fill="${fill}" stroke="${c.color}" stroke-width="${q.mark ? 2.5 : 1.5}"/>`);
+        parts.push(
+          `<circle cx="${px(q.x).toFixed(1)}" cy="${py(q.y).toFixed(1)}" r="${q.mark ? 6 : 3.5}" fill="${fill}" stroke="${c.color}" stroke-width="${q.mark ? 2.5 : 1.5}"/>`,
+        );
       }
     }
   });
@@ -417,10 +554,14 @@ export function svg(r: Results, panels: Array<{ rate: number; scenario: Scenario
   legend.forEach((l, i) => {
     const x = 20 + (i % 3) * 300;
     const y = ly + Math.floor(i / 3) * 18;
-    parts.push(`<line x1="${x}" y1="${y}" x2="${x + 26}" y2="${y}" stroke="${l.color}" stroke-width="2" ${l.dash ? `stroke-dasharray="${l.dash}"` : ''}/>`);
+    parts.push(
+      `<line x1="${x}" y1="${y}" x2="${x + 26}" y2="${y}" stroke="${l.color}" stroke-width="2" ${l.dash ? `stroke-dasharray="${l.dash}"` : ''}/>`,
+    );
     parts.push(`<text x="${x + 32}" y="${y + 4}">${l.label}</text>`);
   });
-  parts.push(`<text x="20" y="${ly + 40}" font-size="11" fill="#444">Large markers: drift_zscore ${PREVIOUS.driftZ} (previous default) and ${SHIPPED.driftZ} (default), cusum_threshold ${SHIPPED.cusumThreshold}, f = 0.8. Hollow: no false alarm observed, drawn at half the 95% upper bound.</text>`);
+  parts.push(
+    `<text x="20" y="${ly + 40}" font-size="11" fill="#444">Large markers: drift_zscore ${PREVIOUS.driftZ} (previous default) and ${SHIPPED.driftZ} (default), cusum_threshold ${SHIPPED.cusumThreshold}, f = 0.8. Hollow: no false alarm observed, drawn at half the 95% upper bound.</text>`,
+  );
   parts.push('</svg>');
   return parts.join('\n');
 }
@@ -432,10 +573,18 @@ export const PLOT_PANELS: Array<{ rate: number; scenario: ScenarioName }> = [
   { rate: 10, scenario: 'drop-1sd' },
 ];
 
-export function report(groups: GroupData[], opts: Options, outDir: string, seconds: number, plotPath?: string, design: DesignRow[] = []): Results {
+export function report(
+  groups: GroupData[],
+  opts: Options,
+  outDir: string,
+  seconds: number,
+  plotPath?: string,
+  design: DesignRow[] = [],
+): Results {
   const r = compute(groups, opts, seconds, design);
   // Five significant digits are plenty for every figure and keep the committed file small.
-  const round = (_k: string, v: unknown) => (v === Infinity ? 'Infinity' : typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(5)) : v);
+  const round = (_k: string, v: unknown) =>
+    v === Infinity ? 'Infinity' : typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(5)) : v;
   writeFileSync(path.join(outDir, 'results.json'), JSON.stringify(r, round));
   writeFileSync(path.join(outDir, 'results.md'), markdown(r));
   let panels = PLOT_PANELS.filter((p) => r.rates.some((x) => x.rate === p.rate) && opts.scenarios.includes(p.scenario));

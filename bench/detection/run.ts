@@ -11,7 +11,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AlertData, GroupData } from './analyze.js';
 import { type Options, parseArgs, plan, type Group } from './plan.js';
-import { PrometheusServer, backfill, findBinary, inlineRecordingRules, labelKey, withThreshold, type Series } from './prometheus.js';
+import {
+  PrometheusServer,
+  backfill,
+  findBinary,
+  inlineRecordingRules,
+  labelKey,
+  withThreshold,
+  type Series,
+} from './prometheus.js';
 import { report } from './report.js';
 import { cusumDesign } from './cusum-design.js';
 import type { RunResult } from './simulate.js';
@@ -35,7 +43,12 @@ export const EVALUATED: Array<{ alert: string; threshold: string; dir: AlertData
 ];
 
 /** The naive check of the issue, as a PromQL ratio (compared with 0.8 and swept). */
-export const NAIVE = { alert: 'Naive', query: 'edgewatch_window_win_ratio{window="24h"} / ignoring (window) edgewatch_window_win_ratio{window="7d"} < 0.95', loosest: 0.95, shipped: 0.8 };
+export const NAIVE = {
+  alert: 'Naive',
+  query: 'edgewatch_window_win_ratio{window="24h"} / ignoring (window) edgewatch_window_win_ratio{window="7d"} < 0.95',
+  loosest: 0.95,
+  shipped: 0.8,
+};
 
 function log(msg: string): void {
   process.stderr.write(`[bench:detection ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -62,7 +75,9 @@ async function simulate(g: Group, opts: Options, work: string): Promise<{ result
       return new Promise<void>((resolve, reject) => {
         const child = fork(path.join(HERE, 'worker.js'), [file], { stdio: 'inherit' });
         child.once('error', reject);
-        child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`simulation worker ${i} exited with ${code}`))));
+        child.once('exit', (code) =>
+          code === 0 ? resolve() : reject(new Error(`simulation worker ${i} exited with ${code}`)),
+        );
       });
     }),
   );
@@ -70,24 +85,43 @@ async function simulate(g: Group, opts: Options, work: string): Promise<{ result
   return { results, omFiles: jobs.map((j) => j.omPath) };
 }
 
-function toAlertData(series: Series[], forMs: number, keepMs: number, dir: AlertData['dir'], shipped: number): AlertData {
+function toAlertData(
+  series: Series[],
+  forMs: number,
+  keepMs: number,
+  dir: AlertData['dir'],
+  shipped: number,
+): AlertData {
   return {
     forMs,
     keepMs,
     dir,
     shipped,
-    series: series.map((s) => ({ strategy: s.labels.strategy, key: labelKey(s.labels), points: [...s.points.entries()].sort((a, b) => a[0] - b[0]) })),
+    series: series.map((s) => ({
+      strategy: s.labels.strategy,
+      key: labelKey(s.labels),
+      points: [...s.points.entries()].sort((a, b) => a[0] - b[0]),
+    })),
   };
 }
 
 /** Runs one group end to end and returns its data for the analysis (with opts.keep, the
  *  OpenMetrics files `${bot}-${worker}.om` and the TSDB stay in `work`). */
-export async function runGroup(g: Group, opts: Options, work: string, bins: { promtool: string; prometheus: string }): Promise<GroupData> {
+export async function runGroup(
+  g: Group,
+  opts: Options,
+  work: string,
+  bins: { promtool: string; prometheus: string },
+): Promise<GroupData> {
   const t0 = Date.now();
-  log(`rate ${g.rate}/day: simulating ${g.runs.length} runs, step ${g.stepMs / 60_000} min, ${((g.toMs - g.fromMs) / 86_400_000).toFixed(0)} days`);
+  log(
+    `rate ${g.rate}/day: simulating ${g.runs.length} runs, step ${g.stepMs / 60_000} min, ${((g.toMs - g.fromMs) / 86_400_000).toFixed(0)} days`,
+  );
   const { results, omFiles } = await simulate(g, opts, work);
   const samples = results.reduce((s, r) => s + r.samples, 0);
-  log(`rate ${g.rate}/day: ${samples.toLocaleString('en')} samples in ${((Date.now() - t0) / 1000).toFixed(0)}s; back-filling`);
+  log(
+    `rate ${g.rate}/day: ${samples.toLocaleString('en')} samples in ${((Date.now() - t0) / 1000).toFixed(0)}s; back-filling`,
+  );
   const tsdb = path.join(work, `${g.bot}-tsdb`);
   mkdirSync(tsdb, { recursive: true });
   await Promise.all(omFiles.map((f) => backfill(bins.promtool, f, tsdb)));
@@ -102,7 +136,10 @@ export async function runGroup(g: Group, opts: Options, work: string, bins: { pr
       if (!rule) throw new Error(`alert ${e.alert} is not in the rule files`);
       const exact = inlineRecordingRules(rule.query, recording, g.stepMs);
       const loose = withThreshold(exact, e.threshold, e.loosest);
-      const [looseSeries, exactSeries] = await Promise.all([server.range(loose, g.fromMs, g.toMs, g.stepMs), server.range(exact, g.fromMs, g.toMs, g.stepMs)]);
+      const [looseSeries, exactSeries] = await Promise.all([
+        server.range(loose, g.fromMs, g.toMs, g.stepMs),
+        server.range(exact, g.fromMs, g.toMs, g.stepMs),
+      ]);
       // The threshold series in the data holds the default; filtering the loose result at
       // that value must give exactly what the unmodified expression returned.
       const data = toAlertData(looseSeries, rule.forMs, rule.keepFiringForMs, e.dir, thresholdDefault(e.threshold));
@@ -120,7 +157,11 @@ export async function runGroup(g: Group, opts: Options, work: string, bins: { pr
       toMs: g.toMs,
       changeMs: g.changeMs,
       horizonMs: g.horizonMs,
-      runs: results.map((r) => ({ ...r, emitFromMs: specs.get(r.strategy)!.emitFromMs, emitToMs: specs.get(r.strategy)!.emitToMs })),
+      runs: results.map((r) => ({
+        ...r,
+        emitFromMs: specs.get(r.strategy)!.emitFromMs,
+        emitToMs: specs.get(r.strategy)!.emitToMs,
+      })),
       alerts,
       checks,
     };
@@ -165,7 +206,8 @@ async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   const promtool = findBinary('promtool');
   const prometheus = findBinary('prometheus');
-  if (!promtool || !prometheus) throw new Error('promtool and prometheus (Prometheus 2.42) are needed: apt-get install -y prometheus');
+  if (!promtool || !prometheus)
+    throw new Error('promtool and prometheus (Prometheus 2.42) are needed: apt-get install -y prometheus');
   const work = mkdtempSync(path.join(os.tmpdir(), 'edgewatch-detection-'));
   const started = Date.now();
   const groups: GroupData[] = [];

@@ -61,7 +61,13 @@ export interface Sink {
 // The series the evaluated rules read (the exposition has more; writing only these keeps
 // the TSDB small). Window stats other than trades and win_ratio, 1h windows, versions'
 // other stats and experiments are not read by any rule evaluated here.
-const WANTED_THRESHOLDS = new Set(['drift_zscore', 'drift_min_trades', 'regression_zscore', 'regression_min_trades', 'cusum_threshold']);
+const WANTED_THRESHOLDS = new Set([
+  'drift_zscore',
+  'drift_min_trades',
+  'regression_zscore',
+  'regression_min_trades',
+  'cusum_threshold',
+]);
 
 function fmt(v: number): string {
   return v === Infinity ? '+Inf' : v === -Infinity ? '-Inf' : String(v);
@@ -80,8 +86,14 @@ async function seriesOf(metrics: SidecarMetrics, bot: string): Promise<string[]>
   for (const v of await get('edgewatch_drift_zscore')) out.push(body('edgewatch_drift_zscore', bot, v.labels, v.value));
   for (const name of ['edgewatch_window_trades', 'edgewatch_window_win_ratio'])
     for (const v of await get(name)) if (v.labels.window !== '1h') out.push(body(name, bot, v.labels, v.value));
-  for (const v of await get('edgewatch_threshold')) if (WANTED_THRESHOLDS.has(String(v.labels.name))) out.push(body('edgewatch_threshold', bot, v.labels, v.value));
-  for (const name of ['edgewatch_active_param_version_info', 'edgewatch_version_trades', 'edgewatch_version_regression_zscore', 'edgewatch_cusum_statistic'])
+  for (const v of await get('edgewatch_threshold'))
+    if (WANTED_THRESHOLDS.has(String(v.labels.name))) out.push(body('edgewatch_threshold', bot, v.labels, v.value));
+  for (const name of [
+    'edgewatch_active_param_version_info',
+    'edgewatch_version_trades',
+    'edgewatch_version_regression_zscore',
+    'edgewatch_cusum_statistic',
+  ])
     for (const v of await get(name)) out.push(body(name, bot, v.labels, v.value));
   return out;
 }
@@ -97,7 +109,13 @@ let shared: SidecarMetrics | undefined;
  * that both write the same series, with values equal but for the last bits (the engine
  * folds a window's edge minutes in another order as the scrape time moves).
  */
-export async function simulateRun(spec: RunSpec, tmpDir: string, bot: string, sink: Sink, everyStep = false): Promise<RunResult> {
+export async function simulateRun(
+  spec: RunSpec,
+  tmpDir: string,
+  bot: string,
+  sink: Sink,
+  everyStep = false,
+): Promise<RunResult> {
   const trades = tradesOf(spec);
   const sc = SCENARIOS[spec.scenario];
   const path = join(tmpDir, `${spec.strategy}.db`);
@@ -105,7 +123,12 @@ export async function simulateRun(spec: RunSpec, tmpDir: string, bot: string, si
   const metrics = (shared ??= new SidecarMetrics());
   const opts = { keepVersions: 5, thresholds: parseThresholds(undefined, 'defaults') };
   try {
-    ledger.deployParams(spec.strategy, { strategy: spec.strategy, version: 1 }, { source: 'bench', note: 'first version' }, spec.startMs);
+    ledger.deployParams(
+      spec.strategy,
+      { strategy: spec.strategy, version: 1 },
+      { source: 'bench', note: 'first version' },
+      spec.startMs,
+    );
     const deployMs = sc.deploy ? spec.changeMs : undefined;
     const engine = new WindowEngine(ledger);
     // Event times, ascending.
@@ -131,11 +154,29 @@ export async function simulateRun(spec: RunSpec, tmpDir: string, bot: string, si
         const batch: TradeInput[] = [];
         while (next < trades.length && trades[next].closedMs <= now) {
           const t = trades[next++];
-          batch.push({ strategy: spec.strategy, id: t.id, symbol: 'SIM', side: 'long', closedMs: t.closedMs, openedMs: null, pnl: t.pnl, fees: 0, notional: null, paramVersion: null, experiment: null, variant: null });
+          batch.push({
+            strategy: spec.strategy,
+            id: t.id,
+            symbol: 'SIM',
+            side: 'long',
+            closedMs: t.closedMs,
+            openedMs: null,
+            pnl: t.pnl,
+            fees: 0,
+            notional: null,
+            paramVersion: null,
+            experiment: null,
+            variant: null,
+          });
         }
         if (batch.length) ledger.insertTrades(batch, now);
         if (deployMs !== undefined && !deployed && deployMs <= now) {
-          ledger.deployParams(spec.strategy, { strategy: spec.strategy, version: 2 }, { source: 'bench', note: 'the regressing deploy' }, deployMs);
+          ledger.deployParams(
+            spec.strategy,
+            { strategy: spec.strategy, version: 2 },
+            { source: 'bench', note: 'the regressing deploy' },
+            deployMs,
+          );
           deployed = true;
         }
         engine.refresh(now);
@@ -168,4 +209,3 @@ export async function simulateRun(spec: RunSpec, tmpDir: string, bot: string, si
     for (const s of ['', '-wal', '-shm']) rmSync(path + s, { force: true });
   }
 }
-

@@ -7,7 +7,15 @@ import path from 'node:path';
 import { PROMETHEUS_RULES_DIR } from '../../prometheus/render.js';
 import { alertmanagerPlaceholders, renderAlertmanagerConfig } from '../../alertmanager/render.js';
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000, y: 31_536_000_000 };
+const UNIT_MS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+  y: 31_536_000_000,
+};
 
 /** A Prometheus duration ('15m', '1h30m', '500ms') in milliseconds. */
 export function durationMs(text: string): number {
@@ -20,11 +28,14 @@ export function durationMs(text: string): number {
 export function capDurations(text: string, key: string, max: string): { text: string; changed: number } {
   const limit = durationMs(max);
   let changed = 0;
-  const out = text.replace(new RegExp(`^([ \\t]*${key}: )(\\w+)[ \\t]*$`, 'gm'), (line, prefix: string, value: string) => {
-    if (durationMs(value) <= limit) return line;
-    changed++;
-    return `${prefix}${max}`;
-  });
+  const out = text.replace(
+    new RegExp(`^([ \\t]*${key}: )(\\w+)[ \\t]*$`, 'gm'),
+    (line, prefix: string, value: string) => {
+      if (durationMs(value) <= limit) return line;
+      changed++;
+      return `${prefix}${max}`;
+    },
+  );
   return { text: out, changed };
 }
 
@@ -57,7 +68,10 @@ export interface LocalReceivers {
  * SMTP variables together, so a half-configured mail server is reported, not patched).
  * `local` names the variables that were filled in.
  */
-export function localAlertmanagerEnv(env: NodeJS.ProcessEnv, sinks: LocalReceivers): { env: Record<string, string | undefined>; local: string[] } {
+export function localAlertmanagerEnv(
+  env: NodeJS.ProcessEnv,
+  sinks: LocalReceivers,
+): { env: Record<string, string | undefined>; local: string[] } {
   const out: Record<string, string | undefined> = { ...env };
   const local: string[] = [];
   const fill = (name: string, value: string) => {
@@ -67,7 +81,9 @@ export function localAlertmanagerEnv(env: NodeJS.ProcessEnv, sinks: LocalReceive
   };
   fill('EDGEWATCH_DISCORD_WEBHOOK_URL', `${sinks.webhookBase}/discord`);
   fill('EDGEWATCH_WATCHDOG_URL', `${sinks.webhookBase}/watchdog`);
-  const smtpVars = alertmanagerPlaceholders().map((p) => p.name).filter((n) => n.startsWith('EDGEWATCH_SMTP_') || n === 'EDGEWATCH_EMAIL_TO');
+  const smtpVars = alertmanagerPlaceholders()
+    .map((p) => p.name)
+    .filter((n) => n.startsWith('EDGEWATCH_SMTP_') || n === 'EDGEWATCH_EMAIL_TO');
   if (smtpVars.every((n) => !env[n])) {
     fill('EDGEWATCH_SMTP_SMARTHOST', sinks.smtp);
     fill('EDGEWATCH_SMTP_FROM', 'edgewatch@localhost');
@@ -78,7 +94,10 @@ export function localAlertmanagerEnv(env: NodeJS.ProcessEnv, sinks: LocalReceive
 }
 
 /** The Alertmanager configuration as shipped, receivers from `env`, `group_wait` cut to `maxGroupWait`. */
-export function renderLocalAlertmanager(env: Record<string, string | undefined>, options: { maxGroupWait?: string } = {}): string {
+export function renderLocalAlertmanager(
+  env: Record<string, string | undefined>,
+  options: { maxGroupWait?: string } = {},
+): string {
   const text = renderAlertmanagerConfig(env);
   return options.maxGroupWait ? capDurations(text, 'group_wait', options.maxGroupWait).text : text;
 }

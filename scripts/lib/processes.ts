@@ -17,7 +17,12 @@ export const INSTALL_HINT = 'sudo apt-get update && sudo apt-get install -y prom
 /** The first of `names` that is an executable on PATH (or a path itself). */
 export function findExecutable(...names: string[]): string | undefined {
   for (const name of names) {
-    const candidates = name.includes('/') ? [name] : (process.env.PATH ?? '').split(path.delimiter).filter(Boolean).map((d) => path.join(d, name));
+    const candidates = name.includes('/')
+      ? [name]
+      : (process.env.PATH ?? '')
+          .split(path.delimiter)
+          .filter(Boolean)
+          .map((d) => path.join(d, name));
     for (const file of candidates) {
       try {
         accessSync(file, constants.X_OK);
@@ -31,10 +36,20 @@ export function findExecutable(...names: string[]): string | undefined {
 }
 
 /** Prometheus and Alertmanager, or a message naming what is missing and how to install it. */
-export function findStackBinaries(env: NodeJS.ProcessEnv = process.env): { prometheus?: string; alertmanager?: string; problem?: string } {
+export function findStackBinaries(env: NodeJS.ProcessEnv = process.env): {
+  prometheus?: string;
+  alertmanager?: string;
+  problem?: string;
+} {
   // Debian names Alertmanager prometheus-alertmanager; the upstream tarball names it alertmanager.
-  const prometheus = findExecutable(...(env.EDGEWATCH_PROMETHEUS_BIN ? [env.EDGEWATCH_PROMETHEUS_BIN] : ['prometheus']));
-  const alertmanager = findExecutable(...(env.EDGEWATCH_ALERTMANAGER_BIN ? [env.EDGEWATCH_ALERTMANAGER_BIN] : ['prometheus-alertmanager', 'alertmanager']));
+  const prometheus = findExecutable(
+    ...(env.EDGEWATCH_PROMETHEUS_BIN ? [env.EDGEWATCH_PROMETHEUS_BIN] : ['prometheus']),
+  );
+  const alertmanager = findExecutable(
+    ...(env.EDGEWATCH_ALERTMANAGER_BIN
+      ? [env.EDGEWATCH_ALERTMANAGER_BIN]
+      : ['prometheus-alertmanager', 'alertmanager']),
+  );
   const missing = [
     ...(prometheus ? [] : [env.EDGEWATCH_PROMETHEUS_BIN ?? 'prometheus']),
     ...(alertmanager ? [] : [env.EDGEWATCH_ALERTMANAGER_BIN ?? 'prometheus-alertmanager']),
@@ -80,7 +95,11 @@ export interface StartOptions {
 
 /** Starts `bin args`, keeping the last 64 KiB of its output in memory. */
 export function startProc(name: string, bin: string, args: string[], options: StartOptions = {}): Proc {
-  const child = spawn(bin, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(bin, args, {
+    env: options.env ?? process.env,
+    cwd: options.cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let file: WriteStream | undefined;
   if (options.logFile) file = createWriteStream(options.logFile, { flags: 'a' });
@@ -88,8 +107,8 @@ export function startProc(name: string, bin: string, args: string[], options: St
     out = (out + chunk.toString('utf8')).slice(-65_536);
     file?.write(chunk);
   };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('error', (err) => {
       keep(Buffer.from(`${name}: ${err.message}\n`));
@@ -105,7 +124,11 @@ export function startProc(name: string, bin: string, args: string[], options: St
     name,
     child,
     exited,
-    tail: (lines = 30) => out.split('\n').slice(-lines - 1).join('\n'),
+    tail: (lines = 30) =>
+      out
+        .split('\n')
+        .slice(-lines - 1)
+        .join('\n'),
     stop: async (graceMs = 5000) => {
       if (!running()) return void (await exited);
       child.kill('SIGTERM');

@@ -31,7 +31,11 @@ export function startWebhookSink(onReceive: (n: Notification) => void = () => un
       } catch {
         // kept as text
       }
-      const n = { channel: (req.url ?? '/').replace(/^\/+/, '').split('?')[0] || 'webhook', receivedAt: Date.now(), body };
+      const n = {
+        channel: (req.url ?? '/').replace(/^\/+/, '').split('?')[0] || 'webhook',
+        receivedAt: Date.now(),
+        body,
+      };
       received.push(n);
       // Discord answers 204 to a webhook post.
       res.writeHead(204).end();
@@ -105,7 +109,9 @@ function listen(server: http.Server | net.Server, received: Notification[]): Pro
 export function decodeMail(raw: string): string {
   const unstuffed = raw.replace(/\r\n\.\./g, '\r\n.');
   const headers = unstuffed.replace(/=\?utf-8\?q\?(.*?)\?=/gi, (_m, word: string) => word.replace(/_/g, ' '));
-  const bytes = headers.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  const bytes = headers
+    .replace(/=\r?\n/g, '')
+    .replace(/=([0-9A-F]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
   return Buffer.from(bytes, 'latin1').toString('utf8');
 }
 

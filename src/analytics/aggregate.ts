@@ -42,15 +42,28 @@ export interface Agg {
 
 export function empty(): Agg {
   return {
-    n: 0, wins: 0, sum: 0, mean: 0, m2: 0, grossProfit: 0, grossLoss: 0, fees: 0,
-    maxPrefix: 0, minPrefix: 0, maxDrawdown: 0, rn: 0, rmean: 0, rm2: 0,
+    n: 0,
+    wins: 0,
+    sum: 0,
+    mean: 0,
+    m2: 0,
+    grossProfit: 0,
+    grossLoss: 0,
+    fees: 0,
+    maxPrefix: 0,
+    minPrefix: 0,
+    maxDrawdown: 0,
+    rn: 0,
+    rmean: 0,
+    rm2: 0,
   };
 }
 
 export const EMPTY: Readonly<Agg> = Object.freeze(empty());
 
 function checkFinite(pnl: number, fees: number, notional: number | null): void {
-  if (notional !== null && !Number.isFinite(notional)) throw new RangeError(`notional must be a finite number or null, got ${notional}`);
+  if (notional !== null && !Number.isFinite(notional))
+    throw new RangeError(`notional must be a finite number or null, got ${notional}`);
   // A NaN or infinity would poison every aggregate it is folded into (and the cached
   // totals) for good, so refuse it here, loudly, instead of exporting NaN later.
   if (!Number.isFinite(pnl)) throw new RangeError(`pnl must be a finite number, got ${pnl}`);
@@ -67,9 +80,20 @@ export function single(pnl: number, fees: number, notional: number | null = null
 // write), so combineInto(x, x) is safe.
 function mergeInto(
   t: Agg,
-  bn: number, bwins: number, bsum: number, bmean: number, bm2: number,
-  bgp: number, bgl: number, bfees: number, bmax: number, bmin: number, bdd: number,
-  brn: number, brmean: number, brm2: number,
+  bn: number,
+  bwins: number,
+  bsum: number,
+  bmean: number,
+  bm2: number,
+  bgp: number,
+  bgl: number,
+  bfees: number,
+  bmax: number,
+  bmin: number,
+  bdd: number,
+  brn: number,
+  brmean: number,
+  brm2: number,
 ): Agg {
   if (bn === 0) return t;
   if (brn > 0) {
@@ -82,7 +106,7 @@ function mergeInto(
     } else {
       const rdelta = brmean - t.rmean;
       t.rmean = t.rmean + (rdelta * brn) / rn;
-      t.rm2 = t.rm2 + brm2 + ((rdelta * rdelta) * arn * brn) / rn;
+      t.rm2 = t.rm2 + brm2 + (rdelta * rdelta * arn * brn) / rn;
     }
     t.rn = rn;
   }
@@ -95,7 +119,7 @@ function mergeInto(
     // Chan et al.: mean and m2 of the union from those of the parts.
     const delta = bmean - t.mean;
     t.mean = t.mean + (delta * bn) / n;
-    t.m2 = t.m2 + bm2 + ((delta * delta) * an * bn) / n;
+    t.m2 = t.m2 + bm2 + (delta * delta * an * bn) / n;
   }
   // Drawdown: the largest fall either lies inside a, inside b, or runs from a's peak to
   // b's trough (b's prefix sums are shifted by a.sum).
@@ -116,8 +140,21 @@ function mergeInto(
 /** Mutates target into "target then b" and returns it. Hot path: allocates nothing. */
 export function combineInto(target: Agg, b: Agg): Agg {
   return mergeInto(
-    target, b.n, b.wins, b.sum, b.mean, b.m2, b.grossProfit, b.grossLoss, b.fees,
-    b.maxPrefix, b.minPrefix, b.maxDrawdown, b.rn, b.rmean, b.rm2,
+    target,
+    b.n,
+    b.wins,
+    b.sum,
+    b.mean,
+    b.m2,
+    b.grossProfit,
+    b.grossLoss,
+    b.fees,
+    b.maxPrefix,
+    b.minPrefix,
+    b.maxDrawdown,
+    b.rn,
+    b.rmean,
+    b.rm2,
   );
 }
 
@@ -135,10 +172,21 @@ export function addTrade(target: Agg, pnl: number, fees: number, notional: numbe
   // The fields of single(pnl): prefix sums 0, pnl, so maxPrefix max(0, pnl), minPrefix
   // min(0, pnl), drawdown max(0, -pnl); mean pnl, m2 0.
   return mergeInto(
-    target, 1, win ? 1 : 0, pnl, pnl, 0,
-    win ? pnl : 0, loss ? -pnl : 0, fees,
-    win ? pnl : 0, loss ? pnl : 0, loss ? -pnl : 0,
-    hasReturn ? 1 : 0, hasReturn ? pnl / (notional as number) : 0, 0,
+    target,
+    1,
+    win ? 1 : 0,
+    pnl,
+    pnl,
+    0,
+    win ? pnl : 0,
+    loss ? -pnl : 0,
+    fees,
+    win ? pnl : 0,
+    loss ? pnl : 0,
+    loss ? -pnl : 0,
+    hasReturn ? 1 : 0,
+    hasReturn ? pnl / notional : 0,
+    0,
   );
 }
 

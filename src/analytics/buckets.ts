@@ -32,7 +32,10 @@ export function keyAfter(closedMs: number, id: string, last: TradeKey): boolean 
  */
 export function inTradeOrder<T extends TradeKey>(trades: T[]): T[] {
   for (let k = 1; k < trades.length; k++)
-    if (!keyAfter(trades[k].closedMs, trades[k].id, trades[k - 1])) return trades.slice().sort((a, b) => (keyAfter(a.closedMs, a.id, b) ? 1 : keyAfter(b.closedMs, b.id, a) ? -1 : 0));
+    if (!keyAfter(trades[k].closedMs, trades[k].id, trades[k - 1]))
+      return trades
+        .slice()
+        .sort((a, b) => (keyAfter(a.closedMs, a.id, b) ? 1 : keyAfter(b.closedMs, b.id, a) ? -1 : 0));
   return trades;
 }
 
@@ -120,7 +123,10 @@ export class BucketSeries {
    * above U+FFFF with ones in U+E000..U+FFFF. An empty list removes the bucket. A trade
    * outside the bucket throws: that is a bug in the caller's query.
    */
-  replaceBucket(start: number, trades: Array<{ closedMs: number; id: string; pnl: number; fees: number; notional?: number | null }>): void {
+  replaceBucket(
+    start: number,
+    trades: Array<{ closedMs: number; id: string; pnl: number; fees: number; notional?: number | null }>,
+  ): void {
     if (bucketStart(start, this.bucketMs) !== start) {
       throw new RangeError(`${start} is not a bucket start (bucket ${this.bucketMs} ms)`);
     }
@@ -131,7 +137,9 @@ export class BucketSeries {
         throw new RangeError(`trade ${t.id} at ${t.closedMs} is not in bucket ${start}`);
       }
       if (k > 0 && ordered === trades && !keyAfter(t.closedMs, t.id, trades[k - 1])) {
-        ordered = trades.slice().sort((a, b) => (keyAfter(a.closedMs, a.id, b) ? 1 : keyAfter(b.closedMs, b.id, a) ? -1 : 0));
+        ordered = trades
+          .slice()
+          .sort((a, b) => (keyAfter(a.closedMs, a.id, b) ? 1 : keyAfter(b.closedMs, b.id, a) ? -1 : 0));
       }
     }
     const agg = empty();

@@ -118,7 +118,8 @@ export interface CusumState {
 
 /** A new run. The options exist for the benchmark's comparison; the defaults are the design. */
 export function cusumStart(shifts: readonly number[] = CUSUM_SHIFTS, opts: CusumOptions = {}): CusumState {
-  for (const d of shifts) if (!(d > 0 && Number.isFinite(d))) throw new RangeError(`a CUSUM shift must be a positive number, got ${d}`);
+  for (const d of shifts)
+    if (!(d > 0 && Number.isFinite(d))) throw new RangeError(`a CUSUM shift must be a positive number, got ${d}`);
   const halfLife = opts.scaleHalfLife ?? CUSUM_SCALE_HALF_LIFE;
   const lrvMaxLag = opts.lrvMaxLag ?? CUSUM_LRV_MAX_LAG;
   return {
@@ -130,7 +131,19 @@ export function cusumStart(shifts: readonly number[] = CUSUM_SHIFTS, opts: Cusum
     shifts,
     maxLag: opts.maxLag ?? CUSUM_MAX_LAG,
     alpha: halfLife > 0 ? 1 - 2 ** (-1 / halfLife) : 0,
-    lrv: lrvMaxLag > 0 ? { maxLag: lrvMaxLag, multiScale: opts.lrvMultiScale ?? true, prior: priorOf(opts.priorInflation), pivot: 0, sum: 0, cross: new Array<number>(lrvMaxLag + 1).fill(0), head: [], tail: [] } : undefined,
+    lrv:
+      lrvMaxLag > 0
+        ? {
+            maxLag: lrvMaxLag,
+            multiScale: opts.lrvMultiScale ?? true,
+            prior: priorOf(opts.priorInflation),
+            pivot: 0,
+            sum: 0,
+            cross: new Array<number>(lrvMaxLag + 1).fill(0),
+            head: [],
+            tail: [],
+          }
+        : undefined,
   };
 }
 
@@ -222,7 +235,9 @@ function armed(s: CusumState, minTrades: number): boolean {
  */
 export function cusumResidual(s: CusumState, pnl: number, minTrades: number): number | undefined {
   if (!armed(s, minTrades)) return undefined;
-  const sd = Math.max(Math.sqrt(s.ref.m2 / (s.ref.n - 1)), Math.sqrt(s.ew?.variance ?? 0)) * Math.sqrt(cusumVarianceInflation(s));
+  const sd =
+    Math.max(Math.sqrt(s.ref.m2 / (s.ref.n - 1)), Math.sqrt(s.ew?.variance ?? 0)) *
+    Math.sqrt(cusumVarianceInflation(s));
   let r: number;
   if (sd > 0) r = ((pnl - s.ref.mean) / sd) * Math.sqrt(s.ref.n / (s.ref.n + 1));
   else r = pnl === s.ref.mean ? 0 : pnl > s.ref.mean ? CUSUM_CLIP : -CUSUM_CLIP; // constant so far: any change is extreme

@@ -2,10 +2,19 @@
 import type { Agg } from './aggregate.js';
 
 export const STAT_NAMES = [
-  'trades', 'win_ratio', 'net_pnl', 'pnl_per_trade', 'gross_profit', 'gross_loss',
-  'profit_factor', 'sharpe_ratio', 'max_drawdown', 'fees', 'return_per_trade',
+  'trades',
+  'win_ratio',
+  'net_pnl',
+  'pnl_per_trade',
+  'gross_profit',
+  'gross_loss',
+  'profit_factor',
+  'sharpe_ratio',
+  'max_drawdown',
+  'fees',
+  'return_per_trade',
 ] as const;
-export type StatName = typeof STAT_NAMES[number];
+export type StatName = (typeof STAT_NAMES)[number];
 export type WindowStats = { trades: number } & Partial<Record<Exclude<StatName, 'trades'>, number>>;
 
 /** Sample variance m2 / (n - 1); undefined when n < 2. */

@@ -14,9 +14,8 @@ const LN_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
 
 // Lanczos approximation (g = 7, n = 9), relative error ~1e-15, for 0 < x < 10.
 const LANCZOS = [
-  0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313,
-  -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6,
-  1.5056327351493116e-7,
+  0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
+  12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
 ];
 
 // Stirling-series remainder: lgamma(x) = (x - 1/2) ln x - x + ln sqrt(2π) + lgammacor(x).
@@ -24,8 +23,15 @@ const LANCZOS = [
 function lgammacor(x: number): number {
   const r = 1 / x;
   const r2 = r * r;
-  return r * (1 / 12 + r2 * (-1 / 360 + r2 * (1 / 1260 + r2 * (-1 / 1680 + r2 * (1 / 1188
-    + r2 * (-691 / 360360 + r2 * (1 / 156 + r2 * (-3617 / 122400))))))));
+  return (
+    r *
+    (1 / 12 +
+      r2 *
+        (-1 / 360 +
+          r2 *
+            (1 / 1260 +
+              r2 * (-1 / 1680 + r2 * (1 / 1188 + r2 * (-691 / 360360 + r2 * (1 / 156 + r2 * (-3617 / 122400))))))))
+  );
 }
 
 /** ln Γ(x) for x > 0. */
@@ -52,8 +58,7 @@ export function lbeta(a: number, b: number): number {
   const q = Math.max(a, b);
   if (p >= 10) {
     const corr = lgammacor(p) + lgammacor(q) - lgammacor(p + q);
-    return -0.5 * Math.log(q) + LN_SQRT_2PI + corr + (p - 0.5) * Math.log(p / (p + q))
-      + q * Math.log1p(-p / (p + q));
+    return -0.5 * Math.log(q) + LN_SQRT_2PI + corr + (p - 0.5) * Math.log(p / (p + q)) + q * Math.log1p(-p / (p + q));
   }
   if (q >= 10) {
     const corr = lgammacor(q) - lgammacor(p + q);

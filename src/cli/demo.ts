@@ -41,7 +41,15 @@ export function demoSettings(flags: DemoFlags, portFlag = '--port', hostFlag = '
 export async function launchDemo(db: string, s: DemoSettings, log: Logger): Promise<{ bot: DemoBot; url: string }> {
   // Before the back-fill: a taken port must not leave a week of trades behind.
   await checkPortFree(s.listen);
-  const bot = new DemoBot({ ledger: db, port: s.listen.port, host: s.listen.host, degrade: s.degrade, seed: s.seed, tickMs: s.tickMs, logger: log });
+  const bot = new DemoBot({
+    ledger: db,
+    port: s.listen.port,
+    host: s.listen.host,
+    degrade: s.degrade,
+    seed: s.seed,
+    tickMs: s.tickMs,
+    logger: log,
+  });
   try {
     return { bot, url: await bot.start() };
   } catch (err) {
@@ -57,7 +65,10 @@ export async function runDemoCommand(flags: DemoFlags): Promise<void> {
   const db = ledgerPath(flags.db);
   const log = createLogger('edgewatch-demo');
   const { bot, url } = await launchDemo(db, settings, log);
-  log.info({ url, ledger: db, degraded: settings.degrade }, `demo bot trading; metrics at ${url} (kill -USR2 ${process.pid} toggles degrade)`);
+  log.info(
+    { url, ledger: db, degraded: settings.degrade },
+    `demo bot trading; metrics at ${url} (kill -USR2 ${process.pid} toggles degrade)`,
+  );
   process.on('SIGUSR2', () => bot.setDegraded(!bot.degraded));
   await untilSignal(log, 'demo bot', () => bot.stop());
 }

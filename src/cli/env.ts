@@ -5,7 +5,8 @@ import { ConfigError } from '../errors.js';
 export function readPort(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined || value === '') return fallback;
   const n = Number(value);
-  if (!/^\d+$/.test(value) || n > 65535) throw new ConfigError(`${name} must be a port number 0-65535 (got "${value}")`);
+  if (!/^\d+$/.test(value) || n > 65535)
+    throw new ConfigError(`${name} must be a port number 0-65535 (got "${value}")`);
   return n;
 }
 
@@ -16,16 +17,24 @@ export function readBool(value: string | undefined, name: string, fallback: bool
   throw new ConfigError(`${name} must be true or false (got "${value}")`);
 }
 
-export function readInt(value: string | undefined, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+export function readInt(
+  value: string | undefined,
+  name: string,
+  fallback: number,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   if (value === undefined || value === '') return fallback;
   const n = Number(value);
-  if (!/^-?\d+$/.test(value) || n < min || n > max) throw new ConfigError(`${name} must be an integer between ${min} and ${max} (got "${value}")`);
+  if (!/^-?\d+$/.test(value) || n < min || n > max)
+    throw new ConfigError(`${name} must be an integer between ${min} and ${max} (got "${value}")`);
   return n;
 }
 
 export function readHost(value: string | undefined, name: string, fallback: string): string {
   if (value === undefined || value === '') return fallback;
-  if (!/^[A-Za-z0-9.:\-\[\]]+$/.test(value)) throw new ConfigError(`${name} must be a host name or IP address (got "${value}")`);
+  if (!/^[A-Za-z0-9.:\-\[\]]+$/.test(value))
+    throw new ConfigError(`${name} must be a host name or IP address (got "${value}")`);
   return value;
 }
 

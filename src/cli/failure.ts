@@ -21,7 +21,9 @@ export interface PortSetting {
 }
 
 function inUse(p: PortSetting): StartupError {
-  return new StartupError(`port ${p.port} (${p.what}) on ${p.host} is in use: pass ${p.flag} <port> or set ${p.env}, or stop the program that holds it`);
+  return new StartupError(
+    `port ${p.port} (${p.what}) on ${p.host} is in use: pass ${p.flag} <port> or set ${p.env}, or stop the program that holds it`,
+  );
 }
 
 /**
@@ -43,7 +45,13 @@ export async function checkPortFree(p: PortSetting): Promise<void> {
 export function listenFailure(err: unknown, p: PortSetting): Error {
   const code = (err as NodeJS.ErrnoException)?.code;
   if (code === 'EADDRINUSE') return inUse(p);
-  if (code === 'EACCES') return new StartupError(`port ${p.port} (${p.what}) needs privileges: pass ${p.flag} <port> with a port above 1023 or set ${p.env}`);
-  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') return new StartupError(`cannot listen on ${p.host} (${p.what}): this machine has no such address; pass another host or set its variable`);
+  if (code === 'EACCES')
+    return new StartupError(
+      `port ${p.port} (${p.what}) needs privileges: pass ${p.flag} <port> with a port above 1023 or set ${p.env}`,
+    );
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
+    return new StartupError(
+      `cannot listen on ${p.host} (${p.what}): this machine has no such address; pass another host or set its variable`,
+    );
   return err instanceof Error ? err : new Error(String(err));
 }

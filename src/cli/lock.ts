@@ -90,9 +90,13 @@ export function lockLedger(ledger: string): SidecarLock | undefined {
       holder = undefined; // half-written or unreadable: treat as stale
     }
     if (holder && holder.host !== me.host)
-      throw new StartupError(`the sidecar on host ${holder.host} (pid ${holder.pid}) holds ${ledger}: stop it, or if it is gone delete ${path}`);
+      throw new StartupError(
+        `the sidecar on host ${holder.host} (pid ${holder.pid}) holds ${ledger}: stop it, or if it is gone delete ${path}`,
+      );
     if (holder && holder.pid !== me.pid && alive(holder.pid))
-      throw new StartupError(`another sidecar (pid ${holder.pid}${holder.url ? `, ${holder.url}` : ''}) already serves ${ledger}: stop it, or give this one another --db / EDGEWATCH_DB`);
+      throw new StartupError(
+        `another sidecar (pid ${holder.pid}${holder.url ? `, ${holder.url}` : ''}) already serves ${ledger}: stop it, or give this one another --db / EDGEWATCH_DB`,
+      );
     try {
       unlinkSync(path); // its process is gone
     } catch {

@@ -8,18 +8,27 @@ import { runDemoCommand } from './demo.js';
 import { StartupError } from './failure.js';
 import { runSidecarCommand } from './sidecar.js';
 import { runStartCommand } from './start.js';
-import { experimentsList, experimentsShow, experimentsStop, paramsDiff, paramsHistory, paramsShow, report } from './inspect.js';
+import {
+  experimentsList,
+  experimentsShow,
+  experimentsStop,
+  paramsDiff,
+  paramsHistory,
+  paramsShow,
+  report,
+} from './inspect.js';
 
 const program = new Command();
 program
   .name('edgewatch')
-  .description('Watch a trading bot\'s edge with Prometheus, Alertmanager and Grafana.')
+  .description("Watch a trading bot's edge with Prometheus, Alertmanager and Grafana.")
   // Commander prints its own errors and exits 1; we print one line and exit 2 (main()).
   // Set before the subcommands are added: they inherit both settings.
   .exitOverride()
   .configureOutput({ outputError: () => undefined });
 
-const dbHelp = 'ledger file (default: EDGEWATCH_DB, else ./data/edgewatch.db; npm run stack writes data/stack/edgewatch.db)';
+const dbHelp =
+  'ledger file (default: EDGEWATCH_DB, else ./data/edgewatch.db; npm run stack writes data/stack/edgewatch.db)';
 // --strategy is checked by the command, not marked required: Commander reports a missing
 // required option before an unknown one, so `--stratgy x` said "--strategy not specified".
 const strategyHelp = 'strategy name as recorded in the ledger (an unknown one lists the known ones)';
@@ -48,7 +57,10 @@ program
   .option('--thresholds-file <path>', 'the same, from a file (EDGEWATCH_THRESHOLDS_FILE)')
   .option('--keep-versions <k>', 'per-version series for the newest K versions (EDGEWATCH_KEEP_VERSIONS, default 5)')
   .option('--max-strategies <n>', 'refuse new strategies beyond this (EDGEWATCH_MAX_STRATEGIES, default 100)')
-  .option('--max-versions <n>', 'refuse new parameter versions of a strategy beyond this (EDGEWATCH_MAX_VERSIONS, default 10000)')
+  .option(
+    '--max-versions <n>',
+    'refuse new parameter versions of a strategy beyond this (EDGEWATCH_MAX_VERSIONS, default 10000)',
+  )
   .action((flags) => runSidecarCommand(flags));
 
 program
@@ -72,7 +84,7 @@ params
   .action((o) => paramsHistory(o));
 params
   .command('show <version>')
-  .description('one version\'s parameters (always JSON)')
+  .description("one version's parameters (always JSON)")
   .option('--strategy <name>', `required: ${strategyHelp}`)
   .option('--db <path>', dbHelp)
   .option('--json', 'print JSON (the default for this command)')
@@ -159,7 +171,8 @@ async function main(): Promise<void> {
     if (err instanceof ConfigError) fail(err.message, 2);
     if (err instanceof StartupError) fail(err.message, 1);
     // e.g. a ledger on a read-only file system: one line, not a stack trace.
-    if (err instanceof LedgerError) fail(`${err.message}: check the ledger path (--db / EDGEWATCH_DB), its folder's permissions and free space`, 1);
+    if (err instanceof LedgerError)
+      fail(`${err.message}: check the ledger path (--db / EDGEWATCH_DB), its folder's permissions and free space`, 1);
     if (err instanceof ConflictError) fail(err.message, 1);
     if (err instanceof EdgewatchError) fail(err.message, 2);
     // A bug, not a mistake of the user's: keep the stack for the report.

@@ -35,7 +35,9 @@ export function ledgerPath(flag: string | undefined): string {
   try {
     mkdirSync(dirname(path), { recursive: true });
   } catch (err) {
-    throw new StartupError(`cannot create the ledger's folder ${dirname(path)} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): choose another --db or EDGEWATCH_DB`);
+    throw new StartupError(
+      `cannot create the ledger's folder ${dirname(path)} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): choose another --db or EDGEWATCH_DB`,
+    );
   }
   return path;
 }
@@ -53,7 +55,10 @@ export function readToken(flags: SidecarFlags): string | undefined {
     }
   }
   if (token === undefined || token === '') return undefined;
-  if (token.length < 16) throw new ConfigError(`${file ? fileName : inlineName} must be at least 16 characters (a long random string, e.g. openssl rand -hex 32)`);
+  if (token.length < 16)
+    throw new ConfigError(
+      `${file ? fileName : inlineName} must be at least 16 characters (a long random string, e.g. openssl rand -hex 32)`,
+    );
   return token;
 }
 
@@ -72,10 +77,23 @@ export function sidecarSettings(flags: SidecarFlags): SidecarSettings {
     host,
     listen: { port, host, what: 'sidecar', flag: '--port', env: 'EDGEWATCH_PORT' },
     token: readToken(flags),
-    thresholds: loadThresholds(flags.thresholds ?? process.env.EDGEWATCH_THRESHOLDS, flags.thresholdsFile ?? process.env.EDGEWATCH_THRESHOLDS_FILE),
+    thresholds: loadThresholds(
+      flags.thresholds ?? process.env.EDGEWATCH_THRESHOLDS,
+      flags.thresholdsFile ?? process.env.EDGEWATCH_THRESHOLDS_FILE,
+    ),
     keepVersions: readInt(...pick(flags.keepVersions, '--keep-versions', 'EDGEWATCH_KEEP_VERSIONS'), 5, 1, 1000),
-    maxStrategies: readInt(...pick(flags.maxStrategies, '--max-strategies', 'EDGEWATCH_MAX_STRATEGIES'), 100, 1, 100_000),
-    maxVersionsPerStrategy: readInt(...pick(flags.maxVersions, '--max-versions', 'EDGEWATCH_MAX_VERSIONS'), 10_000, 1, 1_000_000),
+    maxStrategies: readInt(
+      ...pick(flags.maxStrategies, '--max-strategies', 'EDGEWATCH_MAX_STRATEGIES'),
+      100,
+      1,
+      100_000,
+    ),
+    maxVersionsPerStrategy: readInt(
+      ...pick(flags.maxVersions, '--max-versions', 'EDGEWATCH_MAX_VERSIONS'),
+      10_000,
+      1,
+      1_000_000,
+    ),
   };
 }
 
@@ -83,7 +101,12 @@ export function sidecarSettings(flags: SidecarFlags): SidecarSettings {
  * Starts a sidecar on `db`: the ledger's lock, then the server. A taken port or a second
  * sidecar on the same ledger is a StartupError with one line naming the fix.
  */
-export async function launchSidecar(db: string, settings: SidecarSettings, log: Logger, lock = lockLedger(db)): Promise<Sidecar> {
+export async function launchSidecar(
+  db: string,
+  settings: SidecarSettings,
+  log: Logger,
+  lock = lockLedger(db),
+): Promise<Sidecar> {
   try {
     await checkPortFree(settings.listen);
   } catch (err) {
@@ -115,6 +138,13 @@ export async function runSidecarCommand(flags: SidecarFlags): Promise<void> {
   // The port before the lock: a taken port is the likelier mistake, and says so first.
   await checkPortFree(settings.listen);
   const sidecar = await launchSidecar(db, settings, log);
-  log.info({ metrics: `${sidecar.url}/metrics`, report: `${sidecar.url}/v1/report?strategy=<name>&format=markdown`, ledger: db }, 'sidecar ready');
+  log.info(
+    {
+      metrics: `${sidecar.url}/metrics`,
+      report: `${sidecar.url}/v1/report?strategy=<name>&format=markdown`,
+      ledger: db,
+    },
+    'sidecar ready',
+  );
   await untilSignal(log, 'sidecar', () => sidecar.close());
 }

@@ -27,7 +27,9 @@ export async function runStartCommand(flags: StartFlags): Promise<void> {
   const sidecarConfig = sidecarSettings({ port: flags.port, host: flags.host });
   const demoConfig = demoSettings({ port: flags.botPort, degrade: flags.degrade, seed: flags.seed }, '--bot-port');
   if (sidecarConfig.port !== 0 && sidecarConfig.port === demoConfig.listen.port)
-    throw new StartupError(`the sidecar and the demo bot both want port ${sidecarConfig.port}: give them different ones (--port, --bot-port)`);
+    throw new StartupError(
+      `the sidecar and the demo bot both want port ${sidecarConfig.port}: give them different ones (--port, --bot-port)`,
+    );
   // Then everything that can be checked without starting: both ports and the ledger's
   // sidecar lock. The demo's back-fill writes a week of trades: not for a start that fails.
   await checkPortFree(sidecarConfig.listen);

@@ -75,7 +75,13 @@ export class DemoBot {
     let i = 0;
     for (const strategy of ['momentum', 'meanrev'] as const)
       for (const symbol of SETUP[strategy].symbols)
-        this.lanes.push({ strategy, handle: this.ew.strategy(strategy), market: new Market(symbol, seed * 1000 + i++), trader: new Trader(strategy), history: [] });
+        this.lanes.push({
+          strategy,
+          handle: this.ew.strategy(strategy),
+          market: new Market(symbol, seed * 1000 + i++),
+          trader: new Trader(strategy),
+          history: [],
+        });
   }
 
   /** Back-fills history on a new ledger, serves metrics and starts trading live. */
@@ -105,23 +111,65 @@ export class DemoBot {
     const meanrev = this.ew.strategy('meanrev');
     const at = (d: number) => nowMs - d * DAY;
     const events: Array<[number, () => void]> = [
-      [start, () => momentum.params.deploy({ ...SETUP.momentum.v1 }, { source: 'demo', gitSha: 'a1b2c3d', note: 'initial parameters', at: start })],
-      [start, () => meanrev.params.deploy({ ...SETUP.meanrev.v1 }, { source: 'demo', gitSha: 'a1b2c3d', note: 'initial parameters', at: start })],
-      [at(7), () => momentum.params.deploy({ ...SETUP.momentum.v2 }, { source: 'demo', gitSha: 'b2c3d4e', note: 'faster lookback', at: at(7) })],
-      [at(6), () => momentum.experiments.start({ name: 'lookback-25', variants: { control: { ...SETUP.momentum.v2 }, candidate: { ...SETUP.momentum.candidate } }, at: at(6) })],
-      [at(4), () => meanrev.params.deploy({ ...SETUP.meanrev.v2 }, { source: 'demo', gitSha: 'c3d4e5f', note: 'wider window', at: at(4) })],
-      [at(4), () => {
-        // The variant with the better PnL per trade wins (edgewatch report gives the p-value;
-        // a two-day demo experiment rarely has a significant one).
-        const mean = (v: string) => {
-          const x = this.variantPnl.get(v);
-          return x && x.n > 0 ? x.sum / x.n : -Infinity;
-        };
-        const winner = mean('candidate') > mean('control') ? 'candidate' : 'control';
-        momentum.experiments.stop('lookback-25', { outcome: 'concluded', winner, at: at(4) });
-        const params = winner === 'candidate' ? SETUP.momentum.candidate : SETUP.momentum.v2;
-        momentum.params.deploy({ ...params }, { source: 'demo', gitSha: 'd4e5f6a', note: `experiment lookback-25: ${winner} won`, at: at(4) });
-      }],
+      [
+        start,
+        () =>
+          momentum.params.deploy(
+            { ...SETUP.momentum.v1 },
+            { source: 'demo', gitSha: 'a1b2c3d', note: 'initial parameters', at: start },
+          ),
+      ],
+      [
+        start,
+        () =>
+          meanrev.params.deploy(
+            { ...SETUP.meanrev.v1 },
+            { source: 'demo', gitSha: 'a1b2c3d', note: 'initial parameters', at: start },
+          ),
+      ],
+      [
+        at(7),
+        () =>
+          momentum.params.deploy(
+            { ...SETUP.momentum.v2 },
+            { source: 'demo', gitSha: 'b2c3d4e', note: 'faster lookback', at: at(7) },
+          ),
+      ],
+      [
+        at(6),
+        () =>
+          momentum.experiments.start({
+            name: 'lookback-25',
+            variants: { control: { ...SETUP.momentum.v2 }, candidate: { ...SETUP.momentum.candidate } },
+            at: at(6),
+          }),
+      ],
+      [
+        at(4),
+        () =>
+          meanrev.params.deploy(
+            { ...SETUP.meanrev.v2 },
+            { source: 'demo', gitSha: 'c3d4e5f', note: 'wider window', at: at(4) },
+          ),
+      ],
+      [
+        at(4),
+        () => {
+          // The variant with the better PnL per trade wins (edgewatch report gives the p-value;
+          // a two-day demo experiment rarely has a significant one).
+          const mean = (v: string) => {
+            const x = this.variantPnl.get(v);
+            return x && x.n > 0 ? x.sum / x.n : -Infinity;
+          };
+          const winner = mean('candidate') > mean('control') ? 'candidate' : 'control';
+          momentum.experiments.stop('lookback-25', { outcome: 'concluded', winner, at: at(4) });
+          const params = winner === 'candidate' ? SETUP.momentum.candidate : SETUP.momentum.v2;
+          momentum.params.deploy(
+            { ...params },
+            { source: 'demo', gitSha: 'd4e5f6a', note: `experiment lookback-25: ${winner} won`, at: at(4) },
+          );
+        },
+      ],
     ];
     let next = 0;
     for (let t = start; t <= nowMs; t += MINUTE) {
@@ -199,7 +247,10 @@ export class DemoBot {
    */
   private chooseParams(lane: Lane): void {
     lane.position ??= `${lane.market.symbol}-pos-${++this.positionSeq}`;
-    const assignment = lane.handle.experiments.assign({ position: lane.position, key: lane.market.symbol + ':' + Math.floor(this.rand() * 1e9) });
+    const assignment = lane.handle.experiments.assign({
+      position: lane.position,
+      key: lane.market.symbol + ':' + Math.floor(this.rand() * 1e9),
+    });
     lane.params = (assignment ? assignment.params : lane.handle.activeVersion?.params) as unknown as Params | undefined;
   }
 

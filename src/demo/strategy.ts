@@ -41,7 +41,12 @@ export class Trader {
 
   constructor(readonly kind: 'momentum' | 'meanrev') {}
 
-  onTick(history: number[], price: number, nowMs: number, params: MomentumParams | MeanRevParams): { entered?: Position; exited?: Exit } {
+  onTick(
+    history: number[],
+    price: number,
+    nowMs: number,
+    params: MomentumParams | MeanRevParams,
+  ): { entered?: Position; exited?: Exit } {
     if (this.position) {
       const p = this.position;
       p.ticks++;

@@ -179,13 +179,18 @@ export class Ledger {
 
   /** Opens (creating if needed) and migrates a ledger file. Configuration mistakes throw ConfigError. */
   static open(path: string, opts: LedgerOptions = {}): Ledger {
-    if (typeof path !== 'string' || path === '') throw new ConfigError('ledger path is empty: pass a file path such as "./data/edgewatch.db"');
+    if (typeof path !== 'string' || path === '')
+      throw new ConfigError('ledger path is empty: pass a file path such as "./data/edgewatch.db"');
     const full = resolve(path);
     const dir = dirname(full);
     if (!existsSync(dir) || !statSync(dir).isDirectory())
-      throw new ConfigError(`ledger directory ${dir} does not exist: create it (mkdir -p ${dir}) or choose another path`);
+      throw new ConfigError(
+        `ledger directory ${dir} does not exist: create it (mkdir -p ${dir}) or choose another path`,
+      );
     if (existsSync(full) && statSync(full).isDirectory())
-      throw new ConfigError(`ledger path ${full} is a directory: give a file path such as ${resolve(full, 'edgewatch.db')}`);
+      throw new ConfigError(
+        `ledger path ${full} is a directory: give a file path such as ${resolve(full, 'edgewatch.db')}`,
+      );
     if (opts.readonly && !existsSync(full)) throw new ConfigError(`ledger ${full} does not exist (opened read-only)`);
     let db: Database.Database;
     try {
@@ -197,7 +202,11 @@ export class Ledger {
       }
       db.pragma('foreign_keys = ON');
     } catch (err) {
-      throw new LedgerError(`cannot open ledger ${full}: ${FAULT_TEXT[faultOf(err)]} (${(err as Error).message})`, faultOf(err), err);
+      throw new LedgerError(
+        `cannot open ledger ${full}: ${FAULT_TEXT[faultOf(err)]} (${(err as Error).message})`,
+        faultOf(err),
+        err,
+      );
     }
     try {
       migrate(db, full, opts.readonly ?? false);
@@ -231,35 +240,56 @@ export class Ledger {
         (strategy, id, symbol, side, opened_ms, closed_ms, pnl, fees, notional, param_version, experiment, variant, recorded_ms, version_by, straddle)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       tradeById: db.prepare(`SELECT ${TRADE_COLUMNS} FROM trades WHERE strategy = ? AND id = ?`),
-      activeDeploy: db.prepare(`SELECT d.strategy, d.version, v.hash, d.deployed_ms AS deployedMs, d.source, d.git_sha AS gitSha, d.note
+      activeDeploy:
+        db.prepare(`SELECT d.strategy, d.version, v.hash, d.deployed_ms AS deployedMs, d.source, d.git_sha AS gitSha, d.note
         FROM param_deploys d JOIN param_versions v USING (strategy, version)
         WHERE d.strategy = ? ORDER BY d.deployed_ms DESC, d.seq DESC LIMIT 1`),
       maxDeploySeq: db.prepare('SELECT coalesce(max(seq), 0) FROM param_deploys WHERE strategy = ?').pluck(),
-      timeline: db.prepare(`SELECT d.deployed_ms AS ms, d.seq, d.version FROM param_deploys d WHERE d.strategy = ? ORDER BY ${DEPLOY_ORDER}`),
-      nextDeployAfter: db.prepare('SELECT min(deployed_ms) FROM param_deploys WHERE strategy = ? AND deployed_ms > ?').pluck(),
+      timeline: db.prepare(
+        `SELECT d.deployed_ms AS ms, d.seq, d.version FROM param_deploys d WHERE d.strategy = ? ORDER BY ${DEPLOY_ORDER}`,
+      ),
+      nextDeployAfter: db
+        .prepare('SELECT min(deployed_ms) FROM param_deploys WHERE strategy = ? AND deployed_ms > ?')
+        .pluck(),
       // Trades attributed by time whose time lies in [from, to): closed_ms >= from bounds the index range.
-      reattribute: db.prepare(`UPDATE trades SET param_version = ? WHERE strategy = ? AND version_by = 'time' AND closed_ms >= ?
+      reattribute:
+        db.prepare(`UPDATE trades SET param_version = ? WHERE strategy = ? AND version_by = 'time' AND closed_ms >= ?
         AND coalesce(opened_ms, closed_ms) >= ? AND coalesce(opened_ms, closed_ms) < ? AND param_version IS NOT ?`),
-      markStraddles: db.prepare(`UPDATE trades SET straddle = 1 WHERE strategy = ? AND closed_ms >= ? AND opened_ms < ? AND straddle = 0`),
+      markStraddles: db.prepare(
+        `UPDATE trades SET straddle = 1 WHERE strategy = ? AND closed_ms >= ? AND opened_ms < ? AND straddle = 0`,
+      ),
       bumpEpoch: db.prepare('UPDATE strategies SET attribution_epoch = attribution_epoch + 1 WHERE name = ?'),
       epochs: db.prepare('SELECT name, attribution_epoch AS epoch FROM strategies'),
       versionExists: db.prepare('SELECT 1 FROM param_versions WHERE strategy = ? AND version = ?').pluck(),
       versionByHash: db.prepare('SELECT version FROM param_versions WHERE strategy = ? AND hash = ?').pluck(),
-      versionRow: db.prepare('SELECT strategy, version, hash, params, created_ms AS createdMs FROM param_versions WHERE strategy = ? AND version = ?'),
+      versionRow: db.prepare(
+        'SELECT strategy, version, hash, params, created_ms AS createdMs FROM param_versions WHERE strategy = ? AND version = ?',
+      ),
       maxVersion: db.prepare('SELECT coalesce(max(version), 0) FROM param_versions WHERE strategy = ?').pluck(),
-      insertVersion: db.prepare('INSERT INTO param_versions (strategy, version, hash, params, created_ms) VALUES (?, ?, ?, ?, ?)'),
-      insertDeploy: db.prepare('INSERT INTO param_deploys (strategy, version, deployed_ms, source, git_sha, note) VALUES (?, ?, ?, ?, ?, ?)'),
+      insertVersion: db.prepare(
+        'INSERT INTO param_versions (strategy, version, hash, params, created_ms) VALUES (?, ?, ?, ?, ?)',
+      ),
+      insertDeploy: db.prepare(
+        'INSERT INTO param_deploys (strategy, version, deployed_ms, source, git_sha, note) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
       experiment: db.prepare('SELECT * FROM experiments WHERE strategy = ? AND name = ?'),
-      insertExperiment: db.prepare('INSERT INTO experiments (strategy, name, variants, allocation, started_ms) VALUES (?, ?, ?, ?, ?)'),
-      stopExperiment: db.prepare('UPDATE experiments SET stopped_ms = ?, outcome = ?, winner = ? WHERE strategy = ? AND name = ? AND stopped_ms IS NULL'),
+      insertExperiment: db.prepare(
+        'INSERT INTO experiments (strategy, name, variants, allocation, started_ms) VALUES (?, ?, ?, ?, ?)',
+      ),
+      stopExperiment: db.prepare(
+        'UPDATE experiments SET stopped_ms = ?, outcome = ?, winner = ? WHERE strategy = ? AND name = ? AND stopped_ms IS NULL',
+      ),
       heartbeat: db.prepare(`INSERT INTO heartbeats (strategy, last_ms, beats) VALUES (?, ?, 1)
         ON CONFLICT (strategy) DO UPDATE SET last_ms = max(last_ms, excluded.last_ms), beats = beats + 1`),
       tradesAfter: db.prepare(`SELECT ${TRADE_COLUMNS} FROM trades WHERE seq > ? ORDER BY seq LIMIT ?`),
       tradesInRange: db.prepare(`SELECT ${TRADE_COLUMNS} FROM trades
         WHERE strategy = ? AND closed_ms >= ? AND closed_ms < ? ORDER BY closed_ms, id`),
       maxSeq: db.prepare('SELECT coalesce(max(seq), 0) FROM trades').pluck(),
-      versions: db.prepare('SELECT strategy, version, hash, params, created_ms AS createdMs FROM param_versions WHERE strategy = ? ORDER BY version'),
-      deploys: db.prepare(`SELECT d.strategy, d.version, v.hash, d.deployed_ms AS deployedMs, d.source, d.git_sha AS gitSha, d.note
+      versions: db.prepare(
+        'SELECT strategy, version, hash, params, created_ms AS createdMs FROM param_versions WHERE strategy = ? ORDER BY version',
+      ),
+      deploys:
+        db.prepare(`SELECT d.strategy, d.version, v.hash, d.deployed_ms AS deployedMs, d.source, d.git_sha AS gitSha, d.note
         FROM param_deploys d JOIN param_versions v USING (strategy, version) WHERE d.strategy = ? ORDER BY ${DEPLOY_ORDER}`),
       allExperiments: db.prepare('SELECT * FROM experiments ORDER BY strategy, started_ms'),
       experimentsOf: db.prepare('SELECT * FROM experiments WHERE strategy = ? ORDER BY started_ms'),
@@ -275,13 +305,30 @@ export class Ledger {
       this.lastFault = undefined;
       return result;
     } catch (err) {
-      if (err instanceof ValidationError || err instanceof ConflictError || err instanceof LimitError || err instanceof NotFoundError) throw err;
-      if ((err as { code?: string })?.code === 'SQLITE_CONSTRAINT_UNIQUE' && /experiments/.test(String((err as Error).message)))
-        throw new ConflictError(`${what} refused: another experiment of this strategy is running (one at a time per strategy): stop it first`, [{ path: 'name', message: 'one experiment at a time per strategy' }]);
+      if (
+        err instanceof ValidationError ||
+        err instanceof ConflictError ||
+        err instanceof LimitError ||
+        err instanceof NotFoundError
+      )
+        throw err;
+      if (
+        (err as { code?: string })?.code === 'SQLITE_CONSTRAINT_UNIQUE' &&
+        /experiments/.test(String((err as Error).message))
+      )
+        throw new ConflictError(
+          `${what} refused: another experiment of this strategy is running (one at a time per strategy): stop it first`,
+          [{ path: 'name', message: 'one experiment at a time per strategy' }],
+        );
       const fault = faultOf(err);
-      const error = new LedgerError(`${what} failed, nothing was written: ${FAULT_TEXT[fault]} (${(err as Error).message})`, fault, err);
+      const error = new LedgerError(
+        `${what} failed, nothing was written: ${FAULT_TEXT[fault]} (${(err as Error).message})`,
+        fault,
+        err,
+      );
       // Only storage faults make the ledger not ready; a lock wait or a bug in a caller does not.
-      if (fault === 'disk_full' || fault === 'readonly' || fault === 'io' || fault === 'corrupt') this.lastFault = { error, atMs: Date.now() };
+      if (fault === 'disk_full' || fault === 'readonly' || fault === 'io' || fault === 'corrupt')
+        this.lastFault = { error, atMs: Date.now() };
       throw error;
     }
   }
@@ -349,16 +396,41 @@ export class Ledger {
         let by: VersionBy = version === null ? 'time' : 'trade';
         if (t.experiment !== null) {
           const exp = this.st.experiment.get(t.strategy, t.experiment) as RawExperiment | undefined;
-          if (!exp) throw new ValidationError('invalid trade', [{ index, path: 'experiment', message: `unknown experiment "${t.experiment}" of strategy "${t.strategy}"` }]);
+          if (!exp)
+            throw new ValidationError('invalid trade', [
+              {
+                index,
+                path: 'experiment',
+                message: `unknown experiment "${t.experiment}" of strategy "${t.strategy}"`,
+              },
+            ]);
           const variants = JSON.parse(exp.variants) as Record<string, number>;
           if (t.variant === null || !Object.hasOwn(variants, t.variant))
-            throw new ValidationError('invalid trade', [{ index, path: 'variant', message: `unknown variant "${t.variant}" of experiment "${t.experiment}" (known: ${Object.keys(variants).join(', ')})` }]);
+            throw new ValidationError('invalid trade', [
+              {
+                index,
+                path: 'variant',
+                message: `unknown variant "${t.variant}" of experiment "${t.experiment}" (known: ${Object.keys(variants).join(', ')})`,
+              },
+            ]);
           // The trade's own time must lie in the experiment's run: a trade that closed before it
           // started, or that opened (closed, without opened_at) after it stopped, is not of it.
           if (t.closedMs < exp.started_ms)
-            throw new ValidationError('invalid trade', [{ index, path: 'experiment', message: `experiment "${t.experiment}" started at ${new Date(exp.started_ms).toISOString()}, after this trade closed` }]);
+            throw new ValidationError('invalid trade', [
+              {
+                index,
+                path: 'experiment',
+                message: `experiment "${t.experiment}" started at ${new Date(exp.started_ms).toISOString()}, after this trade closed`,
+              },
+            ]);
           if (exp.stopped_ms !== null && at > exp.stopped_ms)
-            throw new ValidationError('invalid trade', [{ index, path: 'experiment', message: `experiment "${t.experiment}" stopped at ${new Date(exp.stopped_ms).toISOString()}, before this trade ${t.openedMs === null ? 'closed' : 'opened'}: record it without the experiment` }]);
+            throw new ValidationError('invalid trade', [
+              {
+                index,
+                path: 'experiment',
+                message: `experiment "${t.experiment}" stopped at ${new Date(exp.stopped_ms).toISOString()}, before this trade ${t.openedMs === null ? 'closed' : 'opened'}: record it without the experiment`,
+              },
+            ]);
           if (version === null) {
             version = variants[t.variant];
             by = 'variant';
@@ -366,10 +438,32 @@ export class Ledger {
         }
         if (version !== null) {
           if (!this.versionKnown(t.strategy, version))
-            throw new ValidationError('invalid trade', [{ index, path: 'param_version', message: `unknown version v${version} of strategy "${t.strategy}": deploy it first (POST /v1/params)` }]);
+            throw new ValidationError('invalid trade', [
+              {
+                index,
+                path: 'param_version',
+                message: `unknown version v${version} of strategy "${t.strategy}": deploy it first (POST /v1/params)`,
+              },
+            ]);
         } else version = versionAt(timeline, at);
         const straddle = straddles(timeline, t.openedMs, t.closedMs) ? 1 : 0;
-        const info = this.st.insertTrade.run(t.strategy, t.id, t.symbol, t.side, t.openedMs, t.closedMs, t.pnl, t.fees, t.notional, version, t.experiment, t.variant, nowMs, by, straddle);
+        const info = this.st.insertTrade.run(
+          t.strategy,
+          t.id,
+          t.symbol,
+          t.side,
+          t.openedMs,
+          t.closedMs,
+          t.pnl,
+          t.fees,
+          t.notional,
+          version,
+          t.experiment,
+          t.variant,
+          nowMs,
+          by,
+          straddle,
+        );
         if (info.changes === 1) {
           result.accepted++;
           result.outcomes.push('accepted');
@@ -379,14 +473,19 @@ export class Ledger {
         const existing = this.st.tradeById.get(t.strategy, t.id) as TradeRow;
         const diff = differingFields(existing, t);
         if (diff.length) {
-          details.push({ index, path: 'id', message: `trade "${t.id}" of strategy "${t.strategy}" was already recorded with other ${diff.join(', ')}` });
+          details.push({
+            index,
+            path: 'id',
+            message: `trade "${t.id}" of strategy "${t.strategy}" was already recorded with other ${diff.join(', ')}`,
+          });
           return;
         }
         result.duplicates++;
         result.outcomes.push('duplicate');
         result.versions.push(existing.paramVersion);
       });
-      if (details.length) throw new ConflictError('same trade id recorded with different content: nothing was stored', details);
+      if (details.length)
+        throw new ConflictError('same trade id recorded with different content: nothing was stored', details);
       return result;
     });
   }
@@ -402,7 +501,14 @@ export class Ledger {
       this.ensureStrategy(strategy, nowMs);
       const previous = this.st.activeDeploy.get(strategy) as DeployInfo | undefined;
       const { version, hash, created } = this.upsertVersion(strategy, params, nowMs);
-      this.st.insertDeploy.run(strategy, version, deployedMs, meta.source ?? null, meta.gitSha ?? null, meta.note ?? null);
+      this.st.insertDeploy.run(
+        strategy,
+        version,
+        deployedMs,
+        meta.source ?? null,
+        meta.gitSha ?? null,
+        meta.note ?? null,
+      );
       const next = (this.st.nextDeployAfter.get(strategy, deployedMs) as number | null) ?? Number.MAX_SAFE_INTEGER;
       const reattributed = this.st.reattribute.run(version, strategy, deployedMs, deployedMs, next, version).changes;
       const marked = this.st.markStraddles.run(strategy, deployedMs, deployedMs).changes;
@@ -422,40 +528,80 @@ export class Ledger {
     });
   }
 
-  private upsertVersion(strategy: string, params: ParamSet, nowMs: number): { version: number; hash: string; created: boolean } {
+  private upsertVersion(
+    strategy: string,
+    params: ParamSet,
+    nowMs: number,
+  ): { version: number; hash: string; created: boolean } {
     const hash = hashParams(params);
     const found = this.st.versionByHash.get(strategy, hash) as number | undefined;
     if (found !== undefined) return { version: found, hash, created: false };
     const version = (this.st.maxVersion.get(strategy) as number) + 1;
     if (version > this.maxVersions)
-      throw new LimitError(`strategy "${strategy}" already has ${this.maxVersions} parameter versions (limit ${this.maxVersions}; raise maxVersionsPerStrategy / EDGEWATCH_MAX_VERSIONS if this is intended)`, 'versions');
+      throw new LimitError(
+        `strategy "${strategy}" already has ${this.maxVersions} parameter versions (limit ${this.maxVersions}; raise maxVersionsPerStrategy / EDGEWATCH_MAX_VERSIONS if this is intended)`,
+        'versions',
+      );
     this.st.insertVersion.run(strategy, version, hash, canonicalJson(params), nowMs);
     return { version, hash, created: true };
   }
 
-  startExperiment(strategy: string, name: string, variants: Record<string, ParamSet>, allocation: Record<string, number>, nowMs: number): ExperimentInfo {
+  startExperiment(
+    strategy: string,
+    name: string,
+    variants: Record<string, ParamSet>,
+    allocation: Record<string, number>,
+    nowMs: number,
+  ): ExperimentInfo {
     return this.write('starting an experiment', () => {
       this.ensureStrategy(strategy, nowMs);
       const running = (this.st.experimentsOf.all(strategy) as RawExperiment[]).find((e) => e.stopped_ms === null);
       if (running && running.name !== name)
-        throw new ConflictError(`experiment "${running.name}" of strategy "${strategy}" is still running: stop it first`, [{ path: 'name', message: 'one experiment at a time per strategy' }]);
+        throw new ConflictError(
+          `experiment "${running.name}" of strategy "${strategy}" is still running: stop it first`,
+          [{ path: 'name', message: 'one experiment at a time per strategy' }],
+        );
       const existing = this.st.experiment.get(strategy, name) as { stopped_ms: number | null } | undefined;
       if (existing)
-        throw new ConflictError(`experiment "${name}" of strategy "${strategy}" ${existing.stopped_ms === null ? 'is already running' : 'was run before: choose a new name'}`, [{ path: 'name', message: 'already used' }]);
+        throw new ConflictError(
+          `experiment "${name}" of strategy "${strategy}" ${existing.stopped_ms === null ? 'is already running' : 'was run before: choose a new name'}`,
+          [{ path: 'name', message: 'already used' }],
+        );
       const versions: Record<string, number> = {};
-      for (const [variant, params] of Object.entries(variants)) versions[variant] = this.upsertVersion(strategy, params, nowMs).version;
+      for (const [variant, params] of Object.entries(variants))
+        versions[variant] = this.upsertVersion(strategy, params, nowMs).version;
       this.st.insertExperiment.run(strategy, name, JSON.stringify(versions), JSON.stringify(allocation), nowMs);
-      return { strategy, name, variants: versions, allocation, startedMs: nowMs, stoppedMs: null, outcome: null, winner: null };
+      return {
+        strategy,
+        name,
+        variants: versions,
+        allocation,
+        startedMs: nowMs,
+        stoppedMs: null,
+        outcome: null,
+        winner: null,
+      };
     });
   }
 
-  stopExperiment(strategy: string, name: string, outcome: string | null, winner: string | null, nowMs: number): ExperimentInfo {
+  stopExperiment(
+    strategy: string,
+    name: string,
+    outcome: string | null,
+    winner: string | null,
+    nowMs: number,
+  ): ExperimentInfo {
     return this.write('stopping an experiment', () => {
       const exp = this.getExperiment(strategy, name);
       if (!exp) throw new NotFoundError(`no experiment "${name}" for strategy "${strategy}"`);
-      if (exp.stoppedMs !== null) throw new ConflictError(`experiment "${name}" of strategy "${strategy}" is already stopped`, [{ path: 'name', message: 'already stopped' }]);
+      if (exp.stoppedMs !== null)
+        throw new ConflictError(`experiment "${name}" of strategy "${strategy}" is already stopped`, [
+          { path: 'name', message: 'already stopped' },
+        ]);
       if (winner !== null && !Object.hasOwn(exp.variants, winner))
-        throw new ValidationError('invalid stop', [{ path: 'winner', message: `not a variant of "${name}" (variants: ${Object.keys(exp.variants).join(', ')})` }]);
+        throw new ValidationError('invalid stop', [
+          { path: 'winner', message: `not a variant of "${name}" (variants: ${Object.keys(exp.variants).join(', ')})` },
+        ]);
       this.st.stopExperiment.run(nowMs, outcome, winner, strategy, name);
       return { ...exp, stoppedMs: nowMs, outcome, winner };
     });
@@ -475,22 +621,22 @@ export class Ledger {
   }
 
   getVersion(strategy: string, version: number): VersionInfo | undefined {
-    const row = this.st.versionRow.get(strategy, version) as (Omit<VersionInfo, 'params'> & { params: string }) | undefined;
+    const row = this.st.versionRow.get(strategy, version) as
+      (Omit<VersionInfo, 'params'> & { params: string }) | undefined;
     return row ? { ...row, params: JSON.parse(row.params) as ParamSet } : undefined;
   }
 
   versions(strategy: string): VersionInfo[] {
     return this.read('listing versions', () =>
-      (this.st.versions.all(strategy) as Array<Omit<VersionInfo, 'params'> & { params: string }>).map(
-        (r) => ({ ...r, params: JSON.parse(r.params) as ParamSet }),
-      ),
+      (this.st.versions.all(strategy) as Array<Omit<VersionInfo, 'params'> & { params: string }>).map((r) => ({
+        ...r,
+        params: JSON.parse(r.params) as ParamSet,
+      })),
     );
   }
 
   deploys(strategy: string): DeployInfo[] {
-    return this.read('listing deploys', () =>
-      this.st.deploys.all(strategy) as DeployInfo[],
-    );
+    return this.read('listing deploys', () => this.st.deploys.all(strategy) as DeployInfo[]);
   }
 
   getExperiment(strategy: string, name: string): ExperimentInfo | undefined {
@@ -500,16 +646,19 @@ export class Ledger {
 
   experiments(strategy?: string): ExperimentInfo[] {
     return this.read('listing experiments', () => {
-      const rows = (strategy === undefined
-        ? this.st.allExperiments.all()
-        : this.st.experimentsOf.all(strategy)) as RawExperiment[];
+      const rows = (
+        strategy === undefined ? this.st.allExperiments.all() : this.st.experimentsOf.all(strategy)
+      ) as RawExperiment[];
       return rows.map(experimentFromRow);
     });
   }
 
   /** Per strategy, how many deploys have re-attributed stored trades: the sidecar rebuilds per-version series when it moves. */
   attributionEpochs(): Map<string, number> {
-    return this.read('reading attribution epochs', () => new Map((this.st.epochs.all() as Array<{ name: string; epoch: number }>).map((r) => [r.name, r.epoch])));
+    return this.read(
+      'reading attribution epochs',
+      () => new Map((this.st.epochs.all() as Array<{ name: string; epoch: number }>).map((r) => [r.name, r.epoch])),
+    );
   }
 
   strategies(): string[] {
@@ -517,7 +666,10 @@ export class Ledger {
   }
 
   heartbeats(): Array<{ strategy: string; lastMs: number; beats: number }> {
-    return this.read('reading heartbeats', () => this.st.heartbeats.all() as Array<{ strategy: string; lastMs: number; beats: number }>);
+    return this.read(
+      'reading heartbeats',
+      () => this.st.heartbeats.all() as Array<{ strategy: string; lastMs: number; beats: number }>,
+    );
   }
 
   getTrade(strategy: string, id: string): TradeRow | undefined {
@@ -596,7 +748,8 @@ function differingFields(stored: TradeRow, t: TradeInput): string[] {
   if (stored.fees !== t.fees) out.push('fees');
   if (stored.notional !== t.notional) out.push('notional');
   if (t.paramVersion !== null && stored.paramVersion !== t.paramVersion) out.push('param_version');
-  if (t.experiment !== null && (stored.experiment !== t.experiment || stored.variant !== t.variant)) out.push('experiment/variant');
+  if (t.experiment !== null && (stored.experiment !== t.experiment || stored.variant !== t.variant))
+    out.push('experiment/variant');
   return out;
 }
 
@@ -609,24 +762,39 @@ function currentVersion(db: Database.Database): number {
 function migrate(db: Database.Database, path: string, readonly: boolean): void {
   const found = currentVersion(db);
   if (found > SCHEMA_VERSION)
-    throw new ConfigError(`ledger ${path} has schema version ${found}, newer than this edgewatch understands (${SCHEMA_VERSION}): upgrade edgewatch`);
+    throw new ConfigError(
+      `ledger ${path} has schema version ${found}, newer than this edgewatch understands (${SCHEMA_VERSION}): upgrade edgewatch`,
+    );
   if (found === SCHEMA_VERSION) return;
-  if (readonly) throw new ConfigError(`ledger ${path} has schema version ${found}, needs ${SCHEMA_VERSION}: open it once writable to migrate`);
+  if (readonly)
+    throw new ConfigError(
+      `ledger ${path} has schema version ${found}, needs ${SCHEMA_VERSION}: open it once writable to migrate`,
+    );
   try {
     // IMMEDIATE: the bot and the sidecar may open a new file at the same moment; the second waits and finds it migrated.
     db.transaction(() => {
-      db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms INTEGER NOT NULL)');
+      db.exec(
+        'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms INTEGER NOT NULL)',
+      );
       const at = currentVersion(db);
       for (const m of MIGRATIONS) {
         if (m.version <= at) continue;
         db.exec(m.sql);
         if (m.data) db.exec(m.data);
-        db.prepare('INSERT INTO schema_migrations (version, name, applied_ms) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
+        db.prepare('INSERT INTO schema_migrations (version, name, applied_ms) VALUES (?, ?, ?)').run(
+          m.version,
+          m.name,
+          Date.now(),
+        );
       }
     }).immediate();
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     const fault = faultOf(err);
-    throw new LedgerError(`migrating ledger ${path} failed: ${FAULT_TEXT[fault]} (${(err as Error).message})`, fault, err);
+    throw new LedgerError(
+      `migrating ledger ${path} failed: ${FAULT_TEXT[fault]} (${(err as Error).message})`,
+      fault,
+      err,
+    );
   }
 }

@@ -8,7 +8,8 @@ import { validateParams, type ParamSet } from './params.js';
 export type VariantSpec = { params: ParamSet } | { version: number; label: string };
 
 /** The two shapes a variant may take, for error messages: the mistaken shapes are refused with this. */
-const VARIANT_SHAPES = 'a variant is its parameter set itself, e.g. "candidate": {"lookback": 30}, or an existing version of the strategy, e.g. "control": "v1" (or {"param_version": "v1"})';
+const VARIANT_SHAPES =
+  'a variant is its parameter set itself, e.g. "candidate": {"lookback": 30}, or an existing version of the strategy, e.g. "control": "v1" (or {"param_version": "v1"})';
 
 /**
  * Reads one variant. A user's first guess at "use the version I already have" is the label,
@@ -17,10 +18,18 @@ const VARIANT_SHAPES = 'a variant is its parameter set itself, e.g. "candidate":
  * parameter is "params", so it is refused with the right shapes.
  */
 function variantSpec(value: unknown, path: string, details: ErrorDetail[]): VariantSpec | undefined {
-  const ref = typeof value === 'string' ? value : isPlainObject(value) && Object.hasOwn(value, 'param_version') ? value.param_version : undefined;
+  const ref =
+    typeof value === 'string'
+      ? value
+      : isPlainObject(value) && Object.hasOwn(value, 'param_version')
+        ? value.param_version
+        : undefined;
   if (ref !== undefined) {
     if (isPlainObject(value) && Object.keys(value).length !== 1) {
-      details.push({ path: `${path}.param_version`, message: `"param_version" names an existing version and must be the only key: ${VARIANT_SHAPES}` });
+      details.push({
+        path: `${path}.param_version`,
+        message: `"param_version" names an existing version and must be the only key: ${VARIANT_SHAPES}`,
+      });
       return undefined;
     }
     const n = typeof ref === 'string' ? parseVersionLabel(ref) : undefined;
@@ -46,7 +55,11 @@ function variantSpec(value: unknown, path: string, details: ErrorDetail[]): Vari
  * The parameter set of every variant: a reference is looked up with `getVersion` (the
  * ledger's); an unknown version is a ValidationError naming the variant.
  */
-export function resolveVariants(strategy: string, variants: Record<string, VariantSpec>, getVersion: (version: number) => ParamSet | undefined): Record<string, ParamSet> {
+export function resolveVariants(
+  strategy: string,
+  variants: Record<string, VariantSpec>,
+  getVersion: (version: number) => ParamSet | undefined,
+): Record<string, ParamSet> {
   const out: Record<string, ParamSet> = {};
   const details: ErrorDetail[] = [];
   for (const [v, spec] of Object.entries(variants)) {
@@ -55,7 +68,8 @@ export function resolveVariants(strategy: string, variants: Record<string, Varia
       continue;
     }
     const params = getVersion(spec.version);
-    if (params === undefined) details.push({ path: `variants.${v}`, message: `strategy "${strategy}" has no version ${spec.label}` });
+    if (params === undefined)
+      details.push({ path: `variants.${v}`, message: `strategy "${strategy}" has no version ${spec.label}` });
     else out[v] = params;
   }
   if (details.length) throw new ValidationError('invalid experiment', details);
@@ -66,16 +80,24 @@ export function resolveVariants(strategy: string, variants: Record<string, Varia
 export const MAX_VARIANTS = 16;
 
 /** Checks an experiment definition: names, a "control" variant, parameter sets or version labels, weights. */
-export function validateExperiment(name: unknown, variants: unknown, allocation: unknown): { variants: Record<string, VariantSpec>; allocation: Record<string, number> } {
+export function validateExperiment(
+  name: unknown,
+  variants: unknown,
+  allocation: unknown,
+): { variants: Record<string, VariantSpec>; allocation: Record<string, number> } {
   const details: ErrorDetail[] = [];
   checkName(name, 'name', details);
   const out: Record<string, VariantSpec> = {};
   if (!isPlainObject(variants) || Object.keys(variants).length < 2) {
     details.push({ path: 'variants', message: 'must be an object with at least two variants, one named "control"' });
   } else if (Object.keys(variants).length > MAX_VARIANTS) {
-    details.push({ path: 'variants', message: `at most ${MAX_VARIANTS} variants (got ${Object.keys(variants).length})` });
+    details.push({
+      path: 'variants',
+      message: `at most ${MAX_VARIANTS} variants (got ${Object.keys(variants).length})`,
+    });
   } else {
-    if (!Object.hasOwn(variants, 'control')) details.push({ path: 'variants', message: 'must include a "control" variant' });
+    if (!Object.hasOwn(variants, 'control'))
+      details.push({ path: 'variants', message: 'must include a "control" variant' });
     for (const [v, params] of Object.entries(variants)) {
       if (!NAME_RE.test(v)) details.push({ path: `variants.${v}`, message: `variant name ${NAME_RULE}` });
       // Assigning "__proto__" would set a prototype instead of a key, and the variant would vanish.
@@ -89,18 +111,22 @@ export function validateExperiment(name: unknown, variants: unknown, allocation:
   }
   const weights: Record<string, number> = {};
   if (allocation !== undefined) {
-    if (!isPlainObject(allocation)) details.push({ path: 'allocation', message: 'must be an object {variant: weight}' });
+    if (!isPlainObject(allocation))
+      details.push({ path: 'allocation', message: 'must be an object {variant: weight}' });
     else
       for (const [v, w] of Object.entries(allocation)) {
         if (!Object.hasOwn(out, v)) details.push({ path: `allocation.${v}`, message: 'not a variant' });
-        else if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) details.push({ path: `allocation.${v}`, message: 'must be a finite weight ≥ 0' });
+        else if (typeof w !== 'number' || !Number.isFinite(w) || w < 0)
+          details.push({ path: `allocation.${v}`, message: 'must be a finite weight ≥ 0' });
         else weights[v] = w;
       }
   }
   if (details.length) throw new ValidationError('invalid experiment', details);
   // hasOwn, not ??=: a variant named like an Object.prototype member ("constructor") must get its weight too.
   for (const v of Object.keys(out)) if (!Object.hasOwn(weights, v)) weights[v] = allocation === undefined ? 1 : 0;
-  if (Object.values(weights).every((w) => w === 0)) throw new ValidationError('invalid experiment', [{ path: 'allocation', message: 'at least one weight must be > 0' }]);
+  if (Object.values(weights).every((w) => w === 0))
+    throw new ValidationError('invalid experiment', [
+      { path: 'allocation', message: 'at least one weight must be > 0' },
+    ]);
   return { variants: out, allocation: weights };
 }
-

@@ -46,7 +46,10 @@ function checkJson(v: unknown, path: string, depth: number, details: ErrorDetail
     for (const k of Object.keys(v)) checkJson(v[k], `${path}.${k}`, depth + 1, details);
     return;
   }
-  details.push({ path, message: `unsupported value of type ${typeof v === 'object' ? (v as object).constructor?.name ?? 'object' : typeof v} (JSON values only)` });
+  details.push({
+    path,
+    message: `unsupported value of type ${typeof v === 'object' ? (v.constructor?.name ?? 'object') : typeof v} (JSON values only)`,
+  });
 }
 
 /**
@@ -105,8 +108,14 @@ export function deployTime(value: unknown, nowMs: number, path: string, allowDat
   if (value === undefined || value === null) return nowMs;
   const ms = parseTime(value, allowDate);
   const fail = (message: string) => new ValidationError('invalid time', [{ path, message }]);
-  if (ms === undefined) throw fail(allowDate ? 'must be a Date, an RFC 3339 time or epoch milliseconds' : 'must be an RFC 3339 time or integer epoch milliseconds');
+  if (ms === undefined)
+    throw fail(
+      allowDate
+        ? 'must be a Date, an RFC 3339 time or epoch milliseconds'
+        : 'must be an RFC 3339 time or integer epoch milliseconds',
+    );
   if (ms < MIN_TIME_MS) throw fail('is before 2000-01-01 (seconds given as milliseconds?)');
-  if (ms > nowMs + MAX_FUTURE_MS) throw fail('is in the future: a deploy is recorded when it happens, or back-dated to import a history');
+  if (ms > nowMs + MAX_FUTURE_MS)
+    throw fail('is in the future: a deploy is recorded when it happens, or back-dated to import a history');
   return ms;
 }

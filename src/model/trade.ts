@@ -53,8 +53,7 @@ export const MAX_FUTURE_MS = 5 * 60_000;
 /** Longest trade id (and SDK position id). */
 export const MAX_ID_LENGTH = 128;
 
-const RFC3339 =
-  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
 
 const TIME_FORMS = 'an RFC 3339 time or integer epoch milliseconds';
 
@@ -75,7 +74,8 @@ export type TimeCheck = { ms: number; error?: undefined } | { ms?: undefined; er
 export function checkTime(value: unknown, allowDate: boolean): TimeCheck {
   const forms = allowDate ? `a Date, ${TIME_FORMS}` : TIME_FORMS;
   if (typeof value === 'number') {
-    if (!Number.isFinite(value) || !Number.isInteger(value)) return { error: `must be ${forms} (got a non-integer number)` };
+    if (!Number.isFinite(value) || !Number.isInteger(value))
+      return { error: `must be ${forms} (got a non-integer number)` };
     return { ms: value };
   }
   if (allowDate && value instanceof Date) {
@@ -90,7 +90,8 @@ export function checkTime(value: unknown, allowDate: boolean): TimeCheck {
   if (+mo < 1 || +mo > 12) return bad(`month ${mo} does not exist`);
   // The Date setters would roll 2024-02-31 over to March: reject dates that do not exist.
   if (+d < 1 || +d > daysInMonth(+y, +mo)) return bad(`${y}-${mo}-${d} does not exist`);
-  if (+h > 23) return bad(`hour ${h} is out of range 00-23${h === '24' ? '; write 24:00 as 00:00 of the next day' : ''}`);
+  if (+h > 23)
+    return bad(`hour ${h} is out of range 00-23${h === '24' ? '; write 24:00 as 00:00 of the next day' : ''}`);
   if (+mi > 59) return bad(`minute ${mi} is out of range 00-59`);
   if (+s > 60) return bad(`second ${s} is out of range 00-60, 60 being a leap second`);
   if (sign !== undefined && (+oh > 23 || +om > 59)) return bad(`offset ${sign}${oh}:${om} is out of range`);
@@ -129,7 +130,7 @@ export function checkTrade(raw: unknown, opts: TradeValidationOptions, details: 
   const before = details.length;
   const name = (f: WireField) => (style === 'wire' ? f : FIELDS[f]);
   const fail = (f: WireField | string, message: string) =>
-    details.push({ index, path: (Object.hasOwn(FIELDS, f) ? name(f as WireField) : f), message });
+    details.push({ index, path: Object.hasOwn(FIELDS, f) ? name(f as WireField) : f, message });
 
   if (!isPlainObject(raw)) {
     details.push({ index, path: '', message: 'a trade must be a JSON object' });
@@ -200,7 +201,12 @@ export function checkTrade(raw: unknown, opts: TradeValidationOptions, details: 
   const exp = get('experiment');
   const variant = get('variant');
   if (exp !== undefined && exp !== null) checkName(exp, name('experiment'), details, index);
-  if (variant !== undefined && variant !== null && checkName(variant, name('variant'), details, index) && variant === '__proto__')
+  if (
+    variant !== undefined &&
+    variant !== null &&
+    checkName(variant, name('variant'), details, index) &&
+    variant === '__proto__'
+  )
     fail('variant', 'no experiment variant can be named "__proto__"');
   if (style === 'wire' && (exp == null) !== (variant == null)) fail('variant', 'experiment and variant go together');
 
@@ -222,7 +228,12 @@ export function checkTrade(raw: unknown, opts: TradeValidationOptions, details: 
   };
 }
 
-function checkNumber(v: unknown, required: boolean, maxAbs: number, nonNegative: boolean): { value?: number; error?: string } {
+function checkNumber(
+  v: unknown,
+  required: boolean,
+  maxAbs: number,
+  nonNegative: boolean,
+): { value?: number; error?: string } {
   if (v === undefined || v === null) return required ? { error: 'required' } : {};
   if (typeof v !== 'number') return { error: 'must be a number' };
   if (!Number.isFinite(v)) return { error: 'must be a finite number' };
@@ -245,12 +256,20 @@ export const MAX_BATCH = 5000;
 export function validateTradeBody(body: unknown, now: number): TradeInput[] {
   if (isPlainObject(body) && Object.hasOwn(body, 'trades')) {
     const extra = Object.keys(body).filter((k) => k !== 'trades');
-    if (extra.length) throw new ValidationError('invalid batch', extra.map((k) => ({ path: k, message: 'unknown field' })));
+    if (extra.length)
+      throw new ValidationError(
+        'invalid batch',
+        extra.map((k) => ({ path: k, message: 'unknown field' })),
+      );
     const list = body.trades;
-    if (!Array.isArray(list)) throw new ValidationError('invalid batch', [{ path: 'trades', message: 'must be an array' }]);
-    if (list.length === 0) throw new ValidationError('invalid batch', [{ path: 'trades', message: 'must hold at least one trade' }]);
+    if (!Array.isArray(list))
+      throw new ValidationError('invalid batch', [{ path: 'trades', message: 'must be an array' }]);
+    if (list.length === 0)
+      throw new ValidationError('invalid batch', [{ path: 'trades', message: 'must hold at least one trade' }]);
     if (list.length > MAX_BATCH)
-      throw new ValidationError('invalid batch', [{ path: 'trades', message: `at most ${MAX_BATCH} trades per batch (got ${list.length})` }]);
+      throw new ValidationError('invalid batch', [
+        { path: 'trades', message: `at most ${MAX_BATCH} trades per batch (got ${list.length})` },
+      ]);
     const details: ErrorDetail[] = [];
     const out: TradeInput[] = [];
     list.forEach((raw, index) => {

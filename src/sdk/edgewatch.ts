@@ -6,7 +6,15 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { ConfigError, ConflictError, EdgewatchError, LedgerError, NotFoundError, ValidationError, type ErrorDetail } from '../errors.js';
+import {
+  ConfigError,
+  ConflictError,
+  EdgewatchError,
+  LedgerError,
+  NotFoundError,
+  ValidationError,
+  type ErrorDetail,
+} from '../errors.js';
 import { rejectUnknownKeys, suggest } from '../config-check.js';
 import { Ledger, type DeployInfo, type ExperimentInfo } from '../ledger/ledger.js';
 import { createLogger, silentLogger, type Logger } from '../log.js';
@@ -45,7 +53,18 @@ export interface EdgewatchOptions {
   maxAssignedPositions?: number;
 }
 
-const OPTION_KEYS = ['ledger', 'strategies', 'registry', 'strict', 'logger', 'keepVersions', 'synchronous', 'heartbeatLedgerIntervalMs', 'maxSymbols', 'maxAssignedPositions'] as const;
+const OPTION_KEYS = [
+  'ledger',
+  'strategies',
+  'registry',
+  'strict',
+  'logger',
+  'keepVersions',
+  'synchronous',
+  'heartbeatLedgerIntervalMs',
+  'maxSymbols',
+  'maxAssignedPositions',
+] as const;
 
 export type Failure = { ok: false; error: EdgewatchError };
 export type Result<T> = ({ ok: true } & T) | Failure;
@@ -139,7 +158,6 @@ interface RunningExperiment {
   evicted: number;
 }
 
-
 /** One open ledger and the bot's metrics. */
 export class Edgewatch {
   readonly registry: Registry;
@@ -152,20 +170,32 @@ export class Edgewatch {
   private readonly servers: MetricsServer[] = [];
 
   constructor(options: EdgewatchOptions) {
-    if (!isPlainObject(options)) throw new ConfigError('openEdgewatch(options): pass an object such as { ledger: "./data/edgewatch.db", strategies: ["my_strategy"] }');
+    if (!isPlainObject(options))
+      throw new ConfigError(
+        'openEdgewatch(options): pass an object such as { ledger: "./data/edgewatch.db", strategies: ["my_strategy"] }',
+      );
     rejectUnknownKeys(options, OPTION_KEYS, 'openEdgewatch');
     if (!Array.isArray(options.strategies) || options.strategies.length === 0)
-      throw new ConfigError('openEdgewatch: "strategies" must be a non-empty array of strategy names, e.g. strategies: ["momentum"]');
+      throw new ConfigError(
+        'openEdgewatch: "strategies" must be a non-empty array of strategy names, e.g. strategies: ["momentum"]',
+      );
     for (const s of options.strategies)
-      if (typeof s !== 'string' || !NAME_RE.test(s)) throw new ConfigError(`openEdgewatch: strategy name ${JSON.stringify(s)} ${NAME_RULE} (use letters, digits, _ . : -)`);
+      if (typeof s !== 'string' || !NAME_RE.test(s))
+        throw new ConfigError(
+          `openEdgewatch: strategy name ${JSON.stringify(s)} ${NAME_RULE} (use letters, digits, _ . : -)`,
+        );
     const keep = options.keepVersions ?? 5;
-    if (!Number.isInteger(keep) || keep < 1) throw new ConfigError('openEdgewatch: "keepVersions" must be an integer ≥ 1 (default 5)');
+    if (!Number.isInteger(keep) || keep < 1)
+      throw new ConfigError('openEdgewatch: "keepVersions" must be an integer ≥ 1 (default 5)');
     const maxPositions = options.maxAssignedPositions ?? 10_000;
-    if (!Number.isInteger(maxPositions) || maxPositions < 1) throw new ConfigError('openEdgewatch: "maxAssignedPositions" must be an integer ≥ 1 (default 10000)');
+    if (!Number.isInteger(maxPositions) || maxPositions < 1)
+      throw new ConfigError('openEdgewatch: "maxAssignedPositions" must be an integer ≥ 1 (default 10000)');
     if (options.synchronous !== undefined && options.synchronous !== 'FULL' && options.synchronous !== 'NORMAL')
       throw new ConfigError('openEdgewatch: "synchronous" must be "FULL" or "NORMAL"');
     if (options.registry !== undefined && !(options.registry instanceof Registry))
-      throw new ConfigError('openEdgewatch: "registry" must be a prom-client Registry (import { Registry } from "prom-client")');
+      throw new ConfigError(
+        'openEdgewatch: "registry" must be a prom-client Registry (import { Registry } from "prom-client")',
+      );
     this.strict = options.strict ?? false;
     this.keepVersions = keep;
     this.log = options.logger === false ? silentLogger() : (options.logger ?? createLogger('edgewatch'));
@@ -187,13 +217,25 @@ export class Edgewatch {
     }
     this.metrics = new BotMetrics(this.registry);
     for (const name of options.strategies)
-      this.handles.set(name, new StrategyHandle(this, name, options.heartbeatLedgerIntervalMs ?? 10_000, options.maxSymbols ?? 50, maxPositions));
+      this.handles.set(
+        name,
+        new StrategyHandle(
+          this,
+          name,
+          options.heartbeatLedgerIntervalMs ?? 10_000,
+          options.maxSymbols ?? 50,
+          maxPositions,
+        ),
+      );
   }
 
   /** The handle of one configured strategy. */
   strategy(name: string): StrategyHandle {
     const h = this.handles.get(name);
-    if (!h) throw new ConfigError(`strategy "${name}" was not passed to openEdgewatch (configured: ${[...this.handles.keys()].join(', ')})`);
+    if (!h)
+      throw new ConfigError(
+        `strategy "${name}" was not passed to openEdgewatch (configured: ${[...this.handles.keys()].join(', ')})`,
+      );
     return h;
   }
 
@@ -222,7 +264,10 @@ export class Edgewatch {
 
   /** @internal Reports a failed call: log, count, and return or (strict) throw. */
   fail(strategy: string, what: string, error: unknown): Failure {
-    const err = error instanceof EdgewatchError ? error : new LedgerError(`${what}: ${(error as Error)?.message ?? String(error)}`, 'other', error);
+    const err =
+      error instanceof EdgewatchError
+        ? error
+        : new LedgerError(`${what}: ${(error as Error)?.message ?? String(error)}`, 'other', error);
     this.metrics.errors.inc({ strategy, kind: err.kind });
     const fields: Record<string, unknown> = { strategy, kind: err.kind, err: err.message };
     if ('details' in err) fields.details = (err as ValidationError).details;
@@ -267,7 +312,13 @@ export class StrategyHandle {
     const v = this.ew.ledger.getVersion(this.name, d.version);
     if (!v) return;
     this.activeNumber = d.version;
-    this.active = { version: versionLabel(d.version), hash: d.hash, params: v.params, deployedAt: new Date(d.deployedMs), gitSha: d.gitSha };
+    this.active = {
+      version: versionLabel(d.version),
+      hash: d.hash,
+      params: v.params,
+      deployedAt: new Date(d.deployedMs),
+      gitSha: d.gitSha,
+    };
     this.refreshInfoSeries();
   }
 
@@ -278,7 +329,12 @@ export class StrategyHandle {
     for (const param of this.paramLabels) m.paramValue.remove({ strategy: this.name, param });
     this.paramLabels = [];
     if (!this.active) return;
-    this.infoLabels = { strategy: this.name, param_version: this.active.version, hash: this.active.hash, git_sha: this.active.gitSha ?? '' };
+    this.infoLabels = {
+      strategy: this.name,
+      param_version: this.active.version,
+      hash: this.active.hash,
+      git_sha: this.active.gitSha ?? '',
+    };
     m.versionInfo.set(this.infoLabels, 1);
     for (const [param, value] of Object.entries(this.active.params))
       if (typeof value === 'number') {
@@ -291,7 +347,11 @@ export class StrategyHandle {
 
   /** Keeps label sets of the newest K versions, the active one and running variants. */
   private retainVersions(): void {
-    const newest = this.ew.ledger.versions(this.name).map((v) => v.version).sort((a, b) => b - a).slice(0, this.ew.keepVersions);
+    const newest = this.ew.ledger
+      .versions(this.name)
+      .map((v) => v.version)
+      .sort((a, b) => b - a)
+      .slice(0, this.ew.keepVersions);
     const keep = new Set(newest.map((n) => versionLabel(n)));
     keep.add(versionLabel(this.activeNumber));
     if (this.experiment) for (const n of Object.values(this.experiment.info.variants)) keep.add(versionLabel(n));
@@ -300,13 +360,15 @@ export class StrategyHandle {
 
   private setExperiment(info: ExperimentInfo): void {
     const params: Record<string, ParamSet> = {};
-    for (const [variant, n] of Object.entries(info.variants)) params[variant] = this.ew.ledger.getVersion(this.name, n)?.params ?? {};
+    for (const [variant, n] of Object.entries(info.variants))
+      params[variant] = this.ew.ledger.getVersion(this.name, n)?.params ?? {};
     const names = Object.keys(info.variants).sort();
     const weights = names.map((v) => [v, info.allocation[v] ?? 1] as [string, number]);
     // A new (or restored) experiment starts with no remembered positions: assignments are
     // in memory only, and those of an earlier experiment name variants that no longer run.
     this.experiment = { info, params, weights, positions: new Map(), evicted: 0 };
-    for (const variant of names) this.ew.metrics.experimentInfo.set({ strategy: this.name, experiment: info.name, variant }, 1);
+    for (const variant of names)
+      this.ew.metrics.experimentInfo.set({ strategy: this.name, experiment: info.name, variant }, 1);
   }
 
   /** The active parameter version, or undefined before the first deploy. */
@@ -322,14 +384,36 @@ export class StrategyHandle {
         const valid = validateParams(params);
         const at = deployTime(options.at, Date.now(), 'at', true);
         for (const k of ['source', 'gitSha', 'note'] as const)
-          if (options[k] !== undefined && typeof options[k] !== 'string') throw new ValidationError('invalid deploy', [{ path: k, message: 'must be a string' }]);
+          if (options[k] !== undefined && typeof options[k] !== 'string')
+            throw new ValidationError('invalid deploy', [{ path: k, message: 'must be a string' }]);
         const r = this.ew.ledger.deployParams(this.name, valid, options, Date.now(), at);
         // A back-dated deploy (a history import) need not be the active one: the latest in time is.
         const active = r.activeVersion === r.version ? undefined : this.ew.ledger.activeDeploy(this.name);
-        this.activate(active ?? { strategy: this.name, version: r.version, hash: r.hash, deployedMs: at, source: options.source ?? null, gitSha: options.gitSha ?? null, note: options.note ?? null });
+        this.activate(
+          active ?? {
+            strategy: this.name,
+            version: r.version,
+            hash: r.hash,
+            deployedMs: at,
+            source: options.source ?? null,
+            gitSha: options.gitSha ?? null,
+            note: options.note ?? null,
+          },
+        );
         this.ew.metrics.initVersion(this.name, versionLabel(r.version));
-        this.ew.log.info({ strategy: this.name, version: versionLabel(r.version), created: r.created, changes: r.diff.length }, 'parameters deployed');
-        return { ok: true, version: versionLabel(r.version), hash: r.hash, created: r.created, deployedAt: new Date(at), previousVersion: r.previousVersion === null ? null : versionLabel(r.previousVersion), diff: r.diff };
+        this.ew.log.info(
+          { strategy: this.name, version: versionLabel(r.version), created: r.created, changes: r.diff.length },
+          'parameters deployed',
+        );
+        return {
+          ok: true,
+          version: versionLabel(r.version),
+          hash: r.hash,
+          created: r.created,
+          deployedAt: new Date(at),
+          previousVersion: r.previousVersion === null ? null : versionLabel(r.previousVersion),
+          diff: r.diff,
+        };
       } catch (err) {
         return this.ew.fail(this.name, 'params.deploy', err);
       }
@@ -356,9 +440,17 @@ export class StrategyHandle {
         const assigned = position === undefined ? undefined : exp?.positions.get(position as string);
         const variant = t.variant ?? assigned ?? null;
         if (variant !== null) {
-          if (!exp) throw new ValidationError('invalid trade', [{ path: 'variant', message: 'no experiment is running for this strategy' }]);
+          if (!exp)
+            throw new ValidationError('invalid trade', [
+              { path: 'variant', message: 'no experiment is running for this strategy' },
+            ]);
           if (!Object.hasOwn(exp.info.variants, variant))
-            throw new ValidationError('invalid trade', [{ path: 'variant', message: `unknown variant "${variant}" (variants: ${Object.keys(exp.info.variants).join(', ')})` }]);
+            throw new ValidationError('invalid trade', [
+              {
+                path: 'variant',
+                message: `unknown variant "${variant}" (variants: ${Object.keys(exp.info.variants).join(', ')})`,
+              },
+            ]);
           t.experiment = exp.info.name;
           t.variant = variant;
         }
@@ -402,18 +494,31 @@ export class StrategyHandle {
     /** Starts an experiment; each variant's parameter set becomes a parameter version. */
     start: (spec: ExperimentStart): Result<{ experiment: string; variants: Record<string, string> }> => {
       try {
-        if (!isPlainObject(spec)) throw new ValidationError('invalid experiment', [{ path: '', message: 'pass { name, variants: { control: {...}, candidate: {...} } }' }]);
+        if (!isPlainObject(spec))
+          throw new ValidationError('invalid experiment', [
+            { path: '', message: 'pass { name, variants: { control: {...}, candidate: {...} } }' },
+          ]);
         rejectUnknownKeys(spec, ['name', 'variants', 'allocation', 'at'], 'experiments.start');
         const { variants, allocation } = validateExperiment(spec.name, spec.variants, spec.allocation);
-        if (this.experiment) throw new ConflictError(`experiment "${this.experiment.info.name}" is still running: stop it first`, [{ path: 'name', message: 'one experiment at a time per strategy' }]);
+        if (this.experiment)
+          throw new ConflictError(`experiment "${this.experiment.info.name}" is still running: stop it first`, [
+            { path: 'name', message: 'one experiment at a time per strategy' },
+          ]);
         const at = eventTime(spec.at, 'invalid experiment');
         const params = resolveVariants(this.name, variants, (n) => this.ew.ledger.getVersion(this.name, n)?.params);
         const info = this.ew.ledger.startExperiment(this.name, spec.name, params, allocation, at);
         this.setExperiment(info);
         for (const n of Object.values(info.variants)) this.ew.metrics.initVersion(this.name, versionLabel(n));
         this.retainVersions();
-        this.ew.log.info({ strategy: this.name, experiment: spec.name, variants: Object.keys(variants) }, 'experiment started');
-        return { ok: true, experiment: spec.name, variants: Object.fromEntries(Object.entries(info.variants).map(([k, n]) => [k, versionLabel(n)])) };
+        this.ew.log.info(
+          { strategy: this.name, experiment: spec.name, variants: Object.keys(variants) },
+          'experiment started',
+        );
+        return {
+          ok: true,
+          experiment: spec.name,
+          variants: Object.fromEntries(Object.entries(info.variants).map(([k, n]) => [k, versionLabel(n)])),
+        };
       } catch (err) {
         return this.ew.fail(this.name, 'experiments.start', err);
       }
@@ -442,16 +547,23 @@ export class StrategyHandle {
       if (typeof keyOrOptions === 'string' || keyOrOptions === undefined) key = keyOrOptions;
       else {
         try {
-          if (!isPlainObject(keyOrOptions)) throw new ValidationError('invalid assign', [{ path: '', message: 'pass a key string or { position, key }' }]);
+          if (!isPlainObject(keyOrOptions))
+            throw new ValidationError('invalid assign', [
+              { path: '', message: 'pass a key string or { position, key }' },
+            ]);
           // Not rejectUnknownKeys: its ConfigError is for open-time mistakes, and fail() would count it as a ledger fault.
           const details: ErrorDetail[] = [];
           for (const k of Object.keys(keyOrOptions)) {
             if (k === 'position' || k === 'key') continue;
             const guess = suggest(k, ['position', 'key']);
-            details.push({ path: k, message: `unknown option${guess ? `: did you mean "${guess}"?` : ''} (known: position, key)` });
+            details.push({
+              path: k,
+              message: `unknown option${guess ? `: did you mean "${guess}"?` : ''} (known: position, key)`,
+            });
           }
           if (keyOrOptions.position !== undefined) checkPositionId(keyOrOptions.position, details);
-          if (keyOrOptions.key !== undefined && typeof keyOrOptions.key !== 'string') details.push({ path: 'key', message: 'must be a string' });
+          if (keyOrOptions.key !== undefined && typeof keyOrOptions.key !== 'string')
+            details.push({ path: 'key', message: 'must be a string' });
           if (details.length) throw new ValidationError('invalid assign', details);
         } catch (err) {
           this.ew.fail(this.name, 'experiments.assign', err);
@@ -465,7 +577,10 @@ export class StrategyHandle {
       const exp = this.experiment;
       if (!exp) return undefined;
       const total = exp.weights.reduce((s, [, w]) => s + w, 0);
-      const u = key === undefined ? Math.random() : createHash('sha256').update(`${exp.info.name}\u0000${key}`).digest().readUInt32BE(0) / 2 ** 32;
+      const u =
+        key === undefined
+          ? Math.random()
+          : createHash('sha256').update(`${exp.info.name}\u0000${key}`).digest().readUInt32BE(0) / 2 ** 32;
       let acc = 0;
       let chosen = exp.weights[exp.weights.length - 1][0];
       for (const [v, w] of exp.weights) {
@@ -476,19 +591,30 @@ export class StrategyHandle {
         }
       }
       if (position !== undefined) this.remember(exp, position, chosen);
-      return { experiment: exp.info.name, variant: chosen, paramVersion: versionLabel(exp.info.variants[chosen]), params: exp.params[chosen] };
+      return {
+        experiment: exp.info.name,
+        variant: chosen,
+        paramVersion: versionLabel(exp.info.variants[chosen]),
+        params: exp.params[chosen],
+      };
     },
     /** The variant remembered for an open position, if any (what trades.record({ position }) would use). */
     variantOf: (position: string): string | undefined => this.experiment?.positions.get(position),
     running: (): ExperimentInfo | undefined => this.experiment?.info,
-    stop: (name: string, options: { outcome?: string; winner?: string; at?: Date | number | string } = {}): Result<{ experiment: string }> => {
+    stop: (
+      name: string,
+      options: { outcome?: string; winner?: string; at?: Date | number | string } = {},
+    ): Result<{ experiment: string }> => {
       try {
         rejectUnknownKeys(options ?? {}, ['outcome', 'winner', 'at'], 'experiments.stop options');
         const at = eventTime(options.at, 'invalid stop');
-        if (options.outcome !== undefined && typeof options.outcome !== 'string') throw new ValidationError('invalid stop', [{ path: 'outcome', message: 'must be a string' }]);
-        if (!this.experiment || this.experiment.info.name !== name) throw new NotFoundError(`no running experiment "${name}" for strategy "${this.name}"`);
+        if (options.outcome !== undefined && typeof options.outcome !== 'string')
+          throw new ValidationError('invalid stop', [{ path: 'outcome', message: 'must be a string' }]);
+        if (!this.experiment || this.experiment.info.name !== name)
+          throw new NotFoundError(`no running experiment "${name}" for strategy "${this.name}"`);
         this.ew.ledger.stopExperiment(this.name, name, options.outcome ?? null, options.winner ?? null, at);
-        for (const variant of Object.keys(this.experiment.info.variants)) this.ew.metrics.experimentInfo.remove({ strategy: this.name, experiment: name, variant });
+        for (const variant of Object.keys(this.experiment.info.variants))
+          this.ew.metrics.experimentInfo.remove({ strategy: this.name, experiment: name, variant });
         this.experiment = undefined; // and with it the remembered positions
         this.retainVersions();
         return { ok: true, experiment: name };
@@ -509,8 +635,16 @@ export class StrategyHandle {
     // Logged at 1, 10, 100... evictions: visible without flooding the log of a bot that
     // assigns positions it never records.
     if (Number.isInteger(Math.log10(exp.evicted)))
-      this.ew.log.warn({ strategy: this.name, experiment: exp.info.name, position: oldest, evicted: exp.evicted, maxAssignedPositions: this.maxPositions },
-        'experiment assignment of an unrecorded position forgotten: its trade will carry no variant (record trades with { position }, or raise maxAssignedPositions)');
+      this.ew.log.warn(
+        {
+          strategy: this.name,
+          experiment: exp.info.name,
+          position: oldest,
+          evicted: exp.evicted,
+          maxAssignedPositions: this.maxPositions,
+        },
+        'experiment assignment of an unrecorded position forgotten: its trade will carry no variant (record trades with { position }, or raise maxAssignedPositions)',
+      );
   }
 
   /** The loop is alive: updates the last-success gauge now and the ledger heartbeat at most every 10 s. */
@@ -548,7 +682,8 @@ export class StrategyHandle {
         if (!isPlainObject(order) || !ORDER_STATUSES.includes(order.status))
           details.push({ path: 'status', message: `must be one of ${ORDER_STATUSES.join(', ')}` });
         const lat = (order as { latencySeconds?: unknown })?.latencySeconds;
-        if (lat !== undefined && (typeof lat !== 'number' || !Number.isFinite(lat) || lat < 0)) details.push({ path: 'latencySeconds', message: 'must be a finite number ≥ 0' });
+        if (lat !== undefined && (typeof lat !== 'number' || !Number.isFinite(lat) || lat < 0))
+          details.push({ path: 'latencySeconds', message: 'must be a finite number ≥ 0' });
         if (details.length) throw new ValidationError('invalid order', details);
         const l = { strategy: this.name, param_version: versionLabel(this.activeNumber) };
         this.ew.metrics.incTracked(this.ew.metrics.orders, { ...l, status: order.status }, 1);
@@ -573,7 +708,13 @@ export class StrategyHandle {
 
   private setGauge(which: 'equity' | 'openPositions', value: number, nonNegative: boolean): Result<object> {
     if (typeof value !== 'number' || !Number.isFinite(value) || (nonNegative && value < 0))
-      return this.ew.fail(this.name, which === 'equity' ? 'setEquity' : 'setOpenPositions', new ValidationError(`invalid ${which}`, [{ path: which, message: nonNegative ? 'must be a finite number ≥ 0' : 'must be a finite number' }]));
+      return this.ew.fail(
+        this.name,
+        which === 'equity' ? 'setEquity' : 'setOpenPositions',
+        new ValidationError(`invalid ${which}`, [
+          { path: which, message: nonNegative ? 'must be a finite number ≥ 0' : 'must be a finite number' },
+        ]),
+      );
     this.ew.metrics[which].set({ strategy: this.name }, value);
     return { ok: true };
   }
@@ -589,7 +730,7 @@ function splitPosition(trade: TradeRecord): { fields: unknown; position: unknown
 /** A position id follows the trade id rule: a non-empty string without control characters. */
 function checkPositionId(position: unknown, details: ErrorDetail[]): void {
   const fail = (message: string) => details.push({ path: 'position', message });
-  if (typeof position !== 'string') fail('must be a string (the bot\'s id of the position)');
+  if (typeof position !== 'string') fail("must be a string (the bot's id of the position)");
   else if (position === '') fail('must not be empty');
   else if (position.length > MAX_ID_LENGTH) fail(`at most ${MAX_ID_LENGTH} characters`);
   else if (/[\u0000-\u001f\u007f]/.test(position)) fail('must not contain control characters');

@@ -35,24 +35,116 @@ export class BotMetrics {
   constructor(registry: Registry) {
     const registers = [registry];
     const tv = ['strategy', 'param_version'] as const;
-    this.trades = new Counter({ name: 'trading_trades_total', help: 'Closed trades, by outcome (win: pnl > 0, loss: pnl < 0, flat: pnl == 0).', labelNames: [...tv, 'outcome'], registers });
-    this.grossProfit = new Counter({ name: 'trading_gross_profit_total', help: 'Sum of net PnL of winning trades (quote currency).', labelNames: tv, registers });
-    this.grossLoss = new Counter({ name: 'trading_gross_loss_total', help: 'Sum of -PnL of losing trades (quote currency, positive).', labelNames: tv, registers });
-    this.fees = new Counter({ name: 'trading_fees_total', help: 'Fees paid (quote currency).', labelNames: tv, registers });
-    this.volume = new Counter({ name: 'trading_volume_total', help: 'Traded notional (quote currency).', labelNames: [...tv, 'symbol'], registers });
-    this.equity = new Gauge({ name: 'trading_equity', help: 'Account equity as reported by the bot (quote currency).', labelNames: ['strategy'], registers });
-    this.openPositions = new Gauge({ name: 'trading_open_positions', help: 'Open positions as reported by the bot.', labelNames: ['strategy'], registers });
-    this.orders = new Counter({ name: 'trading_orders_total', help: 'Orders by final status.', labelNames: [...tv, 'status'], registers });
-    this.orderLatency = new Histogram({ name: 'trading_order_latency_seconds', help: 'Order round-trip latency.', labelNames: tv, buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers });
-    this.loopIterations = new Counter({ name: 'trading_loop_iterations_total', help: 'Successful iterations of the bot main loop.', labelNames: ['strategy'], registers });
-    this.loopLastSuccess = new Gauge({ name: 'trading_loop_last_success_timestamp_seconds', help: 'Unix time of the last successful loop iteration or heartbeat.', labelNames: ['strategy'], registers });
-    this.loopDuration = new Histogram({ name: 'trading_loop_duration_seconds', help: 'Duration of one main loop iteration.', labelNames: ['strategy'], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60], registers });
-    this.errors = new Counter({ name: 'trading_errors_total', help: 'Monitoring calls refused or failed (validation, conflict, limit, not_found, ledger); the bot kept running.', labelNames: ['strategy', 'kind'], registers });
-    this.versionInfo = new Gauge({ name: 'trading_param_version_info', help: 'The active parameter version (always 1).', labelNames: ['strategy', 'param_version', 'hash', 'git_sha'], registers });
-    this.paramValue = new Gauge({ name: 'trading_param_value', help: 'Numeric parameters of the active version.', labelNames: ['strategy', 'param'], registers });
-    this.deployTimestamp = new Gauge({ name: 'trading_param_deploy_timestamp_seconds', help: 'Unix time of the last parameter deploy.', labelNames: ['strategy'], registers });
-    this.experimentInfo = new Gauge({ name: 'trading_experiment_info', help: 'Variants of running experiments (always 1).', labelNames: ['strategy', 'experiment', 'variant'], registers });
-    this.labelRefusals = new Counter({ name: 'trading_label_refusals_total', help: 'Label values folded into "other" because a cardinality cap was reached.', labelNames: ['strategy', 'label'], registers });
+    this.trades = new Counter({
+      name: 'trading_trades_total',
+      help: 'Closed trades, by outcome (win: pnl > 0, loss: pnl < 0, flat: pnl == 0).',
+      labelNames: [...tv, 'outcome'],
+      registers,
+    });
+    this.grossProfit = new Counter({
+      name: 'trading_gross_profit_total',
+      help: 'Sum of net PnL of winning trades (quote currency).',
+      labelNames: tv,
+      registers,
+    });
+    this.grossLoss = new Counter({
+      name: 'trading_gross_loss_total',
+      help: 'Sum of -PnL of losing trades (quote currency, positive).',
+      labelNames: tv,
+      registers,
+    });
+    this.fees = new Counter({
+      name: 'trading_fees_total',
+      help: 'Fees paid (quote currency).',
+      labelNames: tv,
+      registers,
+    });
+    this.volume = new Counter({
+      name: 'trading_volume_total',
+      help: 'Traded notional (quote currency).',
+      labelNames: [...tv, 'symbol'],
+      registers,
+    });
+    this.equity = new Gauge({
+      name: 'trading_equity',
+      help: 'Account equity as reported by the bot (quote currency).',
+      labelNames: ['strategy'],
+      registers,
+    });
+    this.openPositions = new Gauge({
+      name: 'trading_open_positions',
+      help: 'Open positions as reported by the bot.',
+      labelNames: ['strategy'],
+      registers,
+    });
+    this.orders = new Counter({
+      name: 'trading_orders_total',
+      help: 'Orders by final status.',
+      labelNames: [...tv, 'status'],
+      registers,
+    });
+    this.orderLatency = new Histogram({
+      name: 'trading_order_latency_seconds',
+      help: 'Order round-trip latency.',
+      labelNames: tv,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.loopIterations = new Counter({
+      name: 'trading_loop_iterations_total',
+      help: 'Successful iterations of the bot main loop.',
+      labelNames: ['strategy'],
+      registers,
+    });
+    this.loopLastSuccess = new Gauge({
+      name: 'trading_loop_last_success_timestamp_seconds',
+      help: 'Unix time of the last successful loop iteration or heartbeat.',
+      labelNames: ['strategy'],
+      registers,
+    });
+    this.loopDuration = new Histogram({
+      name: 'trading_loop_duration_seconds',
+      help: 'Duration of one main loop iteration.',
+      labelNames: ['strategy'],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60],
+      registers,
+    });
+    this.errors = new Counter({
+      name: 'trading_errors_total',
+      help: 'Monitoring calls refused or failed (validation, conflict, limit, not_found, ledger); the bot kept running.',
+      labelNames: ['strategy', 'kind'],
+      registers,
+    });
+    this.versionInfo = new Gauge({
+      name: 'trading_param_version_info',
+      help: 'The active parameter version (always 1).',
+      labelNames: ['strategy', 'param_version', 'hash', 'git_sha'],
+      registers,
+    });
+    this.paramValue = new Gauge({
+      name: 'trading_param_value',
+      help: 'Numeric parameters of the active version.',
+      labelNames: ['strategy', 'param'],
+      registers,
+    });
+    this.deployTimestamp = new Gauge({
+      name: 'trading_param_deploy_timestamp_seconds',
+      help: 'Unix time of the last parameter deploy.',
+      labelNames: ['strategy'],
+      registers,
+    });
+    this.experimentInfo = new Gauge({
+      name: 'trading_experiment_info',
+      help: 'Variants of running experiments (always 1).',
+      labelNames: ['strategy', 'experiment', 'variant'],
+      registers,
+    });
+    this.labelRefusals = new Counter({
+      name: 'trading_label_refusals_total',
+      help: 'Label values folded into "other" because a cardinality cap was reached.',
+      labelNames: ['strategy', 'label'],
+      registers,
+    });
   }
 
   /** Remembers that `labels` (which include param_version) were used, so they can be removed later. */

@@ -54,7 +54,11 @@ export function serveMetrics(registry: Registry, options: ServeOptions = {}): Pr
         server,
         port,
         url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/metrics`,
-        close: () => new Promise<void>((r) => { server.closeAllConnections?.(); server.close(() => r()); }),
+        close: () =>
+          new Promise<void>((r) => {
+            server.closeAllConnections?.();
+            server.close(() => r());
+          }),
       });
     });
   });

@@ -1,7 +1,16 @@
 // The sidecar's HTTP interface: /metrics computed on scrape, the ingestion API for bots in
 // any language, and the read API. A 2xx answer is sent only after the ledger committed.
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { ConflictError, EdgewatchError, LedgerError, LimitError, NotFoundError, ValidationError, type ErrorDetail, type LedgerFault } from '../errors.js';
+import {
+  ConflictError,
+  EdgewatchError,
+  LedgerError,
+  LimitError,
+  NotFoundError,
+  ValidationError,
+  type ErrorDetail,
+  type LedgerFault,
+} from '../errors.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { Logger } from '../log.js';
 import { checkName, isPlainObject, parseVersionLabel, versionLabel } from '../model/names.js';
@@ -88,7 +97,10 @@ export function createApp(ctx: AppContext): express.Express {
       return;
     }
     res.set('WWW-Authenticate', ['Basic realm="edgewatch", charset="UTF-8"', 'Bearer realm="edgewatch"']);
-    res.status(401).json({ error: `missing or wrong token: send Authorization: Bearer <${which}> (or HTTP Basic with it as password)`, details: [] });
+    res.status(401).json({
+      error: `missing or wrong token: send Authorization: Bearer <${which}> (or HTTP Basic with it as password)`,
+      details: [],
+    });
   };
   const read = gate(ctx.readTokens ?? [], 'EDGEWATCH_TOKEN or EDGEWATCH_READ_TOKEN');
   const metricsGate = gate(ctx.metricsTokens ?? [], 'EDGEWATCH_METRICS_TOKEN');
@@ -96,8 +108,12 @@ export function createApp(ctx: AppContext): express.Express {
   // The runbook where the alerts link to it: rendered once, served like any read.
   const runbookHtml = ctx.runbook === undefined ? undefined : renderRunbook(ctx.runbook);
   app.get('/runbook', read, (_req, res) => {
-    if (runbookHtml === undefined) throw new NotFoundError('the runbook (docs/runbook.md) is not installed next to the sidecar');
-    res.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'").type('text/html; charset=utf-8').send(runbookHtml);
+    if (runbookHtml === undefined)
+      throw new NotFoundError('the runbook (docs/runbook.md) is not installed next to the sidecar');
+    res
+      .set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'")
+      .type('text/html; charset=utf-8')
+      .send(runbookHtml);
   });
 
   app.get('/metrics', metricsGate, async (_req, res) => {
@@ -111,7 +127,9 @@ export function createApp(ctx: AppContext): express.Express {
       ctx.log.error({ err: (err as Error).message }, 'reading new trades failed; serving what is known');
     }
     try {
-      ctx.metrics.apply(snapshot(ctx.engine, ctx.ledger, t, { keepVersions: ctx.keepVersions, thresholds: ctx.thresholds }));
+      ctx.metrics.apply(
+        snapshot(ctx.engine, ctx.ledger, t, { keepVersions: ctx.keepVersions, thresholds: ctx.thresholds }),
+      );
     } catch (err) {
       ctx.metrics.scrapeErrors.inc({ stage: 'snapshot' });
       ctx.log.error({ err: (err as Error).message }, 'computing windows failed; serving the previous values');
@@ -128,12 +146,18 @@ export function createApp(ctx: AppContext): express.Express {
       if (ctx.token !== undefined ? !tokenMatches(req.get('authorization'), ctx.token) : !ctx.writesOpen) {
         ctx.metrics.ingestEvents.inc({ kind, result: 'unauthorized' });
         res.status(401).json({
-          error: ctx.token !== undefined ? 'missing or wrong bearer token: send Authorization: Bearer <EDGEWATCH_TOKEN>' : 'writes are disabled: the sidecar listens beyond loopback without EDGEWATCH_TOKEN',
+          error:
+            ctx.token !== undefined
+              ? 'missing or wrong bearer token: send Authorization: Bearer <EDGEWATCH_TOKEN>'
+              : 'writes are disabled: the sidecar listens beyond loopback without EDGEWATCH_TOKEN',
           details: [],
         });
         return;
       }
-      const refusal = ctx.token === undefined ? tokenlessRefusal(req.socket.remoteAddress, req.get('host'), req.get('origin')) : undefined;
+      const refusal =
+        ctx.token === undefined
+          ? tokenlessRefusal(req.socket.remoteAddress, req.get('host'), req.get('origin'))
+          : undefined;
       if (refusal !== undefined) {
         ctx.metrics.ingestEvents.inc({ kind, result: 'unauthorized' });
         res.status(403).json({ error: `write refused without EDGEWATCH_TOKEN: ${refusal}`, details: [] });
@@ -163,11 +187,18 @@ export function createApp(ctx: AppContext): express.Express {
     const details: ErrorDetail[] = [];
     checkName(body.strategy, 'strategy', details);
     for (const k of ['source', 'git_sha', 'note'] as const)
-      if (body[k] !== undefined && body[k] !== null && (typeof body[k] !== 'string' || (body[k] as string).length > 1000)) details.push({ path: k, message: 'must be a string of at most 1000 characters' });
+      if (body[k] !== undefined && body[k] !== null && (typeof body[k] !== 'string' || body[k].length > 1000))
+        details.push({ path: k, message: 'must be a string of at most 1000 characters' });
     if (details.length) throw new ValidationError('invalid deploy', details);
     const params = validateParams(body.params);
     const t = deployTime(body.deployed_at, now(), 'deployed_at', false);
-    const r = ctx.ledger.deployParams(body.strategy as string, params, { source: body.source as string, gitSha: body.git_sha as string, note: body.note as string }, now(), t);
+    const r = ctx.ledger.deployParams(
+      body.strategy as string,
+      params,
+      { source: body.source as string, gitSha: body.git_sha as string, note: body.note as string },
+      now(),
+      t,
+    );
     ctx.metrics.ingestEvents.inc({ kind: 'params', result: 'accepted' });
     res.status(r.created ? 201 : 200).json({
       param_version: versionLabel(r.version),
@@ -187,8 +218,14 @@ export function createApp(ctx: AppContext): express.Express {
     checkName(body.strategy, 'strategy', details);
     if (details.length) throw new ValidationError('invalid experiment', details);
     const { variants, allocation } = validateExperiment(body.name, body.variants, body.allocation);
-    const running = ctx.ledger.experiments(body.strategy as string).find((e) => e.stoppedMs === null && e.name !== body.name);
-    if (running) throw new ConflictError(`experiment "${running.name}" of strategy "${body.strategy}" is still running: stop it first`, [{ path: 'name', message: 'one experiment at a time per strategy' }]);
+    const running = ctx.ledger
+      .experiments(body.strategy as string)
+      .find((e) => e.stoppedMs === null && e.name !== body.name);
+    if (running)
+      throw new ConflictError(
+        `experiment "${running.name}" of strategy "${body.strategy}" is still running: stop it first`,
+        [{ path: 'name', message: 'one experiment at a time per strategy' }],
+      );
     const strategy = body.strategy as string;
     const params = resolveVariants(strategy, variants, (n) => ctx.ledger.getVersion(strategy, n)?.params);
     const info = ctx.ledger.startExperiment(strategy, body.name as string, params, allocation, now());
@@ -203,17 +240,31 @@ export function createApp(ctx: AppContext): express.Express {
     const details: ErrorDetail[] = [];
     checkName(name, 'name', details);
     if (body.strategy !== undefined) checkName(body.strategy, 'strategy', details);
-    if (body.outcome !== undefined && body.outcome !== null && (typeof body.outcome !== 'string' || body.outcome.length > 1000)) details.push({ path: 'outcome', message: 'must be a string of at most 1000 characters' });
+    if (
+      body.outcome !== undefined &&
+      body.outcome !== null &&
+      (typeof body.outcome !== 'string' || body.outcome.length > 1000)
+    )
+      details.push({ path: 'outcome', message: 'must be a string of at most 1000 characters' });
     if (body.winner !== undefined && body.winner !== null) checkName(body.winner, 'winner', details);
     if (details.length) throw new ValidationError('invalid stop', details);
     let strategy = body.strategy as string | undefined;
     if (strategy === undefined) {
       const matches = ctx.ledger.experiments().filter((e) => e.name === name && e.stoppedMs === null);
       if (matches.length === 0) throw new NotFoundError(`no running experiment "${name}"`);
-      if (matches.length > 1) throw new ValidationError('ambiguous experiment', [{ path: 'strategy', message: `several strategies run "${name}": name the strategy` }]);
+      if (matches.length > 1)
+        throw new ValidationError('ambiguous experiment', [
+          { path: 'strategy', message: `several strategies run "${name}": name the strategy` },
+        ]);
       strategy = matches[0].strategy;
     }
-    const info = ctx.ledger.stopExperiment(strategy, name, (body.outcome as string | undefined) ?? null, (body.winner as string | undefined) ?? null, now());
+    const info = ctx.ledger.stopExperiment(
+      strategy,
+      name,
+      (body.outcome as string | undefined) ?? null,
+      (body.winner as string | undefined) ?? null,
+      now(),
+    );
     ctx.metrics.ingestEvents.inc({ kind: 'experiments', result: 'accepted' });
     res.json(experimentJson(info));
   });
@@ -237,8 +288,20 @@ export function createApp(ctx: AppContext): express.Express {
     res.json({
       strategy,
       active_version: active ? versionLabel(active.version) : null,
-      versions: ctx.ledger.versions(strategy).map((v) => ({ param_version: versionLabel(v.version), hash: v.hash, created_at: iso(v.createdMs), params: v.params })),
-      deploys: deploys.map((d) => ({ param_version: versionLabel(d.version), hash: d.hash, deployed_at: iso(d.deployedMs), source: d.source, git_sha: d.gitSha, note: d.note })),
+      versions: ctx.ledger.versions(strategy).map((v) => ({
+        param_version: versionLabel(v.version),
+        hash: v.hash,
+        created_at: iso(v.createdMs),
+        params: v.params,
+      })),
+      deploys: deploys.map((d) => ({
+        param_version: versionLabel(d.version),
+        hash: d.hash,
+        deployed_at: iso(d.deployedMs),
+        source: d.source,
+        git_sha: d.gitSha,
+        note: d.note,
+      })),
     });
   });
 
@@ -246,7 +309,12 @@ export function createApp(ctx: AppContext): express.Express {
     const strategy = pathName(req.params.strategy, 'strategy');
     const from = version(req, ctx.ledger, strategy, String(req.query.from ?? ''), 'from');
     const to = version(req, ctx.ledger, strategy, String(req.query.to ?? ''), 'to');
-    res.json({ strategy, from: versionLabel(from.version), to: versionLabel(to.version), diff: diffParams(from.params, to.params) });
+    res.json({
+      strategy,
+      from: versionLabel(from.version),
+      to: versionLabel(to.version),
+      diff: diffParams(from.params, to.params),
+    });
   });
 
   app.get('/v1/params/:strategy/:version', read, (req, res) => {
@@ -254,14 +322,24 @@ export function createApp(ctx: AppContext): express.Express {
     const v = version(req, ctx.ledger, strategy, String(req.params.version), 'version');
     const deploys = ctx.ledger.deploys(strategy).filter((d) => d.version === v.version);
     ctx.engine.refresh(now());
-    const stats = snapshot(ctx.engine, ctx.ledger, now(), { keepVersions: Number.MAX_SAFE_INTEGER, thresholds: ctx.thresholds }).find((s) => s.strategy === strategy)?.versions.find((x) => x.version === v.version)?.stats;
+    const stats = snapshot(ctx.engine, ctx.ledger, now(), {
+      keepVersions: Number.MAX_SAFE_INTEGER,
+      thresholds: ctx.thresholds,
+    })
+      .find((s) => s.strategy === strategy)
+      ?.versions.find((x) => x.version === v.version)?.stats;
     res.json({
       strategy,
       param_version: versionLabel(v.version),
       hash: v.hash,
       created_at: iso(v.createdMs),
       params: v.params,
-      deploys: deploys.map((d) => ({ deployed_at: iso(d.deployedMs), source: d.source, git_sha: d.gitSha, note: d.note })),
+      deploys: deploys.map((d) => ({
+        deployed_at: iso(d.deployedMs),
+        source: d.source,
+        git_sha: d.gitSha,
+        note: d.note,
+      })),
       stats: stats ?? { trades: 0 },
     });
   });
@@ -269,7 +347,11 @@ export function createApp(ctx: AppContext): express.Express {
   app.get('/v1/experiments', read, (req, res) => {
     const strategy = req.query.strategy === undefined ? undefined : queryName(req, 'strategy');
     ctx.engine.refresh(now());
-    const snaps = snapshot(ctx.engine, ctx.ledger, now(), { keepVersions: ctx.keepVersions, thresholds: ctx.thresholds, stoppedExperiments: true });
+    const snaps = snapshot(ctx.engine, ctx.ledger, now(), {
+      keepVersions: ctx.keepVersions,
+      thresholds: ctx.thresholds,
+      stoppedExperiments: true,
+    });
     const out = [];
     for (const s of snaps) {
       if (strategy !== undefined && s.strategy !== strategy) continue;
@@ -278,7 +360,13 @@ export function createApp(ctx: AppContext): express.Express {
         out.push({
           ...(info ? experimentJson(info) : { strategy: s.strategy, name: e.name }),
           stats: Object.fromEntries(e.variants.map((v) => [v.variant, v.stats])),
-          tests: e.tests.map((t) => ({ variant: t.variant, against: 'control', t: t.result.t, df: t.result.df, p_value: t.result.pValue })),
+          tests: e.tests.map((t) => ({
+            variant: t.variant,
+            against: 'control',
+            t: t.result.t,
+            df: t.result.df,
+            p_value: t.result.pValue,
+          })),
         });
       }
     }
@@ -288,12 +376,18 @@ export function createApp(ctx: AppContext): express.Express {
   app.get('/v1/report', read, (req, res) => {
     const strategy = queryName(req, 'strategy');
     const window = String(req.query.window ?? '24h');
-    if (!Object.hasOwn(WINDOWS, window)) throw new ValidationError('invalid query', [{ path: 'window', message: 'must be 1h, 24h or 7d' }]);
+    if (!Object.hasOwn(WINDOWS, window))
+      throw new ValidationError('invalid query', [{ path: 'window', message: 'must be 1h, 24h or 7d' }]);
     const format = String(req.query.format ?? 'json');
-    if (format !== 'json' && format !== 'markdown' && format !== 'md') throw new ValidationError('invalid query', [{ path: 'format', message: 'must be json or markdown' }]);
+    if (format !== 'json' && format !== 'markdown' && format !== 'md')
+      throw new ValidationError('invalid query', [{ path: 'format', message: 'must be json or markdown' }]);
     const t = now();
     ctx.engine.refresh(t);
-    const s = snapshot(ctx.engine, ctx.ledger, t, { keepVersions: ctx.keepVersions, thresholds: ctx.thresholds, stoppedExperiments: true }).find((x) => x.strategy === strategy);
+    const s = snapshot(ctx.engine, ctx.ledger, t, {
+      keepVersions: ctx.keepVersions,
+      thresholds: ctx.thresholds,
+      stoppedExperiments: true,
+    }).find((x) => x.strategy === strategy);
     if (!s) throw new NotFoundError(`no strategy "${strategy}" in the ledger`);
     const report = buildReport(s, window as WindowName, t);
     if (format === 'json') res.json(report);
@@ -319,18 +413,44 @@ export function createApp(ctx: AppContext): express.Express {
   return app;
 }
 
-function errorResponse(err: unknown): { status: number; body: { error: string; details: ErrorDetail[]; fault?: string }; result: string } {
+function errorResponse(err: unknown): {
+  status: number;
+  body: { error: string; details: ErrorDetail[]; fault?: string };
+  result: string;
+} {
   const e = err as { type?: string; status?: number; message?: string };
-  if (e?.type === 'entity.too.large') return { status: 413, body: { error: `body larger than ${MAX_BODY}`, details: [] }, result: 'rejected' };
-  if (e?.type === 'entity.parse.failed') return { status: 400, body: { error: 'malformed JSON', details: [{ path: '', message: String(e.message).slice(0, 200) }] }, result: 'rejected' };
-  if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return { status: 415, body: { error: 'unsupported body encoding', details: [] }, result: 'rejected' };
-  if (e?.status === 400 || e?.type === 'request.aborted') return { status: 400, body: { error: 'bad request body', details: [] }, result: 'rejected' };
-  if (err instanceof ValidationError) return { status: 400, body: { error: err.message.split(':')[0], details: err.details }, result: 'rejected' };
-  if (err instanceof ConflictError) return { status: 409, body: { error: err.message, details: err.details }, result: 'conflict' };
-  if (err instanceof NotFoundError) return { status: 404, body: { error: err.message, details: [] }, result: 'rejected' };
-  if (err instanceof LimitError) return { status: 422, body: { error: err.message, details: [{ path: err.limit, message: 'limit reached' }] }, result: 'refused' };
-  if (err instanceof LedgerError) return { status: 503, body: { error: withHint(err.message, err.fault), details: [], fault: err.fault }, result: 'error' };
-  if (err instanceof EdgewatchError) return { status: 400, body: { error: err.message, details: [] }, result: 'rejected' };
+  if (e?.type === 'entity.too.large')
+    return { status: 413, body: { error: `body larger than ${MAX_BODY}`, details: [] }, result: 'rejected' };
+  if (e?.type === 'entity.parse.failed')
+    return {
+      status: 400,
+      body: { error: 'malformed JSON', details: [{ path: '', message: String(e.message).slice(0, 200) }] },
+      result: 'rejected',
+    };
+  if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported')
+    return { status: 415, body: { error: 'unsupported body encoding', details: [] }, result: 'rejected' };
+  if (e?.status === 400 || e?.type === 'request.aborted')
+    return { status: 400, body: { error: 'bad request body', details: [] }, result: 'rejected' };
+  if (err instanceof ValidationError)
+    return { status: 400, body: { error: err.message.split(':')[0], details: err.details }, result: 'rejected' };
+  if (err instanceof ConflictError)
+    return { status: 409, body: { error: err.message, details: err.details }, result: 'conflict' };
+  if (err instanceof NotFoundError)
+    return { status: 404, body: { error: err.message, details: [] }, result: 'rejected' };
+  if (err instanceof LimitError)
+    return {
+      status: 422,
+      body: { error: err.message, details: [{ path: err.limit, message: 'limit reached' }] },
+      result: 'refused',
+    };
+  if (err instanceof LedgerError)
+    return {
+      status: 503,
+      body: { error: withHint(err.message, err.fault), details: [], fault: err.fault },
+      result: 'error',
+    };
+  if (err instanceof EdgewatchError)
+    return { status: 400, body: { error: err.message, details: [] }, result: 'rejected' };
   return { status: 500, body: { error: 'internal error', details: [] }, result: 'error' };
 }
 
@@ -351,7 +471,11 @@ function withHint(message: string, fault: LedgerFault | undefined): string {
 function objectBody(body: unknown, known: string[]): Record<string, unknown> {
   if (!isPlainObject(body)) throw new ValidationError('invalid body', [{ path: '', message: 'must be a JSON object' }]);
   const unknown = Object.keys(body).filter((k) => !known.includes(k));
-  if (unknown.length) throw new ValidationError('invalid body', unknown.map((k) => ({ path: k, message: `unknown field (known: ${known.join(', ')})` })));
+  if (unknown.length)
+    throw new ValidationError(
+      'invalid body',
+      unknown.map((k) => ({ path: k, message: `unknown field (known: ${known.join(', ')})` })),
+    );
   return body;
 }
 
@@ -373,7 +497,8 @@ function pathName(v: unknown, key: string): string {
 
 function version(_req: Request, ledger: Ledger, strategy: string, label: string, key: string) {
   const n = parseVersionLabel(label);
-  if (n === undefined) throw new ValidationError('invalid version', [{ path: key, message: 'must look like "v1", "v2", ...' }]);
+  if (n === undefined)
+    throw new ValidationError('invalid version', [{ path: key, message: 'must look like "v1", "v2", ...' }]);
   const v = ledger.getVersion(strategy, n);
   if (!v) throw new NotFoundError(`strategy "${strategy}" has no version ${label}`);
   return v;
@@ -383,7 +508,16 @@ function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-function experimentJson(e: { strategy: string; name: string; variants: Record<string, number>; allocation: Record<string, number>; startedMs: number; stoppedMs: number | null; outcome: string | null; winner: string | null }) {
+function experimentJson(e: {
+  strategy: string;
+  name: string;
+  variants: Record<string, number>;
+  allocation: Record<string, number>;
+  startedMs: number;
+  stoppedMs: number | null;
+  outcome: string | null;
+  winner: string | null;
+}) {
   return {
     strategy: e.strategy,
     name: e.name,

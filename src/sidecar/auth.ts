@@ -37,7 +37,10 @@ function envToken(env: NodeJS.ProcessEnv, name: string): string | undefined {
     }
   }
   if (token === undefined || token === '') return undefined;
-  if (token.length < 16) throw new ConfigError(`${file ? `${name}_FILE` : name} must be at least 16 characters (a long random string, e.g. openssl rand -hex 32)`);
+  if (token.length < 16)
+    throw new ConfigError(
+      `${file ? `${name}_FILE` : name} must be at least 16 characters (a long random string, e.g. openssl rand -hex 32)`,
+    );
   return token;
 }
 
@@ -48,7 +51,9 @@ export function isLoopback(host: string): boolean {
 /** Compares SHA-256 digests so that neither the content nor the length of the token leaks through timing. */
 export function tokenMatches(header: string | undefined, token: string): boolean {
   const m = /^Bearer (.+)$/.exec(header ?? '');
-  const given = createHash('sha256').update(m ? m[1] : '').digest();
+  const given = createHash('sha256')
+    .update(m ? m[1] : '')
+    .digest();
   const expected = createHash('sha256').update(token).digest();
   return timingSafeEqual(given, expected) && m !== null;
 }
@@ -84,10 +89,16 @@ export function isLoopbackAddress(address: string | undefined): boolean {
  * from a loopback peer that addresses the sidecar by a loopback name, with no foreign Origin.
  * Returns why the request is refused, or undefined.
  */
-export function tokenlessRefusal(remoteAddress: string | undefined, hostHeader: string | undefined, origin: string | undefined): string | undefined {
+export function tokenlessRefusal(
+  remoteAddress: string | undefined,
+  hostHeader: string | undefined,
+  origin: string | undefined,
+): string | undefined {
   if (!isLoopbackAddress(remoteAddress)) return 'the client is not on this host';
-  if (!isLoopback(hostnameOf(hostHeader) ?? '')) return 'the Host header does not name a loopback address (use 127.0.0.1, localhost or [::1])';
-  if (origin !== undefined && !isLoopback(hostnameOf(origin.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '')) ?? '')) return 'the request comes from a web page of another origin';
+  if (!isLoopback(hostnameOf(hostHeader) ?? ''))
+    return 'the Host header does not name a loopback address (use 127.0.0.1, localhost or [::1])';
+  if (origin !== undefined && !isLoopback(hostnameOf(origin.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '')) ?? ''))
+    return 'the request comes from a web page of another origin';
   return undefined;
 }
 

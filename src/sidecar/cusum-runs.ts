@@ -8,7 +8,17 @@
 // re-reads only the trades after that checkpoint, with one indexed range query. A new deploy
 // (also one that re-activates an old version) or another minimum sample starts a new run,
 // read from the ledger in full.
-import { CUSUM_SHIFTS, cusumAdd, cusumStart, cusumValues, cusumVarianceInflation, inTradeOrder, keyAfter, type CusumState, type TradeKey } from '../analytics/index.js';
+import {
+  CUSUM_SHIFTS,
+  cusumAdd,
+  cusumStart,
+  cusumValues,
+  cusumVarianceInflation,
+  inTradeOrder,
+  keyAfter,
+  type CusumState,
+  type TradeKey,
+} from '../analytics/index.js';
 
 /** What identifies a run: a change of any field starts a new one. */
 export interface RunKey {
@@ -25,7 +35,12 @@ export interface RunKey {
 /** The run key of a strategy from its deploys (in time order, the active one last) and its cusum_min_trades. */
 export function runKeyOf(deploys: ReadonlyArray<{ deployedMs: number; version: number }>, minTrades: number): RunKey {
   const active = deploys[deploys.length - 1];
-  return { version: active?.version ?? null, startMs: active?.deployedMs ?? -Infinity, deploys: deploys.length, minTrades };
+  return {
+    version: active?.version ?? null,
+    startMs: active?.deployedMs ?? -Infinity,
+    deploys: deploys.length,
+    minTrades,
+  };
 }
 
 export function sameRun(a: RunKey, b: RunKey): boolean {
@@ -122,7 +137,8 @@ export class CusumRuns {
     if (!run || !inRun(run.key, t.version, t.openedMs, t.closedMs)) return;
     const { closedMs, id } = t;
     if (run.late === undefined && keyAfter(closedMs, id, run.last)) fold(run, t);
-    else if (run.late === undefined || keyAfter(run.late.closedMs, run.late.id, { closedMs, id })) run.late = { closedMs, id };
+    else if (run.late === undefined || keyAfter(run.late.closedMs, run.late.id, { closedMs, id }))
+      run.late = { closedMs, id };
     // else: an earlier late trade already makes the next read re-read from before this one
   }
 
@@ -133,7 +149,14 @@ export class CusumRuns {
     else if (run.late) run = this.resume(strategy, run, run.late);
     const state = run.rstate ?? run.state;
     const values = cusumValues(state, key.minTrades);
-    return values && { values, trades: run.state.n, outcome: run.rstate ? 'return' : 'pnl', inflation: cusumVarianceInflation(state) };
+    return (
+      values && {
+        values,
+        trades: run.state.n,
+        outcome: run.rstate ? 'return' : 'pnl',
+        inflation: cusumVarianceInflation(state),
+      }
+    );
   }
 
   /** Folds the run's trades after `run.last` from the ledger into `run`. */
@@ -143,7 +166,8 @@ export class CusumRuns {
     // UTF-16 units, which differ for a few astral characters.
     let group: RunTrade[] = [];
     const flush = () => {
-      for (const t of group.length > 1 ? inTradeOrder(group) : group) if (keyAfter(t.closedMs, t.id, from) && inRun(run.key, t.version, t.openedMs, t.closedMs)) fold(run, t);
+      for (const t of group.length > 1 ? inTradeOrder(group) : group)
+        if (keyAfter(t.closedMs, t.id, from) && inRun(run.key, t.version, t.openedMs, t.closedMs)) fold(run, t);
       group = [];
     };
     // A trade of the run closed at or after the deploy (closed_at >= its attributed time).
@@ -165,14 +189,32 @@ export class CusumRuns {
     while (k >= 0 && !keyAfter(late.closedMs, late.id, run.checkpoints[k].last)) k--;
     if (k < 0) return this.rebuild(strategy, newRun(run.key));
     const cp = run.checkpoints[k];
-    const resumed: Run = { key: run.key, state: structuredClone(cp.state), rstate: cp.rstate && structuredClone(cp.rstate), last: cp.last, checkpoints: run.checkpoints.slice(0, k + 1) };
+    const resumed: Run = {
+      key: run.key,
+      state: structuredClone(cp.state),
+      rstate: cp.rstate && structuredClone(cp.rstate),
+      last: cp.last,
+      checkpoints: run.checkpoints.slice(0, k + 1),
+    };
     return this.rebuild(strategy, resumed);
   }
 
   save(): SavedRun[] {
     const out: SavedRun[] = [];
     for (const [strategy, run] of this.runs)
-      if (run.late === undefined && run.state.n > 0) out.push({ strategy, key: [Number.isFinite(run.key.startMs) ? run.key.startMs : null, run.key.deploys, run.key.minTrades, run.key.version], state: run.state, last: run.last, ...(run.rstate ? { rstate: run.rstate } : {}) });
+      if (run.late === undefined && run.state.n > 0)
+        out.push({
+          strategy,
+          key: [
+            Number.isFinite(run.key.startMs) ? run.key.startMs : null,
+            run.key.deploys,
+            run.key.minTrades,
+            run.key.version,
+          ],
+          state: run.state,
+          last: run.last,
+          ...(run.rstate ? { rstate: run.rstate } : {}),
+        });
     this.changed = false;
     return out;
   }
@@ -183,12 +225,38 @@ export class CusumRuns {
     if (!Array.isArray(saved)) return;
     const fresh = cusumStart();
     for (const s of saved as SavedRun[]) {
-      if (typeof s?.strategy !== 'string' || !Array.isArray(s.key) || s.key.length !== 4 || (s.rstate !== undefined && !isState(s.rstate)) || !isState(s.state) || typeof s.last?.id !== 'string' || typeof s.last.closedMs !== 'number') continue;
+      if (
+        typeof s?.strategy !== 'string' ||
+        !Array.isArray(s.key) ||
+        s.key.length !== 4 ||
+        (s.rstate !== undefined && !isState(s.rstate)) ||
+        !isState(s.state) ||
+        typeof s.last?.id !== 'string' ||
+        typeof s.last.closedMs !== 'number'
+      )
+        continue;
       // A state of other designed shifts, lag or scale (another release) is rebuilt rather than continued.
-      if (s.state.shifts.join() !== CUSUM_SHIFTS.join() || s.state.maxLag !== fresh.maxLag || s.state.alpha !== fresh.alpha) continue;
+      if (
+        s.state.shifts.join() !== CUSUM_SHIFTS.join() ||
+        s.state.maxLag !== fresh.maxLag ||
+        s.state.alpha !== fresh.alpha
+      )
+        continue;
       const [startMs, deploys, minTrades, version] = s.key;
-      if (!(startMs === null || Number.isFinite(startMs)) || !Number.isInteger(deploys) || !Number.isInteger(minTrades) || !(version === null || Number.isInteger(version))) continue;
-      this.runs.set(s.strategy, { key: { version, startMs: startMs ?? -Infinity, deploys, minTrades }, state: s.state, rstate: s.rstate, last: s.last, checkpoints: [] });
+      if (
+        !(startMs === null || Number.isFinite(startMs)) ||
+        !Number.isInteger(deploys) ||
+        !Number.isInteger(minTrades) ||
+        !(version === null || Number.isInteger(version))
+      )
+        continue;
+      this.runs.set(s.strategy, {
+        key: { version, startMs: startMs ?? -Infinity, deploys, minTrades },
+        state: s.state,
+        rstate: s.rstate,
+        last: s.last,
+        checkpoints: [],
+      });
     }
   }
 
@@ -203,7 +271,13 @@ export class CusumRuns {
 }
 
 function newRun(key: RunKey): Run {
-  return { key: { ...key }, state: cusumStart(), rstate: cusumStart(), last: { closedMs: -Infinity, id: '' }, checkpoints: [] };
+  return {
+    key: { ...key },
+    state: cusumStart(),
+    rstate: cusumStart(),
+    last: { closedMs: -Infinity, id: '' },
+    checkpoints: [],
+  };
 }
 
 function fold(run: Run, t: RunTrade): void {
@@ -214,7 +288,11 @@ function fold(run: Run, t: RunTrade): void {
   cusumAdd(run.state, t.pnl, run.key.minTrades);
   run.last = { closedMs: t.closedMs, id: t.id };
   if (run.state.n % CHECKPOINT_EVERY === 0) {
-    run.checkpoints.push({ state: structuredClone(run.state), rstate: run.rstate && structuredClone(run.rstate), last: run.last });
+    run.checkpoints.push({
+      state: structuredClone(run.state),
+      rstate: run.rstate && structuredClone(run.rstate),
+      last: run.last,
+    });
     if (run.checkpoints.length > CHECKPOINTS) run.checkpoints.shift();
   }
 }
@@ -228,12 +306,38 @@ function isState(s: unknown): s is CusumState {
   const fresh = cusumStart().lrv;
   const maxLag = fresh?.maxLag;
   return (
-    finite(c?.n) && Array.isArray(c.lagged) && c.lagged.every(finite) && Array.isArray(c.llr) && c.llr.every(finite) && Array.isArray(c.shifts) &&
-    c.llr.length === c.shifts.length && finite(c.ref?.n) && finite(c.ref?.mean) && finite(c.ref?.m2) && finite(c.maxLag) && finite(c.alpha) &&
+    finite(c?.n) &&
+    Array.isArray(c.lagged) &&
+    c.lagged.every(finite) &&
+    Array.isArray(c.llr) &&
+    c.llr.every(finite) &&
+    Array.isArray(c.shifts) &&
+    c.llr.length === c.shifts.length &&
+    finite(c.ref?.n) &&
+    finite(c.ref?.mean) &&
+    finite(c.ref?.m2) &&
+    finite(c.maxLag) &&
+    finite(c.alpha) &&
     (c.ew === undefined || (finite(c.ew.mean) && finite(c.ew.variance))) &&
-    typeof l === 'object' && l !== null && fresh !== undefined && l.maxLag === maxLag && l.multiScale === fresh.multiScale && finite(l.prior) && l.prior >= 1 && finite(l.pivot) && finite(l.sum) &&
-    Array.isArray(l.cross) && l.cross.length === maxLag + 1 && l.cross.every(finite) &&
-    Array.isArray(l.head) && l.head.length <= maxLag && l.head.every(finite) && Array.isArray(l.tail) && l.tail.length <= maxLag && l.tail.every(finite) &&
-    l.head.length === Math.min(maxLag, c.ref.n) && l.tail.length === Math.min(maxLag, c.ref.n)
+    typeof l === 'object' &&
+    l !== null &&
+    fresh !== undefined &&
+    l.maxLag === maxLag &&
+    l.multiScale === fresh.multiScale &&
+    finite(l.prior) &&
+    l.prior >= 1 &&
+    finite(l.pivot) &&
+    finite(l.sum) &&
+    Array.isArray(l.cross) &&
+    l.cross.length === maxLag + 1 &&
+    l.cross.every(finite) &&
+    Array.isArray(l.head) &&
+    l.head.length <= maxLag &&
+    l.head.every(finite) &&
+    Array.isArray(l.tail) &&
+    l.tail.length <= maxLag &&
+    l.tail.every(finite) &&
+    l.head.length === Math.min(maxLag, c.ref.n) &&
+    l.tail.length === Math.min(maxLag, c.ref.n)
   );
 }

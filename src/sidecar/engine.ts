@@ -15,10 +15,28 @@
 // usable state it reads every trade once, per strategy in (closed_at, id) order.
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Statement } from 'better-sqlite3';
-import { BucketSeries, addTrade, bucketStart, combineInto, empty, fold as foldAggs, inTradeOrder, keyAfter, type Agg } from '../analytics/index.js';
+import {
+  BucketSeries,
+  addTrade,
+  bucketStart,
+  combineInto,
+  empty,
+  fold as foldAggs,
+  inTradeOrder,
+  keyAfter,
+  type Agg,
+} from '../analytics/index.js';
 import { LedgerError } from '../errors.js';
 import { faultOf, type Ledger } from '../ledger/ledger.js';
-import { CusumRuns, inRun, sameRun, type CusumReading, type RunKey, type RunTrade, type SavedRun } from './cusum-runs.js';
+import {
+  CusumRuns,
+  inRun,
+  sameRun,
+  type CusumReading,
+  type RunKey,
+  type RunTrade,
+  type SavedRun,
+} from './cusum-runs.js';
 
 export const HOUR = 3_600_000;
 export const DAY = 24 * HOUR;
@@ -48,11 +66,24 @@ export interface EngineOptions {
 
 // The rows this file reads: arrays rather than objects, because a start without state reads
 // every trade of the ledger once (objects with all 13 columns take about twice as long).
-type Row = [seq: number, id: string, closedMs: number, pnl: number, fees: number, version: number | null, experiment: string | null, variant: string | null, strategy: string, openedMs: number | null, notional: number | null, straddle: number];
-const LEAN = 'seq, id, closed_ms, pnl, fees, param_version, experiment, variant, strategy, opened_ms, notional, straddle';
+type Row = [
+  seq: number,
+  id: string,
+  closedMs: number,
+  pnl: number,
+  fees: number,
+  version: number | null,
+  experiment: string | null,
+  variant: string | null,
+  strategy: string,
+  openedMs: number | null,
+  notional: number | null,
+  straddle: number,
+];
+const LEAN =
+  'seq, id, closed_ms, pnl, fees, param_version, experiment, variant, strategy, opened_ms, notional, straddle';
 type Trade = { closedMs: number; id: string; pnl: number; fees: number; notional: number | null };
 const trade = (r: Row): Trade => ({ closedMs: r[2], id: r[1], pnl: r[3], fees: r[4], notional: r[10] });
-
 
 interface Hour {
   start: number;
@@ -72,14 +103,18 @@ class LifeSeries {
   hours: Hour[] = [];
   private hoursTotal: Agg | undefined;
 
-  constructor(readonly strategy: string, readonly keep: (r: Row) => boolean) {}
+  constructor(
+    readonly strategy: string,
+    readonly keep: (r: Row) => boolean,
+  ) {}
 
   /** Adds a trade; returns the hour to rebuild when it cannot simply be appended. */
   add(row: Row, cutoff: number, dirtyMinutes: Dirty): number | undefined {
     const [, id, closedMs, pnl, fees] = row;
     const notional = row[10];
     if (closedMs >= cutoff) {
-      if (this.recent.add(closedMs, id, pnl, fees, notional) === 'dirty') markDirty(dirtyMinutes, this.recent, this.strategy, this.keep, bucketStart(closedMs, MINUTE));
+      if (this.recent.add(closedMs, id, pnl, fees, notional) === 'dirty')
+        markDirty(dirtyMinutes, this.recent, this.strategy, this.keep, bucketStart(closedMs, MINUTE));
       return undefined;
     }
     const start = bucketStart(closedMs, HOUR);
@@ -184,7 +219,14 @@ function changed(s: WindowSet, minute: number): void {
 /** Buckets awaiting a rebuild; `set`: the window set the series belongs to, if it is one (its caches are dropped too). */
 type Dirty = Map<BucketSeries, { strategy: string; keep: (r: Row) => boolean; starts: Set<number>; set?: WindowSet }>;
 
-function markDirty(dirty: Dirty, series: BucketSeries, strategy: string, keep: (r: Row) => boolean, start: number, set?: WindowSet): void {
+function markDirty(
+  dirty: Dirty,
+  series: BucketSeries,
+  strategy: string,
+  keep: (r: Row) => boolean,
+  start: number,
+  set?: WindowSet,
+): void {
   let d = dirty.get(series);
   if (!d) dirty.set(series, (d = { strategy, keep, starts: new Set(), set }));
   d.starts.add(start);
@@ -220,16 +262,27 @@ export class WindowEngine {
   private lastSaveAt = 0;
   private savedSeq = 0;
 
-  constructor(private readonly ledger: Ledger, private readonly opts: EngineOptions = {}) {
+  constructor(
+    private readonly ledger: Ledger,
+    private readonly opts: EngineOptions = {},
+  ) {
     const db = ledger.raw;
     // The engine's reads, here rather than in ledger.ts because only the engine needs the lean
     // shape (see Row); same table and index as the ledger's own reads.
     this.st = {
       after: db.prepare(`SELECT ${LEAN} FROM trades WHERE seq > ? ORDER BY seq LIMIT ?`).raw(),
       byStrategy: db.prepare(`SELECT ${LEAN} FROM trades WHERE strategy = ? AND seq <= ? ORDER BY closed_ms, id`).raw(),
-      range: db.prepare(`SELECT ${LEAN} FROM trades WHERE strategy = ? AND closed_ms >= ? AND closed_ms < ? ORDER BY closed_ms, id`).raw(),
+      range: db
+        .prepare(
+          `SELECT ${LEAN} FROM trades WHERE strategy = ? AND closed_ms >= ? AND closed_ms < ? ORDER BY closed_ms, id`,
+        )
+        .raw(),
       atSeq: db.prepare('SELECT strategy, id, closed_ms FROM trades WHERE seq = ?').raw(),
-      run: db.prepare('SELECT seq, id, closed_ms, pnl, param_version, opened_ms, notional FROM trades WHERE strategy = ? AND closed_ms > ? ORDER BY closed_ms, id').raw(),
+      run: db
+        .prepare(
+          'SELECT seq, id, closed_ms, pnl, param_version, opened_ms, notional FROM trades WHERE strategy = ? AND closed_ms > ? ORDER BY closed_ms, id',
+        )
+        .raw(),
     };
     this.statePath = opts.statePath === undefined ? `${ledger.path}.sidecar-state` : opts.statePath;
     this.stateMinTrades = opts.stateMinTrades ?? 100_000;
@@ -317,7 +370,17 @@ export class WindowEngine {
 
   private state(strategy: string): StrategyState {
     let s = this.strategies.get(strategy);
-    if (!s) this.strategies.set(strategy, (s = { ...windowSet(strategy, ALL), versions: new Map(), straddles: new Map(), variants: new Map(), lastTradeMs: -Infinity }));
+    if (!s)
+      this.strategies.set(
+        strategy,
+        (s = {
+          ...windowSet(strategy, ALL),
+          versions: new Map(),
+          straddles: new Map(),
+          variants: new Map(),
+          lastTradeMs: -Infinity,
+        }),
+      );
     return s;
   }
 
@@ -383,7 +446,14 @@ export class WindowEngine {
     const closed = row[2];
     if (closed > s.lastTradeMs) s.lastTradeMs = closed;
     if (row[11] && row[5] !== null) s.straddles.set(row[5], (s.straddles.get(row[5]) ?? 0) + 1);
-    this.cusumRuns.add(s.name, { closedMs: closed, id: row[1], pnl: row[3], version: row[5], openedMs: row[9], notional: row[10] });
+    this.cusumRuns.add(s.name, {
+      closedMs: closed,
+      id: row[1],
+      pnl: row[3],
+      version: row[5],
+      openedMs: row[9],
+      notional: row[10],
+    });
     // Rows older than every window only feed the whole-life series.
     if (closed >= this.horizon) {
       this.foldWindows(s, row, dirty);
@@ -403,7 +473,8 @@ export class WindowEngine {
   private foldWindows(set: WindowSet, row: Row, dirty: Dirty): void {
     const closed = row[2];
     const minute = bucketStart(closed, MINUTE);
-    if (set.windows.add(closed, row[1], row[3], row[4], row[10]) === 'dirty') markDirty(dirty, set.windows, set.name, set.keep, minute, set);
+    if (set.windows.add(closed, row[1], row[3], row[4], row[10]) === 'dirty')
+      markDirty(dirty, set.windows, set.name, set.keep, minute, set);
     changed(set, minute);
     const e = set.edges.get(minute);
     if (e && keyAfter(closed, row[1], e.last)) {
@@ -435,7 +506,12 @@ export class WindowEngine {
     // Each bucket leaves the sets once rebuilt, so a read that fails leaves the rest for the next refresh.
     for (const [series, d] of dirty) {
       for (const start of d.starts) {
-        series.replaceBucket(start, this.rows(d.strategy, start, start + MINUTE).filter(d.keep).map(trade));
+        series.replaceBucket(
+          start,
+          this.rows(d.strategy, start, start + MINUTE)
+            .filter(d.keep)
+            .map(trade),
+        );
         if (d.set) {
           changed(d.set, start);
           d.set.edges.delete(start);
@@ -446,7 +522,12 @@ export class WindowEngine {
     }
     for (const [series, hours] of dirtyHours) {
       for (const start of hours) {
-        series.replaceHour(start, this.rows(series.strategy, start, start + HOUR).filter(series.keep).map(trade));
+        series.replaceHour(
+          start,
+          this.rows(series.strategy, start, start + HOUR)
+            .filter(series.keep)
+            .map(trade),
+        );
         hours.delete(start);
       }
       dirtyHours.delete(series);
@@ -471,16 +552,27 @@ export class WindowEngine {
     if (lo === minute && (s.windows.lastKey()?.closedMs ?? Infinity) < hi) return bucket;
     let e = s.edges.get(minute);
     if (!e) {
-      const rows = inTradeOrder(this.rows(s.name, minute, minute + MINUTE).filter(s.keep).map(trade));
+      const rows = inTradeOrder(
+        this.rows(s.name, minute, minute + MINUTE)
+          .filter(s.keep)
+          .map(trade),
+      );
       const last = rows[rows.length - 1];
-      e = { closed: rows.map((r) => r.closedMs), pnl: rows.map((r) => r.pnl), fees: rows.map((r) => r.fees), notional: rows.map((r) => r.notional), last: { closedMs: last?.closedMs ?? -Infinity, id: last?.id ?? '' }, used: 0 };
+      e = {
+        closed: rows.map((r) => r.closedMs),
+        pnl: rows.map((r) => r.pnl),
+        fees: rows.map((r) => r.fees),
+        notional: rows.map((r) => r.notional),
+        last: { closedMs: last?.closedMs ?? -Infinity, id: last?.id ?? '' },
+        used: 0,
+      };
       s.edges.set(minute, e);
     }
     e.used = this.generation;
     const agg = empty();
     // Sorted by closed_at: start at the first row >= lo.
     let i = 0;
-    for (let k = e.closed.length; i < k; ) {
+    for (let k = e.closed.length; i < k;) {
       const mid = (i + k) >>> 1;
       if (e.closed[mid] < lo) i = mid + 1;
       else k = mid;
@@ -580,7 +672,10 @@ export class WindowEngine {
   /** The trades of a run the engine has seen, in SQL order, one row at a time. */
   private *runTrades(strategy: string, afterMs: number): Iterable<RunTrade> {
     const lastSeq = this.lastSeq;
-    for (const [seq, id, closedMs, pnl, version, openedMs, notional] of this.st.run.iterate(strategy, afterMs) as IterableIterator<[number, string, number, number, number | null, number | null, number | null]>)
+    for (const [seq, id, closedMs, pnl, version, openedMs, notional] of this.st.run.iterate(
+      strategy,
+      afterMs,
+    ) as IterableIterator<[number, string, number, number, number | null, number | null, number | null]>)
       if (seq <= lastSeq) yield { closedMs, id, pnl, version, openedMs, notional };
   }
 
@@ -603,7 +698,12 @@ export class WindowEngine {
   private maybeSave(read: number, starting: boolean): void {
     const now = performance.now();
     if (starting) this.lastSaveAt = now;
-    if (this.statePath === null || this.ledger.raw.readonly || (this.lastSeq === this.savedSeq && !this.cusumRuns.changed)) return;
+    if (
+      this.statePath === null ||
+      this.ledger.raw.readonly ||
+      (this.lastSeq === this.savedSeq && !this.cusumRuns.changed)
+    )
+      return;
     if (starting ? read < this.stateMinTrades : now - this.lastSaveAt < this.stateIntervalMs) return;
     this.lastSaveAt = now;
     try {
@@ -628,7 +728,8 @@ export class WindowEngine {
 
   /** Writes the state file now. */
   save(path: string): void {
-    const check = this.lastSeq > 0 ? (this.st.atSeq.get(this.lastSeq) as [string, string, number] | undefined) : undefined;
+    const check =
+      this.lastSeq > 0 ? (this.st.atSeq.get(this.lastSeq) as [string, string, number] | undefined) : undefined;
     const series: SeriesHeader[] = [];
     const numbers: number[] = [];
     const ids: string[] = [];
@@ -640,16 +741,44 @@ export class WindowEngine {
         ids.push(b.last.id);
       }
     };
-    const life = (head: Omit<SeriesHeader, 'count' | 'hours'>, l: LifeSeries) => put(head, [...l.hours, ...internals(l.recent)], l.hours.length);
+    const life = (head: Omit<SeriesHeader, 'count' | 'hours'>, l: LifeSeries) =>
+      put(head, [...l.hours, ...internals(l.recent)], l.hours.length);
     const strategies = [...this.strategies.values()].map((s) => {
       put({ strategy: s.name }, internals(s.windows));
-      if (s.run) put({ strategy: s.name, run: [Number.isFinite(s.run.key.startMs) ? s.run.key.startMs : null, s.run.key.deploys, s.run.key.minTrades, s.run.key.version] }, internals(s.run.windows));
+      if (s.run)
+        put(
+          {
+            strategy: s.name,
+            run: [
+              Number.isFinite(s.run.key.startMs) ? s.run.key.startMs : null,
+              s.run.key.deploys,
+              s.run.key.minTrades,
+              s.run.key.version,
+            ],
+          },
+          internals(s.run.windows),
+        );
       for (const [version, v] of s.versions) life({ strategy: s.name, version }, v);
-      for (const [experiment, variants] of s.variants) for (const [variant, v] of variants) life({ strategy: s.name, experiment, variant }, v);
+      for (const [experiment, variants] of s.variants)
+        for (const [variant, v] of variants) life({ strategy: s.name, experiment, variant }, v);
       return [s.name, s.lastTradeMs] as [string, number];
     });
-    const header: StateHeader = { format: STATE_FORMAT, fields: AGG_FIELDS, lastSeq: this.lastSeq, check: check ?? null, tradesSeen: this.tradesSeen, cutoff: this.cutoff, strategies, series, ids, cusum: this.cusumRuns.save(), epochs: [...this.epochs],
-      straddles: [...this.strategies.values()].flatMap((s) => [...s.straddles].map(([v, n]) => [s.name, v, n] as [string, number, number])) };
+    const header: StateHeader = {
+      format: STATE_FORMAT,
+      fields: AGG_FIELDS,
+      lastSeq: this.lastSeq,
+      check: check ?? null,
+      tradesSeen: this.tradesSeen,
+      cutoff: this.cutoff,
+      strategies,
+      series,
+      ids,
+      cusum: this.cusumRuns.save(),
+      epochs: [...this.epochs],
+      straddles: [...this.strategies.values()].flatMap((s) =>
+        [...s.straddles].map(([v, n]) => [s.name, v, n] as [string, number, number]),
+      ),
+    };
     const json = Buffer.from(JSON.stringify(header));
     const pad = (8 - ((4 + json.length) % 8)) % 8;
     const out = Buffer.alloc(4 + json.length + pad + numbers.length * 8);
@@ -668,11 +797,16 @@ export class WindowEngine {
       const file = readFileSync(path);
       const length = file.readUInt32LE(0);
       const header = JSON.parse(file.subarray(4, 4 + length).toString('utf8')) as StateHeader;
-      if (header.format !== STATE_FORMAT || header.fields.join() !== AGG_FIELDS.join()) return this.reject('it was written by another version');
-      const row = header.lastSeq > 0 ? (this.st.atSeq.get(header.lastSeq) as [string, string, number] | undefined) : undefined;
-      if (header.lastSeq > 0 && (!row || !header.check || row.join('\u0000') !== header.check.join('\u0000'))) return this.reject('it belongs to another ledger');
+      if (header.format !== STATE_FORMAT || header.fields.join() !== AGG_FIELDS.join())
+        return this.reject('it was written by another version');
+      const row =
+        header.lastSeq > 0 ? (this.st.atSeq.get(header.lastSeq) as [string, string, number] | undefined) : undefined;
+      if (header.lastSeq > 0 && (!row || !header.check || row.join('\u0000') !== header.check.join('\u0000')))
+        return this.reject('it belongs to another ledger');
       const pad = (8 - ((4 + length) % 8)) % 8;
-      const numbers = new Float64Array(file.buffer.slice(file.byteOffset + 4 + length + pad, file.byteOffset + file.length));
+      const numbers = new Float64Array(
+        file.buffer.slice(file.byteOffset + 4 + length + pad, file.byteOffset + file.length),
+      );
       const width = 2 + AGG_FIELDS.length;
       let at = 0;
       let n = 0;
@@ -699,7 +833,10 @@ export class WindowEngine {
           setInternals(s.windows, take(h.count));
           continue;
         }
-        const life = h.version !== undefined ? this.versionSeries(s, h.version) : this.variantSeries(s, h.experiment as string, h.variant as string);
+        const life =
+          h.version !== undefined
+            ? this.versionSeries(s, h.version)
+            : this.variantSeries(s, h.experiment as string, h.variant as string);
         life.hours = take(h.hours);
         setInternals(life.recent, take(h.count));
       }
@@ -780,7 +917,8 @@ function internals(series: BucketSeries): Bucket[] {
 
 function setInternals(series: BucketSeries, buckets: Bucket[]): void {
   const inner = series as unknown as { buckets?: unknown; totalCache?: Agg };
-  if (!Array.isArray(inner.buckets) || !('totalCache' in inner)) throw new Error('BucketSeries changed shape: cannot restore its buckets');
+  if (!Array.isArray(inner.buckets) || !('totalCache' in inner))
+    throw new Error('BucketSeries changed shape: cannot restore its buckets');
   inner.buckets = buckets;
   inner.totalCache = undefined;
 }

@@ -46,42 +46,149 @@ export class SidecarMetrics {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     for (const stat of STAT_NAMES) {
-      this.window.set(stat, new Gauge({ name: `edgewatch_window_${stat}`, help: `${STAT_HELP[stat]}, over the trailing window (closed_at in (now - window, now]).`, labelNames: ['strategy', 'window'], registers }));
-      this.version.set(stat, new Gauge({ name: `edgewatch_version_${stat}`, help: `${STAT_HELP[stat]}, over the whole life of a parameter version (newest K).`, labelNames: ['strategy', 'param_version'], registers }));
-      this.experiment.set(stat, new Gauge({ name: `edgewatch_experiment_${stat}`, help: `${STAT_HELP[stat]}, per variant of a running experiment.`, labelNames: ['strategy', 'experiment', 'variant'], registers }));
+      this.window.set(
+        stat,
+        new Gauge({
+          name: `edgewatch_window_${stat}`,
+          help: `${STAT_HELP[stat]}, over the trailing window (closed_at in (now - window, now]).`,
+          labelNames: ['strategy', 'window'],
+          registers,
+        }),
+      );
+      this.version.set(
+        stat,
+        new Gauge({
+          name: `edgewatch_version_${stat}`,
+          help: `${STAT_HELP[stat]}, over the whole life of a parameter version (newest K).`,
+          labelNames: ['strategy', 'param_version'],
+          registers,
+        }),
+      );
+      this.experiment.set(
+        stat,
+        new Gauge({
+          name: `edgewatch_experiment_${stat}`,
+          help: `${STAT_HELP[stat]}, per variant of a running experiment.`,
+          labelNames: ['strategy', 'experiment', 'variant'],
+          registers,
+        }),
+      );
     }
-    this.drift = new Gauge({ name: 'edgewatch_drift_zscore', help: 'The active version since its latest deploy (experiment candidates excluded): its last 24h against its trades of the 7d window less the last 24h. Welch z on pnl_per_trade, pooled two-proportion z on win_ratio. Absent under the minimum sample.', labelNames: ['strategy', 'metric'], registers });
-    this.regression = new Gauge({ name: 'edgewatch_version_regression_zscore', help: 'Active parameter version against the previous one: Welch z on PnL per trade (negative: worse). Absent under the minimum sample.', labelNames: ['strategy', 'param_version', 'previous_version'], registers });
-    this.pValue = new Gauge({ name: 'edgewatch_experiment_p_value', help: 'Welch t-test, two-sided, of a variant against control. Absent under the minimum sample.', labelNames: ['strategy', 'experiment', 'variant'], registers });
-    this.cusum = new Gauge({ name: 'edgewatch_cusum_statistic', help: 'Evidence (nats, log-likelihood ratio) that PnL per trade fell by `shift` standard deviations since the latest parameter deploy: self-starting CUSUM. Absent under the minimum sample.', labelNames: ['strategy', 'shift'], registers });
-    this.cusumRunStart = new Gauge({ name: 'edgewatch_cusum_run_start_timestamp_seconds', help: 'Start of the current CUSUM run: deployed_at of the latest parameter deploy. Absent without a deploy. The CUSUM alert holds only within one run.', labelNames: ['strategy'], registers });
-    this.threshold = new Gauge({ name: 'edgewatch_threshold', help: 'Alert thresholds configured per strategy (rules compare against these).', labelNames: ['strategy', 'name'], registers });
-    this.lastTrade = new Gauge({ name: 'edgewatch_last_trade_timestamp_seconds', help: 'closed_at of the newest trade in the ledger.', labelNames: ['strategy'], registers });
-    this.lastHeartbeat = new Gauge({ name: 'edgewatch_last_heartbeat_timestamp_seconds', help: 'Time of the last loop heartbeat recorded in the ledger.', labelNames: ['strategy'], registers });
-    this.activeVersion = new Gauge({ name: 'edgewatch_active_param_version_info', help: 'The active parameter version of each strategy (always 1).', labelNames: ['strategy', 'param_version'], registers });
-    this.scrapeDuration = new Gauge({ name: 'edgewatch_scrape_duration_seconds', help: 'Time the sidecar took to compute the previous /metrics answer.', registers });
-    this.ledgerTrades = new Gauge({ name: 'edgewatch_ledger_trades', help: 'Trades in the ledger (read by the sidecar so far).', registers });
-    this.ingestEvents = new Counter({ name: 'edgewatch_ingest_events_total', help: 'Events received over HTTP, by kind and result (accepted, duplicate, rejected, conflict, unauthorized, error).', labelNames: ['kind', 'result'], registers });
-    this.scrapeErrors = new Counter({ name: 'edgewatch_scrape_errors_total', help: 'Parts of a scrape that failed (the rest was served).', labelNames: ['stage'], registers });
+    this.drift = new Gauge({
+      name: 'edgewatch_drift_zscore',
+      help: 'The active version since its latest deploy (experiment candidates excluded): its last 24h against its trades of the 7d window less the last 24h. Welch z on pnl_per_trade, pooled two-proportion z on win_ratio. Absent under the minimum sample.',
+      labelNames: ['strategy', 'metric'],
+      registers,
+    });
+    this.regression = new Gauge({
+      name: 'edgewatch_version_regression_zscore',
+      help: 'Active parameter version against the previous one: Welch z on PnL per trade (negative: worse). Absent under the minimum sample.',
+      labelNames: ['strategy', 'param_version', 'previous_version'],
+      registers,
+    });
+    this.pValue = new Gauge({
+      name: 'edgewatch_experiment_p_value',
+      help: 'Welch t-test, two-sided, of a variant against control. Absent under the minimum sample.',
+      labelNames: ['strategy', 'experiment', 'variant'],
+      registers,
+    });
+    this.cusum = new Gauge({
+      name: 'edgewatch_cusum_statistic',
+      help: 'Evidence (nats, log-likelihood ratio) that PnL per trade fell by `shift` standard deviations since the latest parameter deploy: self-starting CUSUM. Absent under the minimum sample.',
+      labelNames: ['strategy', 'shift'],
+      registers,
+    });
+    this.cusumRunStart = new Gauge({
+      name: 'edgewatch_cusum_run_start_timestamp_seconds',
+      help: 'Start of the current CUSUM run: deployed_at of the latest parameter deploy. Absent without a deploy. The CUSUM alert holds only within one run.',
+      labelNames: ['strategy'],
+      registers,
+    });
+    this.threshold = new Gauge({
+      name: 'edgewatch_threshold',
+      help: 'Alert thresholds configured per strategy (rules compare against these).',
+      labelNames: ['strategy', 'name'],
+      registers,
+    });
+    this.lastTrade = new Gauge({
+      name: 'edgewatch_last_trade_timestamp_seconds',
+      help: 'closed_at of the newest trade in the ledger.',
+      labelNames: ['strategy'],
+      registers,
+    });
+    this.lastHeartbeat = new Gauge({
+      name: 'edgewatch_last_heartbeat_timestamp_seconds',
+      help: 'Time of the last loop heartbeat recorded in the ledger.',
+      labelNames: ['strategy'],
+      registers,
+    });
+    this.activeVersion = new Gauge({
+      name: 'edgewatch_active_param_version_info',
+      help: 'The active parameter version of each strategy (always 1).',
+      labelNames: ['strategy', 'param_version'],
+      registers,
+    });
+    this.scrapeDuration = new Gauge({
+      name: 'edgewatch_scrape_duration_seconds',
+      help: 'Time the sidecar took to compute the previous /metrics answer.',
+      registers,
+    });
+    this.ledgerTrades = new Gauge({
+      name: 'edgewatch_ledger_trades',
+      help: 'Trades in the ledger (read by the sidecar so far).',
+      registers,
+    });
+    this.ingestEvents = new Counter({
+      name: 'edgewatch_ingest_events_total',
+      help: 'Events received over HTTP, by kind and result (accepted, duplicate, rejected, conflict, unauthorized, error).',
+      labelNames: ['kind', 'result'],
+      registers,
+    });
+    this.scrapeErrors = new Counter({
+      name: 'edgewatch_scrape_errors_total',
+      help: 'Parts of a scrape that failed (the rest was served).',
+      labelNames: ['stage'],
+      registers,
+    });
     this.ready = new Gauge({ name: 'edgewatch_ready', help: '1 when the ledger is readable and writable.', registers });
   }
 
   /** Replaces every computed series with the values of `snaps`. */
   apply(snaps: StrategySnapshot[]): void {
     for (const g of [...this.window.values(), ...this.version.values(), ...this.experiment.values()]) g.reset();
-    for (const g of [this.drift, this.regression, this.pValue, this.cusum, this.threshold, this.lastTrade, this.lastHeartbeat, this.activeVersion]) g.reset();
+    for (const g of [
+      this.drift,
+      this.regression,
+      this.pValue,
+      this.cusum,
+      this.threshold,
+      this.lastTrade,
+      this.lastHeartbeat,
+      this.activeVersion,
+    ])
+      g.reset();
     this.cusumRunStart.reset();
     for (const s of snaps) {
       const strategy = s.strategy;
       for (const [window, w] of Object.entries(s.windows)) setStats(this.window, w.stats, { strategy, window });
-      if (s.drift.pnl_per_trade !== undefined) this.drift.set({ strategy, metric: 'pnl_per_trade' }, s.drift.pnl_per_trade);
+      if (s.drift.pnl_per_trade !== undefined)
+        this.drift.set({ strategy, metric: 'pnl_per_trade' }, s.drift.pnl_per_trade);
       if (s.drift.win_ratio !== undefined) this.drift.set({ strategy, metric: 'win_ratio' }, s.drift.win_ratio);
       for (const v of s.versions) setStats(this.version, v.stats, { strategy, param_version: versionLabel(v.version) });
-      if (s.regression) this.regression.set({ strategy, param_version: versionLabel(s.regression.version), previous_version: versionLabel(s.regression.previous) }, s.regression.z);
+      if (s.regression)
+        this.regression.set(
+          {
+            strategy,
+            param_version: versionLabel(s.regression.version),
+            previous_version: versionLabel(s.regression.previous),
+          },
+          s.regression.z,
+        );
       for (const c of s.cusum?.values ?? []) this.cusum.set({ strategy, shift: String(c.shift) }, c.llr);
       if (s.active) this.cusumRunStart.set({ strategy }, s.active.deployedMs / 1000);
       for (const e of s.experiments) {
-        for (const v of e.variants) setStats(this.experiment, v.stats, { strategy, experiment: e.name, variant: v.variant });
+        for (const v of e.variants)
+          setStats(this.experiment, v.stats, { strategy, experiment: e.name, variant: v.variant });
         for (const t of e.tests) this.pValue.set({ strategy, experiment: e.name, variant: t.variant }, t.result.pValue);
       }
       for (const [name, value] of Object.entries(s.thresholds)) this.threshold.set({ strategy, name }, value);

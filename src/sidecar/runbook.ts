@@ -32,7 +32,9 @@ function inline(text: string): string {
   // Code spans first, kept aside so that their content is not read as emphasis or links.
   const codes: string[] = [];
   let s = escape(text).replace(/`([^`]+)`/g, (_m, c: string) => `\u0000${codes.push(`<code>${c}</code>`) - 1}\u0000`);
-  s = s.replace(/\[([^\]]+)\]\(([^)\s]+)\)/g, (_m, label: string, href: string) => (/^(https?:\/\/|#)/.test(href) ? `<a href="${href}">${label}</a>` : label));
+  s = s.replace(/\[([^\]]+)\]\(([^)\s]+)\)/g, (_m, label: string, href: string) =>
+    /^(https?:\/\/|#)/.test(href) ? `<a href="${href}">${label}</a>` : label,
+  );
   s = s.replace(/\*\*([^*]+)\*\*/g, '<strong>$1</strong>').replace(/(^|[^*\w])\*([^*\s][^*]*)\*/g, '$1<em>$2</em>');
   return s.replace(/\u0000(\d+)\u0000/g, (_m, i: string) => codes[Number(i)]);
 }
@@ -69,11 +71,19 @@ export function renderRunbook(markdown: string): string {
     if (/^\|/.test(line)) {
       flush();
       const rows: string[][] = [];
-      for (; i < lines.length && /^\|/.test(lines[i]); i++) rows.push(lines[i].replace(/^\||\|\s*$/g, '').split('|').map((c) => c.trim()));
+      for (; i < lines.length && /^\|/.test(lines[i]); i++)
+        rows.push(
+          lines[i]
+            .replace(/^\||\|\s*$/g, '')
+            .split('|')
+            .map((c) => c.trim()),
+        );
       i--;
       const body = rows.filter((r) => !r.every((c) => /^:?-+:?$/.test(c)));
       const [head, ...rest] = body;
-      out.push(`<table><thead><tr>${head.map((c) => `<th>${inline(c)}</th>`).join('')}</tr></thead><tbody>${rest.map((r) => `<tr>${r.map((c) => `<td>${inline(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>`);
+      out.push(
+        `<table><thead><tr>${head.map((c) => `<th>${inline(c)}</th>`).join('')}</tr></thead><tbody>${rest.map((r) => `<tr>${r.map((c) => `<td>${inline(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>`,
+      );
       continue;
     }
     const item = /^(\s*)([-*]|\d+\.)\s+(.*)$/.exec(line);

@@ -57,7 +57,10 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
   const fromEnv = opts.readToken === undefined || opts.metricsToken === undefined ? accessTokensFromEnv() : {};
   const readToken = opts.readToken ?? fromEnv.readToken;
   const metricsToken = opts.metricsToken ?? fromEnv.metricsToken;
-  const ledger = Ledger.open(opts.db, { maxStrategies: opts.maxStrategies, maxVersionsPerStrategy: opts.maxVersionsPerStrategy });
+  const ledger = Ledger.open(opts.db, {
+    maxStrategies: opts.maxStrategies,
+    maxVersionsPerStrategy: opts.maxVersionsPerStrategy,
+  });
   const thresholds = opts.thresholds ?? parseThresholds(undefined, 'defaults');
   const engine = new WindowEngine(ledger, { runKey: cusumRunKeys(ledger, thresholds) });
   const metrics = new SidecarMetrics();
@@ -65,12 +68,25 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
   const now = opts.now ?? Date.now;
   const started = performance.now();
   engine.refresh(now());
-  log.info({ trades: engine.tradesSeen, ms: Math.round(performance.now() - started) }, 'ledger loaded into the window engine');
+  log.info(
+    { trades: engine.tradesSeen, ms: Math.round(performance.now() - started) },
+    'ledger loaded into the window engine',
+  );
   const readTokens = [opts.token, readToken].filter((x): x is string => x !== undefined);
   const metricsTokens = metricsToken === undefined ? [] : [metricsToken, ...readTokens];
   const app = createApp({
-    ledger, engine, metrics, log, thresholds, keepVersions: opts.keepVersions ?? 5, token: opts.token, writesOpen, now: opts.now,
-    readTokens, metricsTokens, runbook: loadRunbook(opts.runbookPath),
+    ledger,
+    engine,
+    metrics,
+    log,
+    thresholds,
+    keepVersions: opts.keepVersions ?? 5,
+    token: opts.token,
+    writesOpen,
+    now: opts.now,
+    readTokens,
+    metricsTokens,
+    runbook: loadRunbook(opts.runbookPath),
   });
   let server: Server;
   try {
@@ -105,10 +121,23 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
   folding?.unref();
   const port = (server.address() as AddressInfo).port;
   const base = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  if (opts.token !== undefined) log.info({ url: base }, `sidecar listening; writes need Authorization: Bearer <EDGEWATCH_TOKEN>, reads ${readToken ? 'it or EDGEWATCH_READ_TOKEN' : 'it too'}`);
-  else if (writesOpen) log.warn({ url: base }, 'sidecar listening on loopback without EDGEWATCH_TOKEN: writes are accepted from this host only');
-  else log.warn({ url: base }, `sidecar listening beyond loopback without EDGEWATCH_TOKEN: writes are refused (set EDGEWATCH_TOKEN to accept them); ${readToken ? 'reads need EDGEWATCH_READ_TOKEN' : 'reads (parameters, PnL) are served to anyone who reaches the port'}`);
-  if (metricsToken !== undefined) log.info({ url: `${base}/metrics` }, '/metrics needs Authorization: Bearer <EDGEWATCH_METRICS_TOKEN>');
+  if (opts.token !== undefined)
+    log.info(
+      { url: base },
+      `sidecar listening; writes need Authorization: Bearer <EDGEWATCH_TOKEN>, reads ${readToken ? 'it or EDGEWATCH_READ_TOKEN' : 'it too'}`,
+    );
+  else if (writesOpen)
+    log.warn(
+      { url: base },
+      'sidecar listening on loopback without EDGEWATCH_TOKEN: writes are accepted from this host only',
+    );
+  else
+    log.warn(
+      { url: base },
+      `sidecar listening beyond loopback without EDGEWATCH_TOKEN: writes are refused (set EDGEWATCH_TOKEN to accept them); ${readToken ? 'reads need EDGEWATCH_READ_TOKEN' : 'reads (parameters, PnL) are served to anyone who reaches the port'}`,
+    );
+  if (metricsToken !== undefined)
+    log.info({ url: `${base}/metrics` }, '/metrics needs Authorization: Bearer <EDGEWATCH_METRICS_TOKEN>');
   return {
     url: base,
     port,
@@ -123,7 +152,10 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
           try {
             engine.saveState(); // a clean stop makes the next start read only new trades
           } catch (err) {
-            log.warn({ err: (err as Error).message }, 'saving the window state failed; the next start reads the whole ledger');
+            log.warn(
+              { err: (err as Error).message },
+              'saving the window state failed; the next start reads the whole ledger',
+            );
           }
           ledger.close();
           resolve();

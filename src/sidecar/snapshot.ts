@@ -1,7 +1,18 @@
 // One consistent view of everything the sidecar exports for a strategy at time `now`:
 // windows, baseline, drift, per-version and per-experiment statistics. Computed on each
 // scrape (and for the report) from the window engine and the ledger's small tables.
-import { comparable, drift, empty, welchTTest, welchZ, windowStats, type Agg, type Drift, type WelchResult, type WindowStats } from '../analytics/index.js';
+import {
+  comparable,
+  drift,
+  empty,
+  welchTTest,
+  welchZ,
+  windowStats,
+  type Agg,
+  type Drift,
+  type WelchResult,
+  type WindowStats,
+} from '../analytics/index.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { runKeyOf, type CusumReading, type RunKey } from './cusum-runs.js';
 import { WINDOWS, type WindowEngine, type WindowName } from './engine.js';
@@ -63,15 +74,40 @@ export function cusumRunKeys(ledger: Ledger, config: ThresholdConfig): (strategy
 }
 
 /** What a snapshot reads windows from: the window engine (or, in bench/, the naive SQL baseline). */
-export type WindowSource = Pick<WindowEngine, 'range' | 'runRange' | 'window' | 'strategyNames' | 'lastTradeMs' | 'versionTotals' | 'variantTotals' | 'cusum' | 'straddleCounts'>;
+export type WindowSource = Pick<
+  WindowEngine,
+  | 'range'
+  | 'runRange'
+  | 'window'
+  | 'strategyNames'
+  | 'lastTradeMs'
+  | 'versionTotals'
+  | 'variantTotals'
+  | 'cusum'
+  | 'straddleCounts'
+>;
 
-export function snapshot(engine: WindowSource, ledger: Ledger, nowMs: number, opts: SnapshotOptions): StrategySnapshot[] {
-  const names = [...new Set([...ledger.strategies(), ...engine.strategyNames()])].filter((n) => n !== '__readyz__').sort();
+export function snapshot(
+  engine: WindowSource,
+  ledger: Ledger,
+  nowMs: number,
+  opts: SnapshotOptions,
+): StrategySnapshot[] {
+  const names = [...new Set([...ledger.strategies(), ...engine.strategyNames()])]
+    .filter((n) => n !== '__readyz__')
+    .sort();
   const beats = new Map(ledger.heartbeats().map((h) => [h.strategy, h.lastMs]));
   return names.map((strategy) => strategySnapshot(engine, ledger, strategy, nowMs, opts, beats.get(strategy)));
 }
 
-function strategySnapshot(engine: WindowSource, ledger: Ledger, strategy: string, nowMs: number, opts: SnapshotOptions, lastHeartbeatMs: number | undefined): StrategySnapshot {
+function strategySnapshot(
+  engine: WindowSource,
+  ledger: Ledger,
+  strategy: string,
+  nowMs: number,
+  opts: SnapshotOptions,
+  lastHeartbeatMs: number | undefined,
+): StrategySnapshot {
   const thresholds = thresholdsFor(opts.thresholds, strategy);
   const windows = {} as StrategySnapshot['windows'];
   for (const name of Object.keys(WINDOWS) as WindowName[]) {
@@ -136,10 +172,12 @@ function strategySnapshot(engine: WindowSource, ledger: Ledger, strategy: string
   const exported = new Set([...totals.keys()].sort((x, y) => y - x).slice(0, opts.keepVersions));
   for (const v of needed) if (totals.has(v)) exported.add(v);
   const straddling = engine.straddleCounts(strategy);
-  snap.versions = [...exported].sort((x, y) => x - y).map((version) => {
-    const agg = totals.get(version) as Agg;
-    return { version, agg, stats: windowStats(agg), straddling: straddling.get(version) ?? 0 };
-  });
+  snap.versions = [...exported]
+    .sort((x, y) => x - y)
+    .map((version) => {
+      const agg = totals.get(version) as Agg;
+      return { version, agg, stats: windowStats(agg), straddling: straddling.get(version) ?? 0 };
+    });
 
   for (const exp of experiments) {
     if (exp.stoppedMs !== null && !opts.stoppedExperiments) continue;
@@ -157,7 +195,14 @@ function strategySnapshot(engine: WindowSource, ledger: Ledger, strategy: string
       const result = welchTTest(cmp.a, cmp.b);
       if (result) tests.push({ variant: v.variant, result, outcome: cmp.outcome });
     }
-    snap.experiments.push({ name: exp.name, startedMs: exp.startedMs, stoppedMs: exp.stoppedMs, winner: exp.winner, variants, tests });
+    snap.experiments.push({
+      name: exp.name,
+      startedMs: exp.startedMs,
+      stoppedMs: exp.stoppedMs,
+      winner: exp.winner,
+      variants,
+      tests,
+    });
   }
   return snap;
 }

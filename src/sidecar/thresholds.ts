@@ -40,11 +40,13 @@ export interface ThresholdConfig {
 export function parseThresholds(json: unknown, source: string): ThresholdConfig {
   const config: ThresholdConfig = { defaults: { ...DEFAULT_THRESHOLDS }, strategies: {} };
   if (json === undefined) return config;
-  if (!isPlainObject(json)) throw new ConfigError(`${source}: must be a JSON object {"defaults": {...}, "strategies": {"<strategy>": {...}}}`);
+  if (!isPlainObject(json))
+    throw new ConfigError(`${source}: must be a JSON object {"defaults": {...}, "strategies": {"<strategy>": {...}}}`);
   rejectUnknownKeys(json, ['defaults', 'strategies'], source);
   if (json.defaults !== undefined) Object.assign(config.defaults, checkSet(json.defaults, `${source} defaults`));
   if (json.strategies !== undefined) {
-    if (!isPlainObject(json.strategies)) throw new ConfigError(`${source}: "strategies" must be an object {"<strategy>": {...}}`);
+    if (!isPlainObject(json.strategies))
+      throw new ConfigError(`${source}: "strategies" must be an object {"<strategy>": {...}}`);
     for (const [name, set] of Object.entries(json.strategies)) {
       if (!NAME_RE.test(name)) throw new ConfigError(`${source}: strategy name "${name}" is not a valid name`);
       config.strategies[name] = checkSet(set, `${source} strategies.${name}`);
@@ -57,8 +59,9 @@ function checkSet(set: unknown, where: string): Partial<Thresholds> {
   if (!isPlainObject(set)) throw new ConfigError(`${where}: must be an object of threshold names to numbers`);
   rejectUnknownKeys(set, THRESHOLD_NAMES, where);
   for (const [k, v] of Object.entries(set))
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ConfigError(`${where}.${k}: must be a finite number ≥ 0 (got ${JSON.stringify(v)})`);
-  return set as Partial<Thresholds>;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+      throw new ConfigError(`${where}.${k}: must be a finite number ≥ 0 (got ${JSON.stringify(v)})`);
+  return set;
 }
 
 /** Reads EDGEWATCH_THRESHOLDS (inline JSON) or EDGEWATCH_THRESHOLDS_FILE. */

@@ -56,11 +56,16 @@ async function load(name: string, jitterMs: number): Promise<void> {
     // Latencies depend on what else the machine runs: say how busy it was (1-minute load average).
     const busy = `load average ${loadavg()[0].toFixed(1)} on ${cpus().length} cores`;
     const { samples, ...figures } = f;
-    log(name, { ...figures, busy, samples: samples.map((x) => [x.atMs, Math.round(x.heapUsed / 1048576), Math.round(x.rss / 1048576), x.scrapeMs]) });
+    log(name, {
+      ...figures,
+      busy,
+      samples: samples.map((x) => [x.atMs, Math.round(x.heapUsed / 1048576), Math.round(x.rss / 1048576), x.scrapeMs]),
+    });
     const problems: string[] = [];
     if (!flat(f)) problems.push(`heap floor rose from ${f.heapFloorFirstMb} to ${f.heapFloorLastMb} MB`);
     if (f.latency.max > MAX_REQUEST_MS) problems.push(`slowest request ${f.latency.max} ms > ${MAX_REQUEST_MS}`);
-    if (f.scrapeLatency.max > MAX_SCRAPE_MS) problems.push(`slowest scrape ${f.scrapeLatency.max} ms > ${MAX_SCRAPE_MS}`);
+    if (f.scrapeLatency.max > MAX_SCRAPE_MS)
+      problems.push(`slowest scrape ${f.scrapeLatency.max} ms > ${MAX_SCRAPE_MS}`);
     summary.push(
       `${problems.length ? 'FAIL' : 'ok  '} ${name}: ${f.acked} trades in ${f.requests} requests over ${f.seconds.toFixed(1)} s (${f.achievedRate}/s), ${f.scrapes} scrapes, ${f.deploys} deploys, 0 errors; ` +
         `request p50/p99/max ${f.latency.p50}/${f.latency.p99}/${f.latency.max} ms, scrape p50/p99/max ${f.scrapeLatency.p50}/${f.scrapeLatency.p99}/${f.scrapeLatency.max} ms; ` +
@@ -78,12 +83,16 @@ if (only === undefined || only === 'crash') {
   await step(`kill -9 of the SDK bot x${kills}`, async (dir) => {
     const f = await sdkCrashRounds({ dir, rounds: kills, seed });
     log('sdk crash', { seed, ...f });
-    summary.push(`ok   kill -9 of the SDK bot x${f.kills} (seed ${seed}): ${f.ackedTrades} acknowledged trades and ${f.ackedDeploys} deploys, none lost; retry: ${f.retryDuplicates} duplicates, ${f.retryAccepted} new, ${f.stored} stored once (${f.seconds.toFixed(0)} s)`);
+    summary.push(
+      `ok   kill -9 of the SDK bot x${f.kills} (seed ${seed}): ${f.ackedTrades} acknowledged trades and ${f.ackedDeploys} deploys, none lost; retry: ${f.retryDuplicates} duplicates, ${f.retryAccepted} new, ${f.stored} stored once (${f.seconds.toFixed(0)} s)`,
+    );
   });
   await step(`kill -9 of the sidecar x${kills}`, async (dir) => {
     const f = await sidecarCrashRounds({ dir, rounds: kills, seed });
     log('sidecar crash', { seed, ...f });
-    summary.push(`ok   kill -9 of the sidecar x${f.kills} (seed ${seed}, ${f.killsMidWrite} with requests in flight): ${f.ackedTrades} acknowledged trades and ${f.ackedDeploys} deploys, none lost; retry: ${f.retryDuplicates} duplicates, ${f.retryAccepted} new, ${f.stored} stored once (${f.seconds.toFixed(0)} s)`);
+    summary.push(
+      `ok   kill -9 of the sidecar x${f.kills} (seed ${seed}, ${f.killsMidWrite} with requests in flight): ${f.ackedTrades} acknowledged trades and ${f.ackedDeploys} deploys, none lost; retry: ${f.retryDuplicates} duplicates, ${f.retryAccepted} new, ${f.stored} stored once (${f.seconds.toFixed(0)} s)`,
+    );
   });
 }
 

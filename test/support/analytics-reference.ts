@@ -13,9 +13,12 @@ export function naiveAgg(trades: ReadonlyArray<{ pnl: number; fees: number; noti
   const prefix = [0];
   for (const t of trades) prefix.push(prefix[prefix.length - 1] + t.pnl);
   let maxDrawdown = 0;
-  for (let i = 0; i < prefix.length; i++) for (let j = i; j < prefix.length; j++) maxDrawdown = Math.max(maxDrawdown, prefix[i] - prefix[j]);
+  for (let i = 0; i < prefix.length; i++)
+    for (let j = i; j < prefix.length; j++) maxDrawdown = Math.max(maxDrawdown, prefix[i] - prefix[j]);
   return {
-    n, sum, mean,
+    n,
+    sum,
+    mean,
     m2: trades.reduce((s, t) => s + (t.pnl - mean) ** 2, 0),
     wins: trades.filter((t) => t.pnl > 0).length,
     grossProfit: trades.reduce((s, t) => s + (t.pnl > 0 ? t.pnl : 0), 0),

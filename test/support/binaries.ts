@@ -3,8 +3,7 @@
 // their absence is a failure, so CI can never go green by skipping.
 import { execFileSync } from 'node:child_process';
 
-export const INSTALL_HINT =
-  'apt-get update && apt-get install -y prometheus prometheus-alertmanager docker-compose';
+export const INSTALL_HINT = 'apt-get update && apt-get install -y prometheus prometheus-alertmanager docker-compose';
 
 export function findBinary(name: string): string | undefined {
   try {

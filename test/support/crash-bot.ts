@@ -11,7 +11,10 @@ const ew = openEdgewatch({ ledger, strategies: ['alpha'], logger: false });
 const a = ew.strategy('alpha');
 // Two sets in turn: versions change between a trade and its retry at the end, which must
 // still be a duplicate (the ledger keeps the version the trade was stored with).
-const PARAMS = [{ lookback: 20, threshold: 0.5 }, { lookback: 30, threshold: 0.4 }];
+const PARAMS = [
+  { lookback: 20, threshold: 0.5 },
+  { lookback: 30, threshold: 0.4 },
+];
 let i = 0;
 const tick = () => {
   for (let k = 0; k < 10; k++, i++) {

@@ -15,7 +15,14 @@ export interface CrashTrade {
 }
 
 export function crashTrade(prefix: string, i: number, baseMs: number): CrashTrade {
-  return { id: `${prefix}-${i}`, symbol: i % 3 ? 'BTC-USD' : 'ETH-USD', side: i % 2 ? 'long' : 'short', pnl: ((i * 7919) % 200) / 10 - 9.5, fees: 0.01, closedAt: baseMs + i };
+  return {
+    id: `${prefix}-${i}`,
+    symbol: i % 3 ? 'BTC-USD' : 'ETH-USD',
+    side: i % 2 ? 'long' : 'short',
+    pnl: ((i * 7919) % 200) / 10 - 9.5,
+    fees: 0.01,
+    closedAt: baseMs + i,
+  };
 }
 
 /** The same trade as the HTTP API spells it. */
@@ -23,4 +30,3 @@ export function wireCrashTrade(strategy: string, prefix: string, i: number, base
   const t = crashTrade(prefix, i, baseMs);
   return { id: t.id, strategy, symbol: t.symbol, side: t.side, pnl: t.pnl, fees: t.fees, closed_at: t.closedAt };
 }
-

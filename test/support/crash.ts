@@ -45,14 +45,23 @@ function storedIds(l: Ledger): Set<string> {
 }
 
 /** After a kill: the ledger opens, passes integrity_check, and holds every acknowledged trade and deploy. */
-function checkAfterKill(path: string, ackedIds: Iterable<string>, deploys: Array<{ version: number; ms: number }>, round: number): void {
+function checkAfterKill(
+  path: string,
+  ackedIds: Iterable<string>,
+  deploys: Array<{ version: number; ms: number }>,
+  round: number,
+): void {
   const l = Ledger.open(path);
   try {
     assert.equal(l.integrityCheck(), 'ok', `round ${round}: integrity_check`);
     const ids = storedIds(l);
     const lost = [...ackedIds].filter((id) => !ids.has(id));
     assert.deepEqual(lost.slice(0, 10), [], `round ${round}: ${lost.length} acknowledged trades lost`);
-    const rows = new Set((l.raw.prepare('SELECT version, deployed_ms FROM param_deploys').raw().all() as Array<[number, number]>).map(([v, ms]) => `${v}@${ms}`));
+    const rows = new Set(
+      (l.raw.prepare('SELECT version, deployed_ms FROM param_deploys').raw().all() as Array<[number, number]>).map(
+        ([v, ms]) => `${v}@${ms}`,
+      ),
+    );
     const lostDeploys = deploys.filter((d) => !rows.has(`${d.version}@${d.ms}`));
     assert.deepEqual(lostDeploys, [], `round ${round}: acknowledged deploys lost`);
   } finally {
@@ -125,7 +134,16 @@ export async function sdkCrashRounds(o: CrashOptions): Promise<CrashFigures> {
     const stored = ew.ledger.raw.prepare('SELECT count(*) FROM trades').pluck().get() as number;
     assert.equal(stored, expected, 'after the retry each trade is stored exactly once');
     assert.equal(ew.ledger.integrityCheck(), 'ok');
-    return { kills: o.rounds, ackedTrades: acked.size, ackedDeploys: deploys.length, killsMidWrite: o.rounds, stored, retryDuplicates, retryAccepted, seconds: (Date.now() - started) / 1000 };
+    return {
+      kills: o.rounds,
+      ackedTrades: acked.size,
+      ackedDeploys: deploys.length,
+      killsMidWrite: o.rounds,
+      stored,
+      retryDuplicates,
+      retryAccepted,
+      seconds: (Date.now() - started) / 1000,
+    };
   } finally {
     await ew.close();
   }
@@ -150,7 +168,10 @@ export async function sidecarCrashRounds(o: CrashOptions & { writers?: number })
   const deploys: Array<{ version: number; ms: number }> = [];
   const ackedIds = new Set<string>();
   let killsMidWrite = 0;
-  const body = (b: Batch) => JSON.stringify({ trades: Array.from({ length: b.to - b.from }, (_, k) => wireCrashTrade('alpha', b.prefix, b.from + k, baseMs)) });
+  const body = (b: Batch) =>
+    JSON.stringify({
+      trades: Array.from({ length: b.to - b.from }, (_, k) => wireCrashTrade('alpha', b.prefix, b.from + k, baseMs)),
+    });
   for (let round = 0; round < o.rounds; round++) {
     const sc = await spawnSidecar({ db: path });
     const prefix = `h${round}`;
@@ -164,7 +185,11 @@ export async function sidecarCrashRounds(o: CrashOptions & { writers?: number })
         inFlight++;
         try {
           if (w === 0 && n % 5 === 4) {
-            const res = await fetch(`${sc.url}/v1/params`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ strategy: 'alpha', params: { x: n % 3 }, note: `${prefix}/${n}` }) });
+            const res = await fetch(`${sc.url}/v1/params`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({ strategy: 'alpha', params: { x: n % 3 }, note: `${prefix}/${n}` }),
+            });
             const r = (await res.json()) as { param_version: string; deployed_at: string };
             if (res.ok) deploys.push({ version: Number(r.param_version.slice(1)), ms: Date.parse(r.deployed_at) });
             continue;
@@ -172,7 +197,11 @@ export async function sidecarCrashRounds(o: CrashOptions & { writers?: number })
           const b: Batch = { prefix, from: next, to: next + BATCH, acked: false };
           next += BATCH;
           batches.push(b);
-          const res = await fetch(`${sc.url}/v1/trades`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body(b) });
+          const res = await fetch(`${sc.url}/v1/trades`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: body(b),
+          });
           const r = (await res.json()) as { accepted: number; duplicates: number };
           assert.ok(res.status === 201, `round ${round}: a first attempt answered ${res.status} ${JSON.stringify(r)}`);
           assert.equal(r.accepted, BATCH);
@@ -207,24 +236,49 @@ export async function sidecarCrashRounds(o: CrashOptions & { writers?: number })
   let retryAccepted = 0;
   try {
     for (const b of batches) {
-      const res = await fetch(`${sc.url}/v1/trades`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body(b) });
+      const res = await fetch(`${sc.url}/v1/trades`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: body(b),
+      });
       const r = (await res.json()) as { accepted: number; duplicates: number };
-      assert.ok(res.status === 200 || res.status === 201, `retry ${b.prefix}/${b.from}: ${res.status} ${JSON.stringify(r)}`);
+      assert.ok(
+        res.status === 200 || res.status === 201,
+        `retry ${b.prefix}/${b.from}: ${res.status} ${JSON.stringify(r)}`,
+      );
       assert.equal(r.accepted + r.duplicates, b.to - b.from);
-      if (b.acked) assert.deepEqual(r, { accepted: 0, duplicates: b.to - b.from }, `batch ${b.prefix}/${b.from} was acknowledged, so its retry is all duplicates`);
+      if (b.acked)
+        assert.deepEqual(
+          r,
+          { accepted: 0, duplicates: b.to - b.from },
+          `batch ${b.prefix}/${b.from} was acknowledged, so its retry is all duplicates`,
+        );
       retryDuplicates += r.duplicates;
       retryAccepted += r.accepted;
     }
     const metrics = await (await fetch(`${sc.url}/metrics`)).text();
     const total = batches.reduce((s, b) => s + b.to - b.from, 0);
-    assert.match(metrics, new RegExp(`^edgewatch_ledger_trades ${total}$`, 'm'), 'the restarted sidecar sees every trade');
+    assert.match(
+      metrics,
+      new RegExp(`^edgewatch_ledger_trades ${total}$`, 'm'),
+      'the restarted sidecar sees every trade',
+    );
     await sc.kill('SIGTERM');
     const l = Ledger.open(path);
     try {
       assert.equal(l.integrityCheck(), 'ok');
       const stored = l.raw.prepare('SELECT count(*) FROM trades').pluck().get() as number;
       assert.equal(stored, total, 'after the retry each trade is stored exactly once');
-      return { kills: o.rounds, ackedTrades: ackedIds.size, ackedDeploys: deploys.length, killsMidWrite, stored, retryDuplicates, retryAccepted, seconds: (Date.now() - started) / 1000 };
+      return {
+        kills: o.rounds,
+        ackedTrades: ackedIds.size,
+        ackedDeploys: deploys.length,
+        killsMidWrite,
+        stored,
+        retryDuplicates,
+        retryAccepted,
+        seconds: (Date.now() - started) / 1000,
+      };
     } finally {
       l.close();
     }

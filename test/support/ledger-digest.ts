@@ -2,7 +2,14 @@
 import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
 
-export const LEDGER_TABLES = ['strategies', 'param_versions', 'param_deploys', 'experiments', 'trades', 'heartbeats'] as const;
+export const LEDGER_TABLES = [
+  'strategies',
+  'param_versions',
+  'param_deploys',
+  'experiments',
+  'trades',
+  'heartbeats',
+] as const;
 
 /** SHA-256 over every row of every ledger table, in primary-key order. */
 export function ledgerDigest(db: Database.Database): string {
@@ -16,5 +23,7 @@ export function ledgerDigest(db: Database.Database): string {
 
 /** Row counts per table, for messages. */
 export function ledgerCounts(db: Database.Database): Record<string, number> {
-  return Object.fromEntries(LEDGER_TABLES.map((t) => [t, db.prepare(`SELECT count(*) FROM ${t}`).pluck().get() as number]));
+  return Object.fromEntries(
+    LEDGER_TABLES.map((t) => [t, db.prepare(`SELECT count(*) FROM ${t}`).pluck().get() as number]),
+  );
 }

@@ -56,13 +56,30 @@ function metric(text: string, name: string): number {
 }
 
 export async function runClient(c: LoadConfig): Promise<LoadSummary> {
-  const headers: Record<string, string> = { 'content-type': 'application/json', ...(c.token ? { authorization: `Bearer ${c.token}` } : {}) };
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    ...(c.token ? { authorization: `Bearer ${c.token}` } : {}),
+  };
   const strategies = c.strategies ?? 4;
   const total = Math.round(c.rate * c.seconds);
   const requests = Math.ceil(total / c.batch);
   const maxInFlight = c.maxInFlight ?? 64;
   const jitter = Math.max(1, c.jitterMs ?? 1000);
-  const s: LoadSummary = { trades: 0, acked: 0, requests: 0, errors: 0, errorSamples: [], deploys: 0, deployErrors: 0, scrapes: 0, scrapeErrors: 0, seconds: 0, latency: { p50: 0, p95: 0, p99: 0, max: 0 }, scrapeLatency: { p50: 0, p99: 0, max: 0 }, samples: [] };
+  const s: LoadSummary = {
+    trades: 0,
+    acked: 0,
+    requests: 0,
+    errors: 0,
+    errorSamples: [],
+    deploys: 0,
+    deployErrors: 0,
+    scrapes: 0,
+    scrapeErrors: 0,
+    seconds: 0,
+    latency: { p50: 0, p95: 0, p99: 0, max: 0 },
+    scrapeLatency: { p50: 0, p99: 0, max: 0 },
+    samples: [],
+  };
   const latencies: number[] = [];
   const scrapeTimes: number[] = [];
   const error = (what: string) => {
@@ -83,13 +100,25 @@ export async function runClient(c: LoadConfig): Promise<LoadSummary> {
     const trades = Array.from({ length: n }, (_, j) => {
       const i = k * c.batch + j;
       // Zero-padded ids: trades closed in the same millisecond sort by id in arrival order.
-      return { id: `L-${String(i).padStart(9, '0')}`, strategy: `s${i % strategies}`, symbol: 'BTC-USD', side: i % 2 ? 'long' : 'short', closed_at: now - (i % jitter), pnl: ((i * 7919) % 200) / 10 - 9.9, fees: 0.01 };
+      return {
+        id: `L-${String(i).padStart(9, '0')}`,
+        strategy: `s${i % strategies}`,
+        symbol: 'BTC-USD',
+        side: i % 2 ? 'long' : 'short',
+        closed_at: now - (i % jitter),
+        pnl: ((i * 7919) % 200) / 10 - 9.9,
+        fees: 0.01,
+      };
     });
     s.trades += n;
     inFlight++;
     const t0 = performance.now();
     try {
-      const res = await fetch(`${c.url}/v1/trades`, { method: 'POST', headers, body: JSON.stringify(n === 1 ? trades[0] : { trades }) });
+      const res = await fetch(`${c.url}/v1/trades`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(n === 1 ? trades[0] : { trades }),
+      });
       const body = (await res.json()) as { accepted?: number; error?: string };
       latencies.push(performance.now() - t0);
       if (res.status !== 201 || body.accepted !== n) error(`${res.status} ${JSON.stringify(body).slice(0, 200)}`);
@@ -111,7 +140,13 @@ export async function runClient(c: LoadConfig): Promise<LoadSummary> {
       if (res.status !== 200) throw new Error(`status ${res.status}`);
       scrapeTimes.push(ms);
       s.scrapes++;
-      s.samples.push({ atMs: Math.round(performance.now() - started), rss: metric(text, 'process_resident_memory_bytes'), heapUsed: metric(text, 'nodejs_heap_size_used_bytes'), ledgerTrades: metric(text, 'edgewatch_ledger_trades'), scrapeMs: Math.round(ms * 10) / 10 });
+      s.samples.push({
+        atMs: Math.round(performance.now() - started),
+        rss: metric(text, 'process_resident_memory_bytes'),
+        heapUsed: metric(text, 'nodejs_heap_size_used_bytes'),
+        ledgerTrades: metric(text, 'edgewatch_ledger_trades'),
+        scrapeMs: Math.round(ms * 10) / 10,
+      });
     } catch (err) {
       s.scrapeErrors++;
       error(`scrape: ${String(err)}`);
@@ -122,7 +157,16 @@ export async function runClient(c: LoadConfig): Promise<LoadSummary> {
   const deploy = async () => {
     const k = deployN++;
     try {
-      const res = await fetch(`${c.url}/v1/params`, { method: 'POST', headers, body: JSON.stringify({ strategy: `s${k % strategies}`, params: { lookback: 10 + (k % 7), threshold: 0.5 }, source: 'load', note: `deploy ${k}` }) });
+      const res = await fetch(`${c.url}/v1/params`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({
+          strategy: `s${k % strategies}`,
+          params: { lookback: 10 + (k % 7), threshold: 0.5 },
+          source: 'load',
+          note: `deploy ${k}`,
+        }),
+      });
       await res.arrayBuffer();
       if (res.status === 200 || res.status === 201) s.deploys++;
       else {
@@ -159,8 +203,17 @@ export async function runClient(c: LoadConfig): Promise<LoadSummary> {
   latencies.sort((a, b) => a - b);
   scrapeTimes.sort((a, b) => a - b);
   const r = (x: number) => Math.round(x * 100) / 100;
-  s.latency = { p50: r(quantile(latencies, 0.5)), p95: r(quantile(latencies, 0.95)), p99: r(quantile(latencies, 0.99)), max: r(latencies[latencies.length - 1] ?? NaN) };
-  s.scrapeLatency = { p50: r(quantile(scrapeTimes, 0.5)), p99: r(quantile(scrapeTimes, 0.99)), max: r(scrapeTimes[scrapeTimes.length - 1] ?? NaN) };
+  s.latency = {
+    p50: r(quantile(latencies, 0.5)),
+    p95: r(quantile(latencies, 0.95)),
+    p99: r(quantile(latencies, 0.99)),
+    max: r(latencies[latencies.length - 1] ?? NaN),
+  };
+  s.scrapeLatency = {
+    p50: r(quantile(scrapeTimes, 0.5)),
+    p99: r(quantile(scrapeTimes, 0.99)),
+    max: r(scrapeTimes[scrapeTimes.length - 1] ?? NaN),
+  };
   return s;
 }
 

@@ -29,12 +29,29 @@ export interface LoadFigures extends LoadSummary {
   rssLastMb: number;
 }
 
-export async function runLoad(o: { dir: string; seconds: number; rate: number; batch: number; deployEveryMs?: number; warmupSeconds?: number; jitterMs?: number }): Promise<LoadFigures> {
+export async function runLoad(o: {
+  dir: string;
+  seconds: number;
+  rate: number;
+  batch: number;
+  deployEveryMs?: number;
+  warmupSeconds?: number;
+  jitterMs?: number;
+}): Promise<LoadFigures> {
   const db = join(o.dir, 'load.db');
   const token = 'load-test-token-0123456789abcdef';
   const sc = await spawnSidecar({ db, env: { EDGEWATCH_TOKEN: token }, waitPath: '/readyz' });
   try {
-    const config: LoadConfig = { url: sc.url, seconds: o.seconds, rate: o.rate, batch: o.batch, scrapeEveryMs: 1000, deployEveryMs: o.deployEveryMs ?? 2000, token, jitterMs: o.jitterMs };
+    const config: LoadConfig = {
+      url: sc.url,
+      seconds: o.seconds,
+      rate: o.rate,
+      batch: o.batch,
+      scrapeEveryMs: 1000,
+      deployEveryMs: o.deployEveryMs ?? 2000,
+      token,
+      jitterMs: o.jitterMs,
+    };
     const child = spawn(process.execPath, [CLIENT, JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
@@ -56,7 +73,9 @@ export async function runLoad(o: { dir: string; seconds: number; rate: number; b
     assert.equal(value(m, 'edgewatch_ledger_trades'), total);
     assert.equal(value(m, 'edgewatch_ingest_events_total', { kind: 'trades', result: 'accepted' }), total);
     assert.equal(value(m, 'edgewatch_ingest_events_total', { kind: 'params', result: 'accepted' }), s.deploys);
-    const inWindow = m.filter((x) => x.name === 'edgewatch_window_trades' && x.labels.window === '1h').reduce((sum, x) => sum + x.value, 0);
+    const inWindow = m
+      .filter((x) => x.name === 'edgewatch_window_trades' && x.labels.window === '1h')
+      .reduce((sum, x) => sum + x.value, 0);
     assert.equal(inWindow, total, 'the 1h windows hold every trade');
     await sc.kill('SIGTERM');
     const l = Ledger.open(db, { readonly: true });

@@ -29,7 +29,14 @@ export interface SpawnSidecarOptions {
 export async function spawnSidecar(opts: SpawnSidecarOptions): Promise<SidecarProcess> {
   const port = opts.port ?? (await freePort());
   const child = spawn(process.execPath, [CLI_MAIN, 'sidecar'], {
-    env: { ...process.env, EDGEWATCH_LOG_FORMAT: 'json', EDGEWATCH_DB: opts.db, EDGEWATCH_PORT: String(port), EDGEWATCH_HOST: '127.0.0.1', ...opts.env },
+    env: {
+      ...process.env,
+      EDGEWATCH_LOG_FORMAT: 'json',
+      EDGEWATCH_DB: opts.db,
+      EDGEWATCH_PORT: String(port),
+      EDGEWATCH_HOST: '127.0.0.1',
+      ...opts.env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -46,7 +53,8 @@ export async function spawnSidecar(opts: SpawnSidecarOptions): Promise<SidecarPr
   const path = opts.waitPath ?? '/healthz';
   const deadline = Date.now() + (opts.timeoutMs ?? 20_000);
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`the sidecar exited with ${child.exitCode} before ${path} answered:\n${out}`);
+    if (child.exitCode !== null)
+      throw new Error(`the sidecar exited with ${child.exitCode} before ${path} answered:\n${out}`);
     try {
       const res = await fetch(`${url}${path}`);
       await res.arrayBuffer();

@@ -12,7 +12,10 @@ export interface TestSidecar extends Sidecar {
   scrape(): Promise<Sample[]>;
 }
 
-export async function sidecar(t: TestContext, opts: Partial<SidecarOptions> & { thresholdsJson?: unknown } = {}): Promise<TestSidecar> {
+export async function sidecar(
+  t: TestContext,
+  opts: Partial<SidecarOptions> & { thresholdsJson?: unknown } = {},
+): Promise<TestSidecar> {
   const { thresholdsJson, ...rest } = opts;
   const s = await startSidecar({
     db: join(tempDir(t), 'ledger.db'),
@@ -23,7 +26,11 @@ export async function sidecar(t: TestContext, opts: Partial<SidecarOptions> & { 
   });
   t.after(() => s.close());
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-    fetch(`${s.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    fetch(`${s.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
   const get = (path: string) => fetch(`${s.url}${path}`);
   const scrape = async () => parseExposition(await (await get('/metrics')).text());
   return Object.assign(s, { post, get, scrape });

@@ -35,11 +35,20 @@ export interface RunningAlertmanager {
 }
 
 /** Writes `config` into `dir` and runs Prometheus on 127.0.0.1:`port` until it is ready. */
-export async function startPrometheus(bin: string, dir: string, config: string, port: number, extraArgs: string[] = []): Promise<RunningPrometheus> {
+export async function startPrometheus(
+  bin: string,
+  dir: string,
+  config: string,
+  port: number,
+  extraArgs: string[] = [],
+): Promise<RunningPrometheus> {
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, 'prometheus.yml');
   writeFileSync(file, config);
-  const proc = startProc('prometheus', bin, [...prometheusArgs({ config: file, dataDir: path.join(dir, 'data'), port }), ...extraArgs]);
+  const proc = startProc('prometheus', bin, [
+    ...prometheusArgs({ config: file, dataDir: path.join(dir, 'data'), port }),
+    ...extraArgs,
+  ]);
   const base = `http://127.0.0.1:${port}`;
   try {
     await waitReady(proc, `${base}/-/ready`, 60_000);
@@ -55,16 +64,30 @@ export async function startPrometheus(bin: string, dir: string, config: string, 
     });
     return (await res.json()) as PromAnswer;
   };
-  const alerts = async () => ((await (await fetch(`${base}/api/v1/alerts`)).json()) as { data: { alerts: Array<{ labels: Record<string, string>; state: string }> } }).data.alerts;
+  const alerts = async () =>
+    (
+      (await (await fetch(`${base}/api/v1/alerts`)).json()) as {
+        data: { alerts: Array<{ labels: Record<string, string>; state: string }> };
+      }
+    ).data.alerts;
   return { proc, base, query, alerts };
 }
 
 /** Writes `config` into `dir` and runs Alertmanager on 127.0.0.1:`port` until it is ready. */
-export async function startAlertmanager(bin: string, dir: string, config: string, port: number): Promise<RunningAlertmanager> {
+export async function startAlertmanager(
+  bin: string,
+  dir: string,
+  config: string,
+  port: number,
+): Promise<RunningAlertmanager> {
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, 'alertmanager.yml');
   writeFileSync(file, config);
-  const proc = startProc('alertmanager', bin, alertmanagerArgs({ config: file, dataDir: path.join(dir, 'data'), port }));
+  const proc = startProc(
+    'alertmanager',
+    bin,
+    alertmanagerArgs({ config: file, dataDir: path.join(dir, 'data'), port }),
+  );
   const base = `http://127.0.0.1:${port}`;
   try {
     await waitReady(proc, `${base}/-/ready`, 30_000);
@@ -80,7 +103,12 @@ export async function startAlertmanager(bin: string, dir: string, config: string
  * Polls `fn` until it returns something other than undefined. On timeout the error carries
  * `context()`: what had arrived by then (notifications, alerts, logs).
  */
-export async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, context: () => Promise<string> | string, timeoutMs: number): Promise<T> {
+export async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined> | T | undefined,
+  context: () => Promise<string> | string,
+  timeoutMs: number,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -92,5 +120,7 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined> | 
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}\n${await context()}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}\n${await context()}`,
+  );
 }
