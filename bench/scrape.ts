@@ -88,7 +88,7 @@ export function startServer(args: string[]): Promise<Server> {
       if (!m) return;
       child.off('exit', fail);
       const info = JSON.parse(m[1]) as Record<string, unknown>;
-      resolve({ child, info, url: `http://127.0.0.1:${info.port}`, close: () => child.stdin.end() });
+      resolve({ child, info, url: `http://127.0.0.1:${String(info.port)}`, close: () => child.stdin.end() });
     });
   });
 }

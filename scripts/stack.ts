@@ -20,7 +20,6 @@ import { renderPrometheusConfig, PROMETHEUS_RULES_DIR } from '../prometheus/rend
 import { localAlertmanagerEnv, renderLocalAlertmanager, writeRules } from './lib/configs.js';
 import {
   CLI,
-  ROOT,
   alertmanagerArgs,
   findStackBinaries,
   portIsFree,

@@ -14,7 +14,6 @@ import {
   writeFileSync,
   mkdirSync,
 } from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';

@@ -14,7 +14,6 @@ import {
   lrvAutocovariances,
   lrvBandwidth,
   bartlettRatio,
-  type CusumOptions,
 } from '../src/analytics/cusum.js';
 
 const close = (a: number, b: number, rel = 1e-9) =>
@@ -130,16 +129,6 @@ test('regimes (mean ±0.25σ, spells of 50 trades): the inflation measures their
   const mean = got.reduce((a, b) => a + b, 0) / got.length;
   assert.ok(mean > 2.8 && mean < 4.3, `inflations ${got.map((f) => f.toFixed(2)).join(' ')}`);
 });
-
-function maxStatistic(next: () => number, trades: number, opts: CusumOptions = {}): number {
-  const s = cusumStart(CUSUM_SHIFTS, opts);
-  let max = 0;
-  for (let i = 0; i < trades; i++) {
-    cusumAdd(s, next(), 20);
-    max = Math.max(max, ...s.llr);
-  }
-  return max;
-}
 
 test('a healthy strategy in regimes stays under the threshold in most runs with the long-run scale, where the per-trade scale alarms in most', () => {
   // 40 runs of 3,000 trades. What is left is mostly the start of a run: while the reference

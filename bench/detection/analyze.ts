@@ -3,7 +3,7 @@
 // median delay in trades and hours.
 import { firings } from './alerts.js';
 import { SCENARIOS, type ScenarioName } from './model.js';
-import { DAY, HOUR, WEEK, type RunSpec } from './plan.js';
+import { DAY, HOUR, WEEK } from './plan.js';
 import type { RunResult } from './simulate.js';
 
 /** One evaluated alert of one group: its result series at the loosest threshold swept. */

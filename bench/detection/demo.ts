@@ -137,7 +137,7 @@ export async function demoReport(seeds: number[]): Promise<DemoRun[]> {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   const seeds = process.argv[2] ? process.argv[2].split(',').map(Number) : [42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
-  demoReport(seeds).then((rows) => {
+  void demoReport(seeds).then((rows) => {
     const names = Object.keys(DEMO_DESIGNS);
     console.log(
       `| seed | strategy | trades in run | lag-1 autocorrelation | f at the end / of the previous run | ${names.map((n) => `max nats ${n} (δ 0.2 / 0.5)`).join(' | ')} |`,

@@ -89,7 +89,7 @@ function tDensity(x: number, nu: number): number {
 export interface Noise {
   name: string;
   /** density of the standardized ε */
-  density(x: number): number;
+  density: (x: number) => number;
   sample(rng: Rng): number;
 }
 

@@ -7,6 +7,16 @@ import { statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 
+/** A rule as GET /api/v1/rules lists it (the fields read here). */
+interface RawRule {
+  type: 'alerting' | 'recording';
+  name: string;
+  query: string;
+  duration: number;
+  keepFiringFor?: number;
+  labels?: Record<string, string>;
+}
+
 export function findBinary(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(':')) {
     const p = join(dir, name);
@@ -142,9 +152,9 @@ export class PrometheusServer {
     clearTimeout(timer);
   }
 
-  private async api(path: string, params: Record<string, string>): Promise<any> {
+  private async api(path: string, params: Record<string, string>): Promise<unknown> {
     const res = await fetch(`${this.url}${path}`, { method: 'POST', body: new URLSearchParams(params) });
-    const json = (await res.json()) as { status: string; data: any; error?: string };
+    const json = (await res.json()) as { status: string; data: unknown; error?: string };
     if (json.status !== 'success') throw new Error(`${path} ${JSON.stringify(params).slice(0, 400)}: ${json.error}`);
     return json.data;
   }
@@ -152,7 +162,7 @@ export class PrometheusServer {
   /** The rules as Prometheus parsed and loaded them. */
   async rules(): Promise<{ alerting: AlertingRule[]; recording: RecordingRule[] }> {
     const res = await fetch(`${this.url}/api/v1/rules`);
-    const json = (await res.json()) as { data: { groups: Array<{ rules: any[] }> } };
+    const json = (await res.json()) as { data: { groups: Array<{ rules: RawRule[] }> } };
     const alerting: AlertingRule[] = [];
     const recording: RecordingRule[] = [];
     for (const g of json.data.groups)
@@ -180,12 +190,12 @@ export class PrometheusServer {
     const chunk = 10_000 * stepMs;
     for (let start = fromMs; start <= toMs; start += chunk + stepMs) {
       const end = Math.min(toMs, start + chunk);
-      const data = await this.api('/api/v1/query_range', {
+      const data = (await this.api('/api/v1/query_range', {
         query,
         start: String(start / 1000),
         end: String(end / 1000),
         step: `${stepMs / 1000}s`,
-      });
+      })) as { result: unknown };
       for (const s of data.result as Array<{ metric: Record<string, string>; values: Array<[number, string]> }>) {
         const key = labelKey(s.metric);
         let series = out.get(key);

@@ -33,7 +33,7 @@ export function readInt(
 
 export function readHost(value: string | undefined, name: string, fallback: string): string {
   if (value === undefined || value === '') return fallback;
-  if (!/^[A-Za-z0-9.:\-\[\]]+$/.test(value))
+  if (!/^[A-Za-z0-9.:\-[\]]+$/.test(value))
     throw new ConfigError(`${name} must be a host name or IP address (got "${value}")`);
   return value;
 }

@@ -4,10 +4,10 @@
 // command takes --json; every option has help text.
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, ConflictError, EdgewatchError, LedgerError } from '../errors.js';
-import { runDemoCommand } from './demo.js';
+import { runDemoCommand, type DemoFlags } from './demo.js';
 import { StartupError } from './failure.js';
-import { runSidecarCommand } from './sidecar.js';
-import { runStartCommand } from './start.js';
+import { runSidecarCommand, type SidecarFlags } from './sidecar.js';
+import { runStartCommand, type StartFlags } from './start.js';
 import {
   experimentsList,
   experimentsShow,
@@ -16,6 +16,7 @@ import {
   paramsHistory,
   paramsShow,
   report,
+  type ReadOpts,
 } from './inspect.js';
 
 const program = new Command();
@@ -43,7 +44,7 @@ program
   .option('--degrade', 'make the momentum strategy lose, to watch the alerts fire (EDGEWATCH_DEMO_DEGRADE)')
   .option('--seed <n>', 'market seed (EDGEWATCH_DEMO_SEED, default 42)')
   .option('--tick-ms <ms>', 'live tick period (EDGEWATCH_DEMO_TICK_MS, default 500)')
-  .action((flags) => runDemoCommand(flags));
+  .action((flags: DemoFlags) => runDemoCommand(flags));
 
 program
   .command('sidecar')
@@ -61,7 +62,7 @@ program
     '--max-versions <n>',
     'refuse new parameter versions of a strategy beyond this (EDGEWATCH_MAX_VERSIONS, default 10000)',
   )
-  .action((flags) => runSidecarCommand(flags));
+  .action((flags: SidecarFlags) => runSidecarCommand(flags));
 
 program
   .command('start')
@@ -72,7 +73,7 @@ program
   .option('--bot-port <port>', 'demo bot metrics port (EDGEWATCH_BOT_PORT, default 9464)')
   .option('--seed <n>', 'demo market seed (EDGEWATCH_DEMO_SEED, default 42)')
   .option('--degrade', 'start the demo degraded (EDGEWATCH_DEMO_DEGRADE; kill -USR2 <pid> toggles)')
-  .action((flags) => runStartCommand(flags));
+  .action((flags: StartFlags) => runStartCommand(flags));
 
 const params = program.command('params').description('parameter versions of a strategy');
 params
@@ -81,21 +82,21 @@ params
   .option('--strategy <name>', `required: ${strategyHelp}`)
   .option('--db <path>', dbHelp)
   .option('--json', jsonHelp)
-  .action((o) => paramsHistory(o));
+  .action((o: ReadOpts) => paramsHistory(o));
 params
   .command('show <version>')
   .description("one version's parameters (always JSON)")
   .option('--strategy <name>', `required: ${strategyHelp}`)
   .option('--db <path>', dbHelp)
   .option('--json', 'print JSON (the default for this command)')
-  .action((v, o) => paramsShow(v, o));
+  .action((v: string, o: ReadOpts) => paramsShow(v, o));
 params
   .command('diff <from> <to>')
   .description('keys added, removed and changed between two versions')
   .option('--strategy <name>', `required: ${strategyHelp}`)
   .option('--db <path>', dbHelp)
   .option('--json', jsonHelp)
-  .action((a, b, o) => paramsDiff(a, b, o));
+  .action((a: string, b: string, o: ReadOpts) => paramsDiff(a, b, o));
 
 const experiments = program.command('experiments').description('experiments and their results');
 experiments
@@ -104,14 +105,14 @@ experiments
   .option('--strategy <name>', `only this strategy: ${strategyHelp}`)
   .option('--db <path>', dbHelp)
   .option('--json', jsonHelp)
-  .action((o) => experimentsList(o));
+  .action((o: ReadOpts) => experimentsList(o));
 experiments
   .command('show <name>')
   .description('variants, statistics and p-values (always JSON)')
   .option('--strategy <name>', `only this strategy: ${strategyHelp}`)
   .option('--db <path>', dbHelp)
   .option('--json', 'print JSON (the default for this command)')
-  .action((n, o) => experimentsShow(n, o));
+  .action((n: string, o: ReadOpts) => experimentsShow(n, o));
 experiments
   .command('stop <name>')
   .description('stop a running experiment (like POST /v1/experiments/<name>/stop); then deploy the winner')
@@ -120,7 +121,7 @@ experiments
   .option('--outcome <text>', 'a note on the decision, kept in the ledger')
   .option('--db <path>', dbHelp)
   .option('--json', jsonHelp)
-  .action((n, o) => experimentsStop(n, o));
+  .action((n: string, o: Parameters<typeof experimentsStop>[1]) => experimentsStop(n, o));
 
 program
   .command('report')
@@ -130,7 +131,7 @@ program
   .addOption(new Option('--format <f>', 'output format').choices(['md', 'markdown', 'json']).default('md'))
   .option('--json', 'the same as --format json')
   .option('--db <path>', dbHelp)
-  .action((o) => report(o));
+  .action((o: Parameters<typeof report>[0]) => report(o));
 
 /** `edgewatch <command> [sub]` from argv, for "see ... --help" in an error. */
 function commandPath(argv: string[]): string {

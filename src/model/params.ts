@@ -58,7 +58,7 @@ function checkJson(v: unknown, path: string, depth: number, details: ErrorDetail
  */
 function isJsonObject(v: unknown): v is Record<string, unknown> {
   if (!isPlainObject(v)) return false;
-  const proto = Object.getPrototypeOf(v);
+  const proto: unknown = Object.getPrototypeOf(v);
   return proto === Object.prototype || proto === null;
 }
 

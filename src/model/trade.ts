@@ -129,7 +129,7 @@ export function checkTrade(raw: unknown, opts: TradeValidationOptions, details: 
   const { style, index } = opts;
   const before = details.length;
   const name = (f: WireField) => (style === 'wire' ? f : FIELDS[f]);
-  const fail = (f: WireField | string, message: string) =>
+  const fail = (f: string, message: string) =>
     details.push({ index, path: Object.hasOwn(FIELDS, f) ? name(f as WireField) : f, message });
 
   if (!isPlainObject(raw)) {

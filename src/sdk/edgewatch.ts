@@ -18,7 +18,7 @@ import {
 import { rejectUnknownKeys, suggest } from '../config-check.js';
 import { Ledger, type DeployInfo, type ExperimentInfo } from '../ledger/ledger.js';
 import { createLogger, silentLogger, type Logger } from '../log.js';
-import { NAME_RE, NAME_RULE, checkName, isPlainObject, versionLabel } from '../model/names.js';
+import { NAME_RE, NAME_RULE, isPlainObject, versionLabel } from '../model/names.js';
 import { deployTime, validateParams, type ParamChange, type ParamSet } from '../model/params.js';
 import { MAX_ID_LENGTH, checkTime, checkTrade, type Side } from '../model/trade.js';
 import { resolveVariants, validateExperiment } from '../model/experiment.js';

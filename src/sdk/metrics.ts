@@ -150,7 +150,11 @@ export class BotMetrics {
   /** Remembers that `labels` (which include param_version) were used, so they can be removed later. */
   track(metric: AnyMetric, labels: Labels): void {
     let versions = this.byVersion.get(labels.strategy);
-    if (!versions) this.byVersion.set(labels.strategy, (versions = new Map()));
+    if (!versions)
+      this.byVersion.set(
+        labels.strategy,
+        (versions = new Map<string, { sets: [AnyMetric, Labels][]; keys: Set<string> }>()),
+      );
     let entry = versions.get(labels.param_version);
     if (!entry) versions.set(labels.param_version, (entry = { sets: [], keys: new Set() }));
     const key = `${(metric as unknown as { name: string }).name}\u0000${Object.values(labels).join('\u0000')}`;

@@ -223,7 +223,7 @@ export function createApp(ctx: AppContext): express.Express {
       .find((e) => e.stoppedMs === null && e.name !== body.name);
     if (running)
       throw new ConflictError(
-        `experiment "${running.name}" of strategy "${body.strategy}" is still running: stop it first`,
+        `experiment "${running.name}" of strategy "${body.strategy as string}" is still running: stop it first`,
         [{ path: 'name', message: 'one experiment at a time per strategy' }],
       );
     const strategy = body.strategy as string;
@@ -307,8 +307,8 @@ export function createApp(ctx: AppContext): express.Express {
 
   app.get('/v1/params/:strategy/diff', read, (req, res) => {
     const strategy = pathName(req.params.strategy, 'strategy');
-    const from = version(req, ctx.ledger, strategy, String(req.query.from ?? ''), 'from');
-    const to = version(req, ctx.ledger, strategy, String(req.query.to ?? ''), 'to');
+    const from = version(req, ctx.ledger, strategy, queryText(req, 'from', ''), 'from');
+    const to = version(req, ctx.ledger, strategy, queryText(req, 'to', ''), 'to');
     res.json({
       strategy,
       from: versionLabel(from.version),
@@ -375,10 +375,10 @@ export function createApp(ctx: AppContext): express.Express {
 
   app.get('/v1/report', read, (req, res) => {
     const strategy = queryName(req, 'strategy');
-    const window = String(req.query.window ?? '24h');
+    const window = queryText(req, 'window', '24h');
     if (!Object.hasOwn(WINDOWS, window))
       throw new ValidationError('invalid query', [{ path: 'window', message: 'must be 1h, 24h or 7d' }]);
-    const format = String(req.query.format ?? 'json');
+    const format = queryText(req, 'format', 'json');
     if (format !== 'json' && format !== 'markdown' && format !== 'md')
       throw new ValidationError('invalid query', [{ path: 'format', message: 'must be json or markdown' }]);
     const t = now();
@@ -486,6 +486,15 @@ function queryName(req: Request, key: string): string {
   checkName(v, key, details);
   if (details.length) throw new ValidationError('invalid query', details);
   return v as string;
+}
+
+/** A query parameter given at most once, as text (a repeated one is an array: refused). */
+function queryText(req: Request, key: string, fallback: string): string {
+  const v = req.query[key];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'string')
+    throw new ValidationError('invalid query', [{ path: key, message: 'must be given once, as text' }]);
+  return v;
 }
 
 function pathName(v: unknown, key: string): string {

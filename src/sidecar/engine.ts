@@ -203,7 +203,13 @@ interface StrategyState extends WindowSet {
 }
 
 function windowSet(name: string, keep: (r: Row) => boolean): WindowSet {
-  return { name, keep, windows: new BucketSeries(MINUTE), blocks: LEVELS.map(() => new Map()), edges: new Map() };
+  return {
+    name,
+    keep,
+    windows: new BucketSeries(MINUTE),
+    blocks: LEVELS.map(() => new Map<number, Agg>()),
+    edges: new Map(),
+  };
 }
 
 function runWindowSet(name: string, key: RunKey): RunWindows {
@@ -429,7 +435,7 @@ export class WindowEngine {
 
   private variantSeries(s: StrategyState, experiment: string, variant: string): LifeSeries {
     let e = s.variants.get(experiment);
-    if (!e) s.variants.set(experiment, (e = new Map()));
+    if (!e) s.variants.set(experiment, (e = new Map<string, LifeSeries>()));
     let v = e.get(variant);
     if (!v) e.set(variant, (v = new LifeSeries(s.name, (r) => r[6] === experiment && r[7] === variant)));
     return v;
