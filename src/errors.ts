@@ -14,12 +14,15 @@ export abstract class EdgewatchError extends Error {
 /** Bad input: nothing was written. */
 export class ValidationError extends EdgewatchError {
   readonly kind = 'validation';
+  /** What was invalid ("invalid trade"), without the details the message lists after it. */
+  readonly summary: string;
   constructor(
     message: string,
     readonly details: ErrorDetail[],
   ) {
     super(details.length ? `${message}: ${details.map(formatDetail).join('; ')}` : message);
     this.name = 'ValidationError';
+    this.summary = message;
   }
 }
 
@@ -72,7 +75,8 @@ export class LedgerError extends EdgewatchError {
 }
 
 /** A configuration mistake, thrown at start-up / open with what to write instead. */
-export class ConfigError extends Error {
+export class ConfigError extends EdgewatchError {
+  readonly kind = 'config';
   constructor(message: string) {
     super(message);
     this.name = 'ConfigError';

@@ -78,21 +78,19 @@ test('foldRange takes whole buckets with from <= start < to, in time order', () 
   assertAggClose(s.total(), s.foldRange(-Infinity, Infinity));
 });
 
-test("a trade that sorts before its bucket's last one marks the bucket dirty and is not added", () => {
+test("a trade that sorts before its bucket's last one answers dirty and is not added", () => {
   const s = new BucketSeries();
   assert.equal(s.add(10_000, 'b', 1, 0), 'appended');
   assert.equal(s.add(20_000, 'c', 2, 0), 'appended');
   assert.equal(s.add(15_000, 'a', -10, 0), 'dirty');
   assert.equal(s.total().n, 2);
   assert.equal(s.total().sum, 3);
-  assert.deepEqual(s.dirtyBuckets(), [0]);
   // The caller rebuilds the bucket from all its trades in order: 10s b, 15s a, 20s c.
   s.replaceBucket(0, [
     { closedMs: 10_000, id: 'b', pnl: 1, fees: 0 },
     { closedMs: 15_000, id: 'a', pnl: -10, fees: 0 },
     { closedMs: 20_000, id: 'c', pnl: 2, fees: 0 },
   ]);
-  assert.deepEqual(s.dirtyBuckets(), []);
   // cumulative 0, 1, -9, -7: drawdown 10
   assert.equal(s.total().n, 3);
   assert.equal(s.total().maxDrawdown, 10);
@@ -119,7 +117,6 @@ test('a late trade in an older minute creates its bucket in time order', () => {
   assert.equal(s.add(1 * M, 'w', 4, 0), 'appended'); // new bucket before both
   assert.equal(s.add(7 * M, 'z', -1, 0), 'appended'); // new bucket in the middle
   assert.equal(s.size, 4);
-  assert.deepEqual(s.dirtyBuckets(), []);
   // In time order: 4 (min 1), -6 (min 5), -1 (min 7), 2 (min 9): cumulative 0, 4, -2, -3, -1.
   const all = s.total();
   assert.equal(all.maxDrawdown, 7);
@@ -134,7 +131,6 @@ test('a dirty bucket still appends a trade that sorts after its last one (the re
   s.add(10_000, 'b', 1, 0);
   assert.equal(s.add(5_000, 'a', 1, 0), 'dirty');
   assert.equal(s.add(20_000, 'c', 1, 0), 'appended');
-  assert.deepEqual(s.dirtyBuckets(), [0]);
   assert.deepEqual(s.lastKey(), { closedMs: 20_000, id: 'c' });
 });
 
@@ -170,7 +166,6 @@ test("replaceBucket puts unsorted trades in (closedMs, id) JS order, e.g. SQLite
   assert.equal(s.add(1_000, bang, 5, 0), 'appended');
   assert.equal(s.add(1_000, emoji, -8, 0), 'dirty'); // sorts first by JS order
   s.replaceBucket(0, sqlOrder);
-  assert.deepEqual(s.dirtyBuckets(), []);
   // JS order: -8 then +5: cumulative 0, -8, -3 → drawdown 8 (SQL order would give 0, 5, -3 → 8 too,
   // so check the prefix extremes, which differ: JS order never rises above 0).
   assert.equal(s.total().maxPrefix, 0);
@@ -196,14 +191,12 @@ test("replaceBucket puts unsorted trades in (closedMs, id) JS order, e.g. SQLite
   ); // input untouched
 });
 
-test('dropBefore forgets older buckets and their dirty marks; folds cover the rest', () => {
+test('dropBefore forgets older buckets; folds cover the rest', () => {
   const s = new BucketSeries();
   for (let k = 0; k < 10; k++) s.add(k * M + 1_000, `t${k}`, k % 2 ? -k : k, 0.1);
   s.add(2 * M, 'early', 1, 0); // before t2 in minute 2: dirty
-  assert.deepEqual(s.dirtyBuckets(), [2 * M]);
   s.dropBefore(4 * M);
   assert.equal(s.size, 6);
-  assert.deepEqual(s.dirtyBuckets(), []);
   // Remaining pnl 4, -5, 6, -7, 8, -9.
   assert.equal(s.total().n, 6);
   assert.equal(s.total().sum, -3);
@@ -273,11 +266,13 @@ function shuffle<X>(xs: X[], seed: number): X[] {
   return out;
 }
 
-// What the sidecar does: rebuild each dirty bucket from the trades it has seen, sorted.
-function rebuildDirty(s: BucketSeries, seen: T[]): void {
-  for (const start of s.dirtyBuckets()) {
+// What the sidecar does: note the buckets add() answered 'dirty' for, and rebuild each from
+// the trades it has seen, sorted.
+function rebuildDirty(s: BucketSeries, seen: T[], dirty: Set<number>): void {
+  for (const start of dirty) {
     s.replaceBucket(start, seen.filter((t) => bucketStart(t.closedMs) === start).sort(byKey));
   }
+  dirty.clear();
 }
 
 test('property: shuffled arrival + rebuilds of dirty buckets = in-order arrival (total and every range)', () => {
@@ -286,20 +281,20 @@ test('property: shuffled arrival + rebuilds of dirty buckets = in-order arrival 
       const sorted = trades.slice().sort(byKey);
       const inOrder = new BucketSeries();
       for (const t of sorted) assert.equal(inOrder.add(t.closedMs, t.id, t.pnl, t.fees), 'appended');
-      assert.deepEqual(inOrder.dirtyBuckets(), []);
 
       const shuffled = new BucketSeries();
       const seen: T[] = [];
+      const dirty = new Set<number>();
       let k = seed;
       for (const t of shuffle(trades, seed)) {
         seen.push(t);
-        shuffled.add(t.closedMs, t.id, t.pnl, t.fees);
+        if (shuffled.add(t.closedMs, t.id, t.pnl, t.fees) === 'dirty') dirty.add(bucketStart(t.closedMs));
         k = (Math.imul(k, 1103515245) + 12345) >>> 0;
-        if (k / 2 ** 32 < rebuildRate) rebuildDirty(shuffled, seen); // sometimes mid-stream
+        if (k / 2 ** 32 < rebuildRate) rebuildDirty(shuffled, seen, dirty); // sometimes mid-stream
         // Invariant after every step: the cached total is the fold of the buckets.
         assertAggClose(shuffled.total(), shuffled.foldRange(-Infinity, Infinity), 'cache');
       }
-      rebuildDirty(shuffled, seen);
+      rebuildDirty(shuffled, seen, dirty);
 
       assert.equal(shuffled.size, inOrder.size);
       assertAggClose(shuffled.total(), naive(sorted), 'total vs naive');
@@ -327,18 +322,20 @@ test('property: the incrementally updated total equals a fresh fold after any mi
     fc.property(tradesArb, fc.array(fc.integer({ min: 0, max: 8 }), { maxLength: 3 }), (trades, drops) => {
       const s = new BucketSeries();
       let held: T[] = []; // model: the trades of the buckets the series still holds
+      const dirty = new Set<number>();
       trades.forEach((t, i) => {
         held.push(t);
-        s.add(t.closedMs, t.id, t.pnl, t.fees);
-        if (i % 7 === 6) rebuildDirty(s, held);
+        if (s.add(t.closedMs, t.id, t.pnl, t.fees) === 'dirty') dirty.add(bucketStart(t.closedMs));
+        if (i % 7 === 6) rebuildDirty(s, held, dirty);
         if (i % 11 === 10 && drops.length) {
           const boundary = drops.shift()! * M;
           s.dropBefore(boundary);
           held = held.filter((h) => bucketStart(h.closedMs) >= boundary);
+          for (const d of dirty) if (d < boundary) dirty.delete(d);
         }
         assertAggClose(s.total(), s.foldRange(-Infinity, Infinity), `after op ${i}`);
       });
-      rebuildDirty(s, held);
+      rebuildDirty(s, held, dirty);
       assertAggClose(s.total(), naive(held.sort(byKey)), 'held trades');
     }),
     { numRuns: 150 },

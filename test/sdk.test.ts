@@ -9,6 +9,7 @@ import { Registry } from 'prom-client';
 import {
   ConfigError,
   ConflictError,
+  EdgewatchError,
   LedgerError,
   ValidationError,
   openEdgewatch,
@@ -547,4 +548,32 @@ test('experiments.start accepts existing version labels as variants and refuses 
   const started = a.experiments.start({ name: 'e', variants: { control: 'v1', candidate: { param_version: 'v1' } } });
   assert.deepEqual(started.ok && started.variants, { control: 'v1', candidate: 'v1' });
   assert.deepEqual(a.experiments.assign('k')?.params, { x: 1 });
+});
+
+test('a typo in a call option is bad input of that call, counted as validation, never as a ledger fault', async (t) => {
+  const ew = open(t);
+  const a = ew.strategy('alpha');
+  const r = a.params.deploy({ lookback: 20 }, { gitsha: 'abc' } as never);
+  assert.ok(!r.ok && r.error instanceof ValidationError, 'a ValidationError');
+  assert.ok(!r.ok && /did you mean "gitSha"/.test(r.error.message), !r.ok ? r.error.message : '');
+  assert.equal(a.activeVersion, undefined, 'nothing deployed');
+  const s = await samples(ew);
+  assert.equal(value(s, 'trading_errors_total', { strategy: 'alpha', kind: 'validation' }), 1);
+  assert.equal(value(s, 'trading_errors_total', { strategy: 'alpha', kind: 'ledger' }), undefined);
+});
+
+test('a deploy note longer than 1000 characters is refused by the SDK as by the HTTP API', (t) => {
+  const ew = open(t);
+  const r = ew.strategy('alpha').params.deploy({ lookback: 20 }, { note: 'n'.repeat(1001) });
+  assert.ok(!r.ok && r.error instanceof ValidationError);
+  assert.ok(!r.ok && r.error.summary === 'invalid deploy' && r.error.details[0].path === 'note');
+  assert.equal(ew.ledger.raw.prepare('SELECT count(*) FROM param_deploys').pluck().get(), 0);
+});
+
+test('a configuration mistake is an EdgewatchError of kind config', (t) => {
+  const dir = tempDir(t);
+  assert.throws(
+    () => openEdgewatch({ ledger: join(dir, 'l.db'), strategies: ['a'], keepVersions: 0 }),
+    (err: unknown) => err instanceof ConfigError && err instanceof EdgewatchError && err.kind === 'config',
+  );
 });

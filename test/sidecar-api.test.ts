@@ -442,3 +442,33 @@ test('GET /runbook serves docs/runbook.md as HTML with the anchor of every alert
   // Read-only: the route answers GET only.
   assert.equal((await fetch(`${s.url}/runbook`, { method: 'POST' })).status, 404);
 });
+
+test('deploy metadata and stop notes over 1000 characters are refused with the summary as error and nothing stored', async (t) => {
+  const s = await sidecar(t);
+  const long = 'x'.repeat(1001);
+  const r = await s.post('/v1/params', { strategy: 'alpha', params: { a: 1 }, git_sha: long });
+  assert.equal(r.status, 400);
+  const body = (await r.json()) as { error: string; details: Array<{ path: string }> };
+  assert.equal(body.error, 'invalid deploy');
+  assert.deepEqual(
+    body.details.map((d) => d.path),
+    ['git_sha'],
+  );
+  assert.equal((await (await s.get('/v1/params?strategy=alpha')).json()).active_version, null);
+  assert.equal(
+    (await s.post('/v1/params', { strategy: 'alpha', params: { a: 1 }, note: 'x'.repeat(1000) })).status,
+    201,
+  );
+  assert.equal(
+    (await s.post('/v1/experiments', { strategy: 'alpha', name: 'e1', variants: { control: 'v1', b: { a: 2 } } }))
+      .status,
+    201,
+  );
+  const stop = await s.post('/v1/experiments/e1/stop', { strategy: 'alpha', outcome: long });
+  assert.equal(stop.status, 400);
+  assert.equal(((await stop.json()) as { error: string }).error, 'invalid stop');
+  const list = (await (await s.get('/v1/experiments?strategy=alpha')).json()) as {
+    experiments: Array<{ stopped_at: string | null }>;
+  };
+  assert.equal(list.experiments[0].stopped_at, null, 'still running');
+});

@@ -17,6 +17,7 @@ import fc from 'fast-check';
 import { cusumAdd, cusumStart, cusumValues } from '../src/analytics/index.js';
 import { rng } from '../src/demo/market.js';
 import { Ledger } from '../src/ledger/ledger.js';
+import type { TradeReads } from '../src/ledger/trade-reads.js';
 import type { TradeInput } from '../src/model/trade.js';
 import { runKeyOf } from '../src/sidecar/cusum-runs.js';
 import { WindowEngine } from '../src/sidecar/engine.js';
@@ -165,16 +166,17 @@ function startEngine(w: World, opts: { runKey: boolean; eager: boolean }): void 
   w.seen = 0;
   // Count the rows of the engine's one query of a run (closed after a time, in SQL order), to
   // see that a late trade is re-read from a checkpoint and not from the start of the run.
-  const st = (w.engine as unknown as { st: { run: Statement } }).st;
-  const run = st.run;
-  st.run = {
-    iterate: function* (...args: unknown[]) {
-      for (const row of run.iterate(...args)) {
+  const reads = w.ledger.tradeReads as TradeReads & { counted?: boolean };
+  if (!reads.counted) {
+    const closedAfter = reads.closedAfter.bind(reads);
+    reads.closedAfter = function* (strategy: string, afterMs: number) {
+      for (const row of closedAfter(strategy, afterMs)) {
         w.rowsRead++;
         yield row;
       }
-    },
-  } as unknown as Statement;
+    };
+    reads.counted = true;
+  }
 }
 
 function refresh(w: World, background: boolean, stats: Stats): void {

@@ -39,17 +39,19 @@ export function inTradeOrder<T extends TradeKey>(trades: T[]): T[] {
   return trades;
 }
 
-interface Bucket {
+/** One bucket: its start, the fold of its trades, and the greatest trade key folded in. */
+export interface SavedBucket {
   start: number;
   agg: Agg;
+  /** closedMs Infinity when unknown (a bucket put whole): any trade added to it then reads 'dirty'. */
   last: TradeKey;
 }
+type Bucket = SavedBucket;
 
 export class BucketSeries {
   readonly bucketMs: number;
   // Sorted by start. A late trade in an older minute may create a bucket in the middle.
   private buckets: Bucket[] = [];
-  private dirty = new Set<number>();
   // Fold of all buckets, or undefined when it must be refolded.
   private totalCache: Agg | undefined = empty();
 
@@ -78,10 +80,10 @@ export class BucketSeries {
 
   /**
    * Adds one trade. Appends it and answers 'appended' when the bucket is new or the
-   * trade sorts after the bucket's last trade. Otherwise the trade is NOT added, the
-   * bucket is marked dirty and the answer is 'dirty': rebuild it with replaceBucket from
-   * all of its trades in order. (A dirty bucket still appends in-order trades; the
-   * rebuild replaces its contents anyway.)
+   * trade sorts after the bucket's last trade. Otherwise the trade is NOT added and the
+   * answer is 'dirty': the caller, who owns the SQL, rebuilds the bucket with replaceBucket
+   * from all of its trades in order. (Until then the bucket still appends in-order trades;
+   * the rebuild replaces its contents anyway.)
    */
   add(closedMs: number, id: string, pnl: number, fees: number, notional: number | null = null): 'appended' | 'dirty' {
     if (!Number.isFinite(closedMs)) throw new RangeError(`closedMs must be finite, got ${closedMs}`);
@@ -99,10 +101,7 @@ export class BucketSeries {
       return 'appended';
     }
     const bucket = this.buckets[i];
-    if (!keyAfter(closedMs, id, bucket.last)) {
-      this.dirty.add(start);
-      return 'dirty';
-    }
+    if (!keyAfter(closedMs, id, bucket.last)) return 'dirty';
     addTrade(bucket.agg, pnl, fees, notional);
     bucket.last = { closedMs, id };
     if (i === this.buckets.length - 1 && this.totalCache) addTrade(this.totalCache, pnl, fees, notional);
@@ -110,13 +109,8 @@ export class BucketSeries {
     return 'appended';
   }
 
-  /** Starts of the buckets waiting for replaceBucket, ascending. */
-  dirtyBuckets(): number[] {
-    return [...this.dirty].sort((a, b) => a - b);
-  }
-
   /**
-   * Rebuilds one bucket from all of its trades and clears its dirty mark. The trades
+   * Rebuilds one bucket from all of its trades. The trades
    * should come sorted by (closedMs, id); if they are not by our rule (JS string order),
    * they are sorted here. That matters for SQL: SQLite's BINARY collation orders UTF-8
    * bytes (code points), which differs from JS's UTF-16 order for ids that mix characters
@@ -155,7 +149,36 @@ export class BucketSeries {
     } else {
       this.buckets.splice(i, 0, { start, agg, last });
     }
-    this.dirty.delete(start);
+    this.totalCache = undefined;
+  }
+
+  /**
+   * Puts a bucket folded elsewhere (e.g. an hour folded from minute buckets) at `start`,
+   * replacing one that is there. Its `last` is unknown: a trade added to it reads 'dirty'.
+   */
+  put(start: number, agg: Agg): void {
+    if (bucketStart(start, this.bucketMs) !== start) {
+      throw new RangeError(`${start} is not a bucket start (bucket ${this.bucketMs} ms)`);
+    }
+    const bucket = { start, agg: { ...agg }, last: { closedMs: Infinity, id: '' } };
+    const i = this.lowerBound(start);
+    this.buckets.splice(i, i < this.buckets.length && this.buckets[i].start === start ? 1 : 0, bucket);
+    this.totalCache = undefined;
+  }
+
+  /** The buckets in time order, for a state file: read them, do not change them. */
+  saved(): readonly SavedBucket[] {
+    return this.buckets;
+  }
+
+  /** Replaces every bucket with ones saved() gave (in time order, on this series' bucket starts). */
+  restore(buckets: SavedBucket[]): void {
+    for (let k = 0; k < buckets.length; k++) {
+      const b = buckets[k];
+      if (bucketStart(b.start, this.bucketMs) !== b.start || (k > 0 && b.start <= buckets[k - 1].start))
+        throw new RangeError(`saved buckets are not in order on ${this.bucketMs} ms starts`);
+    }
+    this.buckets = buckets.slice();
     this.totalCache = undefined;
   }
 
@@ -187,7 +210,6 @@ export class BucketSeries {
   dropBefore(start: number): void {
     const i = this.lowerBound(start);
     if (i === 0) return;
-    for (const b of this.buckets.slice(0, i)) this.dirty.delete(b.start);
     this.buckets.splice(0, i);
     this.totalCache = undefined;
   }

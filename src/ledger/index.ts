@@ -1,2 +1,3 @@
 export * from './ledger.js';
 export { SCHEMA_VERSION } from './migrations.js';
+export * from './trade-reads.js';

@@ -17,6 +17,7 @@ import {
 import { canonicalJson, diffParams, hashParams, type ParamChange, type ParamSet } from '../model/params.js';
 import type { TradeInput } from '../model/trade.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
+import { TradeReads } from './trade-reads.js';
 
 export interface LedgerOptions {
   /** Open without writing (no migrations); the file must exist. */
@@ -167,6 +168,7 @@ export class Ledger {
   /** How long a write fault keeps the ledger "not ready" without a successful write (default 30 s). */
   faultMemoryMs = 30_000;
   private readonly st: ReturnType<Ledger['prepare']>;
+  private reads?: TradeReads;
 
   private constructor(path: string, db: Database.Database, opts: LedgerOptions) {
     this.path = path;
@@ -705,6 +707,17 @@ export class Ledger {
 
   integrityCheck(): string {
     return this.db.pragma('integrity_check', { simple: true }) as string;
+  }
+
+  /** The window engine's reads of the trades table (src/ledger/trade-reads.ts). */
+  get tradeReads(): TradeReads {
+    this.reads ??= new TradeReads(this.db);
+    return this.reads;
+  }
+
+  /** Opened read-only: nothing (not even the sidecar's state file) is written for it. */
+  get readonly(): boolean {
+    return this.db.readonly;
   }
 
   /** Escape hatch for tests and benchmarks only. */

@@ -2,7 +2,7 @@
 // or an existing parameter version of the strategy named by its label ("v1").
 import { ValidationError, type ErrorDetail } from '../errors.js';
 import { NAME_RE, NAME_RULE, checkName, isPlainObject, parseVersionLabel } from './names.js';
-import { validateParams, type ParamSet } from './params.js';
+import { checkNote, validateParams, type ParamSet } from './params.js';
 
 /** A variant as given: a new parameter set, or a reference to an existing version. */
 export type VariantSpec = { params: ParamSet } | { version: number; label: string };
@@ -129,4 +129,13 @@ export function validateExperiment(
       { path: 'allocation', message: 'at least one weight must be > 0' },
     ]);
   return { variants: out, allocation: weights };
+}
+
+/** What a stop may carry, from the SDK or the HTTP API: an outcome note and the winning variant. */
+export function validateStop(outcome: unknown, winner: unknown): { outcome: string | null; winner: string | null } {
+  const details: ErrorDetail[] = [];
+  checkNote(outcome, 'outcome', details);
+  if (winner !== undefined && winner !== null) checkName(winner, 'winner', details);
+  if (details.length) throw new ValidationError('invalid stop', details);
+  return { outcome: typeof outcome === 'string' ? outcome : null, winner: typeof winner === 'string' ? winner : null };
 }

@@ -119,3 +119,26 @@ export function deployTime(value: unknown, nowMs: number, path: string, allowDat
     throw fail('is in the future: a deploy is recorded when it happens, or back-dated to import a history');
   return ms;
 }
+
+/** Longest source, git sha, note or experiment outcome a ledger keeps. */
+export const NOTE_MAX = 1000;
+
+/** A free-text field of a deploy or a stop: absent, null, or a string of at most NOTE_MAX characters. */
+export function checkNote(value: unknown, path: string, details: ErrorDetail[]): void {
+  if (value !== undefined && value !== null && (typeof value !== 'string' || value.length > NOTE_MAX))
+    details.push({ path, message: `must be a string of at most ${NOTE_MAX} characters` });
+}
+
+/** Deploy metadata as the SDK (camelCase) or the HTTP API (snake_case) names it. */
+export function validateDeployMeta(
+  meta: { source?: unknown; gitSha?: unknown; note?: unknown },
+  style: 'sdk' | 'wire',
+): { source?: string; gitSha?: string; note?: string } {
+  const details: ErrorDetail[] = [];
+  checkNote(meta.source, 'source', details);
+  checkNote(meta.gitSha, style === 'wire' ? 'git_sha' : 'gitSha', details);
+  checkNote(meta.note, 'note', details);
+  if (details.length) throw new ValidationError('invalid deploy', details);
+  const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  return { source: text(meta.source), gitSha: text(meta.gitSha), note: text(meta.note) };
+}

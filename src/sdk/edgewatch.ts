@@ -15,13 +15,13 @@ import {
   ValidationError,
   type ErrorDetail,
 } from '../errors.js';
-import { rejectUnknownKeys, suggest } from '../config-check.js';
+import { rejectUnknownKeys, rejectUnknownOptions, unknownKeyDetails } from '../config-check.js';
 import { Ledger, type DeployInfo, type ExperimentInfo } from '../ledger/ledger.js';
 import { createLogger, silentLogger, type Logger } from '../log.js';
 import { NAME_RE, NAME_RULE, isPlainObject, versionLabel } from '../model/names.js';
-import { deployTime, validateParams, type ParamChange, type ParamSet } from '../model/params.js';
+import { deployTime, validateDeployMeta, validateParams, type ParamChange, type ParamSet } from '../model/params.js';
 import { MAX_ID_LENGTH, checkTime, checkTrade, type Side } from '../model/trade.js';
-import { resolveVariants, validateExperiment } from '../model/experiment.js';
+import { resolveVariants, validateExperiment, validateStop } from '../model/experiment.js';
 import { BotMetrics, ORDER_STATUSES, type OrderStatus } from './metrics.js';
 import { serveMetrics, metricsHandler, type MetricsServer, type ServeOptions } from './serve.js';
 
@@ -380,13 +380,11 @@ export class StrategyHandle {
     /** Deploys a parameter set: an identical earlier set re-activates its version. */
     deploy: (params: ParamSet, options: DeployOptions = {}): Result<Deployed> => {
       try {
-        rejectUnknownKeys(options ?? {}, ['source', 'gitSha', 'note', 'at'], 'params.deploy options');
+        rejectUnknownOptions(options ?? {}, ['source', 'gitSha', 'note', 'at'], 'invalid deploy options');
+        const meta = validateDeployMeta(options ?? {}, 'sdk');
         const valid = validateParams(params);
         const at = deployTime(options.at, Date.now(), 'at', true);
-        for (const k of ['source', 'gitSha', 'note'] as const)
-          if (options[k] !== undefined && typeof options[k] !== 'string')
-            throw new ValidationError('invalid deploy', [{ path: k, message: 'must be a string' }]);
-        const r = this.ew.ledger.deployParams(this.name, valid, options, Date.now(), at);
+        const r = this.ew.ledger.deployParams(this.name, valid, meta, Date.now(), at);
         // A back-dated deploy (a history import) need not be the active one: the latest in time is.
         const active = r.activeVersion === r.version ? undefined : this.ew.ledger.activeDeploy(this.name);
         this.activate(
@@ -498,7 +496,7 @@ export class StrategyHandle {
           throw new ValidationError('invalid experiment', [
             { path: '', message: 'pass { name, variants: { control: {...}, candidate: {...} } }' },
           ]);
-        rejectUnknownKeys(spec, ['name', 'variants', 'allocation', 'at'], 'experiments.start');
+        rejectUnknownOptions(spec, ['name', 'variants', 'allocation', 'at'], 'invalid experiment');
         const { variants, allocation } = validateExperiment(spec.name, spec.variants, spec.allocation);
         if (this.experiment)
           throw new ConflictError(`experiment "${this.experiment.info.name}" is still running: stop it first`, [
@@ -551,16 +549,7 @@ export class StrategyHandle {
             throw new ValidationError('invalid assign', [
               { path: '', message: 'pass a key string or { position, key }' },
             ]);
-          // Not rejectUnknownKeys: its ConfigError is for open-time mistakes, and fail() would count it as a ledger fault.
-          const details: ErrorDetail[] = [];
-          for (const k of Object.keys(keyOrOptions)) {
-            if (k === 'position' || k === 'key') continue;
-            const guess = suggest(k, ['position', 'key']);
-            details.push({
-              path: k,
-              message: `unknown option${guess ? `: did you mean "${guess}"?` : ''} (known: position, key)`,
-            });
-          }
+          const details = unknownKeyDetails(keyOrOptions, ['position', 'key']);
           if (keyOrOptions.position !== undefined) checkPositionId(keyOrOptions.position, details);
           if (keyOrOptions.key !== undefined && typeof keyOrOptions.key !== 'string')
             details.push({ path: 'key', message: 'must be a string' });
@@ -606,13 +595,12 @@ export class StrategyHandle {
       options: { outcome?: string; winner?: string; at?: Date | number | string } = {},
     ): Result<{ experiment: string }> => {
       try {
-        rejectUnknownKeys(options ?? {}, ['outcome', 'winner', 'at'], 'experiments.stop options');
+        rejectUnknownOptions(options ?? {}, ['outcome', 'winner', 'at'], 'invalid stop options');
         const at = eventTime(options.at, 'invalid stop');
-        if (options.outcome !== undefined && typeof options.outcome !== 'string')
-          throw new ValidationError('invalid stop', [{ path: 'outcome', message: 'must be a string' }]);
+        const stop = validateStop(options.outcome, options.winner);
         if (!this.experiment || this.experiment.info.name !== name)
           throw new NotFoundError(`no running experiment "${name}" for strategy "${this.name}"`);
-        this.ew.ledger.stopExperiment(this.name, name, options.outcome ?? null, options.winner ?? null, at);
+        this.ew.ledger.stopExperiment(this.name, name, stop.outcome, stop.winner, at);
         for (const variant of Object.keys(this.experiment.info.variants))
           this.ew.metrics.experimentInfo.remove({ strategy: this.name, experiment: name, variant });
         this.experiment = undefined; // and with it the remembered positions

@@ -14,9 +14,9 @@ import {
 import type { Ledger } from '../ledger/ledger.js';
 import type { Logger } from '../log.js';
 import { checkName, isPlainObject, parseVersionLabel, versionLabel } from '../model/names.js';
-import { deployTime, diffParams, validateParams } from '../model/params.js';
+import { deployTime, diffParams, validateDeployMeta, validateParams } from '../model/params.js';
 import { validateTradeBody } from '../model/trade.js';
-import { resolveVariants, validateExperiment } from '../model/experiment.js';
+import { resolveVariants, validateExperiment, validateStop } from '../model/experiment.js';
 import { WINDOWS, type WindowEngine, type WindowName } from './engine.js';
 import type { SidecarMetrics } from './exposition.js';
 import { buildReport, renderMarkdown } from './report.js';
@@ -186,19 +186,11 @@ export function createApp(ctx: AppContext): express.Express {
     const body = objectBody(req.body, ['strategy', 'params', 'source', 'git_sha', 'note', 'deployed_at']);
     const details: ErrorDetail[] = [];
     checkName(body.strategy, 'strategy', details);
-    for (const k of ['source', 'git_sha', 'note'] as const)
-      if (body[k] !== undefined && body[k] !== null && (typeof body[k] !== 'string' || body[k].length > 1000))
-        details.push({ path: k, message: 'must be a string of at most 1000 characters' });
     if (details.length) throw new ValidationError('invalid deploy', details);
+    const meta = validateDeployMeta({ source: body.source, gitSha: body.git_sha, note: body.note }, 'wire');
     const params = validateParams(body.params);
     const t = deployTime(body.deployed_at, now(), 'deployed_at', false);
-    const r = ctx.ledger.deployParams(
-      body.strategy as string,
-      params,
-      { source: body.source as string, gitSha: body.git_sha as string, note: body.note as string },
-      now(),
-      t,
-    );
+    const r = ctx.ledger.deployParams(body.strategy as string, params, meta, now(), t);
     ctx.metrics.ingestEvents.inc({ kind: 'params', result: 'accepted' });
     res.status(r.created ? 201 : 200).json({
       param_version: versionLabel(r.version),
@@ -218,14 +210,7 @@ export function createApp(ctx: AppContext): express.Express {
     checkName(body.strategy, 'strategy', details);
     if (details.length) throw new ValidationError('invalid experiment', details);
     const { variants, allocation } = validateExperiment(body.name, body.variants, body.allocation);
-    const running = ctx.ledger
-      .experiments(body.strategy as string)
-      .find((e) => e.stoppedMs === null && e.name !== body.name);
-    if (running)
-      throw new ConflictError(
-        `experiment "${running.name}" of strategy "${body.strategy as string}" is still running: stop it first`,
-        [{ path: 'name', message: 'one experiment at a time per strategy' }],
-      );
+    // One running experiment per strategy: the ledger refuses a second one (ConflictError).
     const strategy = body.strategy as string;
     const params = resolveVariants(strategy, variants, (n) => ctx.ledger.getVersion(strategy, n)?.params);
     const info = ctx.ledger.startExperiment(strategy, body.name as string, params, allocation, now());
@@ -240,14 +225,8 @@ export function createApp(ctx: AppContext): express.Express {
     const details: ErrorDetail[] = [];
     checkName(name, 'name', details);
     if (body.strategy !== undefined) checkName(body.strategy, 'strategy', details);
-    if (
-      body.outcome !== undefined &&
-      body.outcome !== null &&
-      (typeof body.outcome !== 'string' || body.outcome.length > 1000)
-    )
-      details.push({ path: 'outcome', message: 'must be a string of at most 1000 characters' });
-    if (body.winner !== undefined && body.winner !== null) checkName(body.winner, 'winner', details);
     if (details.length) throw new ValidationError('invalid stop', details);
+    const stop = validateStop(body.outcome, body.winner);
     let strategy = body.strategy as string | undefined;
     if (strategy === undefined) {
       const matches = ctx.ledger.experiments().filter((e) => e.name === name && e.stoppedMs === null);
@@ -258,13 +237,7 @@ export function createApp(ctx: AppContext): express.Express {
         ]);
       strategy = matches[0].strategy;
     }
-    const info = ctx.ledger.stopExperiment(
-      strategy,
-      name,
-      (body.outcome as string | undefined) ?? null,
-      (body.winner as string | undefined) ?? null,
-      now(),
-    );
+    const info = ctx.ledger.stopExperiment(strategy, name, stop.outcome, stop.winner, now());
     ctx.metrics.ingestEvents.inc({ kind: 'experiments', result: 'accepted' });
     res.json(experimentJson(info));
   });
@@ -432,7 +405,7 @@ function errorResponse(err: unknown): {
   if (e?.status === 400 || e?.type === 'request.aborted')
     return { status: 400, body: { error: 'bad request body', details: [] }, result: 'rejected' };
   if (err instanceof ValidationError)
-    return { status: 400, body: { error: err.message.split(':')[0], details: err.details }, result: 'rejected' };
+    return { status: 400, body: { error: err.summary, details: err.details }, result: 'rejected' };
   if (err instanceof ConflictError)
     return { status: 409, body: { error: err.message, details: err.details }, result: 'conflict' };
   if (err instanceof NotFoundError)
