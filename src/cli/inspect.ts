@@ -13,6 +13,7 @@ import { buildReport, renderMarkdown } from '../sidecar/report.js';
 import { cusumRunKeys, snapshot } from '../sidecar/snapshot.js';
 import { loadThresholds } from '../sidecar/thresholds.js';
 import { DEFAULT_DB } from './sidecar.js';
+import { experimentTestsJson } from '../sidecar/http/shapes.js';
 
 /** Where `npm run stack` keeps its ledger (scripts/stack.ts, --data-dir default). */
 const STACK_DB = './data/stack/edgewatch.db';
@@ -228,13 +229,7 @@ export function experimentsShow(name: string, opts: ReadOpts): void {
         variants: Object.fromEntries(
           e.variants.map((v) => [v.variant, { param_version: versionLabel(v.version), ...v.stats }]),
         ),
-        tests: e.tests.map((t) => ({
-          variant: t.variant,
-          against: 'control',
-          t: t.result.t,
-          df: t.result.df,
-          p_value: t.result.pValue,
-        })),
+        tests: experimentTestsJson(e.tests),
       });
   });
 }

@@ -93,11 +93,22 @@ export function snapshot(
   nowMs: number,
   opts: SnapshotOptions,
 ): StrategySnapshot[] {
-  const names = [...new Set([...ledger.strategies(), ...engine.strategyNames()])]
-    .filter((n) => n !== '__readyz__')
-    .sort();
+  const names = [...new Set([...ledger.strategies(), ...engine.strategyNames()])].sort();
   const beats = new Map(ledger.heartbeats().map((h) => [h.strategy, h.lastMs]));
   return names.map((strategy) => strategySnapshot(engine, ledger, strategy, nowMs, opts, beats.get(strategy)));
+}
+
+/** The snapshot of one strategy (a read for one strategy need not compute all); undefined when it is unknown. */
+export function snapshotOf(
+  engine: WindowSource,
+  ledger: Ledger,
+  strategy: string,
+  nowMs: number,
+  opts: SnapshotOptions,
+): StrategySnapshot | undefined {
+  if (!ledger.strategies().includes(strategy) && !engine.strategyNames().includes(strategy)) return undefined;
+  const beat = ledger.heartbeats().find((h) => h.strategy === strategy);
+  return strategySnapshot(engine, ledger, strategy, nowMs, opts, beat?.lastMs);
 }
 
 function strategySnapshot(
