@@ -12,145 +12,30 @@ import {
   NotFoundError,
   ValidationError,
   type ErrorDetail,
-  type LedgerFault,
 } from '../errors.js';
-import { canonicalJson, diffParams, hashParams, type ParamChange, type ParamSet } from '../model/params.js';
+import { canonicalJson, diffParams, hashParams, type ParamSet } from '../model/params.js';
 import type { TradeInput } from '../model/trade.js';
-import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
+import { FAULT_TEXT, faultOf } from './faults.js';
+import { currentVersion, migrate } from './migrations.js';
+import { differingFields, experimentFromRow, type RawExperiment } from './rows.js';
+import { prepareStatements, type Statements } from './statements.js';
+import { straddles, versionAt, type TimelineEntry } from './timeline.js';
 import { TradeReads } from './trade-reads.js';
+import type {
+  DeployInfo,
+  DeployMeta,
+  DeployResult,
+  ExperimentInfo,
+  InsertResult,
+  LedgerOptions,
+  TradeRow,
+  VersionBy,
+  VersionInfo,
+} from './types.js';
 
-export interface LedgerOptions {
-  /** Open without writing (no migrations); the file must exist. */
-  readonly?: boolean;
-  /** FULL (default): a committed write survives power loss. NORMAL: survives a process crash only. */
-  synchronous?: 'FULL' | 'NORMAL';
-  busyTimeoutMs?: number;
-  /** Cap on distinct strategies (default 100): the next new one is refused with a LimitError. */
-  maxStrategies?: number;
-  /** Cap on distinct parameter versions per strategy (default 10,000). */
-  maxVersionsPerStrategy?: number;
-}
-
-/** How a stored trade got its parameter version (see attribution in docs/architecture.md). */
-export type VersionBy = 'time' | 'trade' | 'variant';
-
-/** A stored trade: the validated input plus its arrival sequence number and how its version was chosen. */
-export type TradeRow = Omit<TradeInput, 'closedDefaulted'> & { seq: number; versionBy: VersionBy; straddle: number };
-
-/** A deploy on the strategy's timeline: the version in force from `ms` on (ties: the later seq). */
-interface TimelineEntry {
-  ms: number;
-  seq: number;
-  version: number;
-}
-
-export interface InsertResult {
-  accepted: number;
-  duplicates: number;
-  /** Per input trade: stored now, or already stored with the same content. */
-  outcomes: Array<'accepted' | 'duplicate'>;
-  /** Per input trade: the parameter version it carries. */
-  versions: Array<number | null>;
-}
-
-/** How many deploys of the timeline (in time order) are at or before `ms`. */
-function deploysUpTo(timeline: readonly TimelineEntry[], ms: number): number {
-  let lo = 0;
-  let hi = timeline.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (timeline[mid].ms <= ms) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** The version whose deploy interval contains `ms` (the last deploy at or before it); null before the first. */
-export function versionAt(timeline: readonly TimelineEntry[], ms: number): number | null {
-  const k = deploysUpTo(timeline, ms);
-  return k === 0 ? null : timeline[k - 1].version;
-}
-
-/** Whether a deploy falls in (openedMs, closedMs]: the trade opened under one version and closed under the next. */
-function straddles(timeline: readonly TimelineEntry[], openedMs: number | null, closedMs: number): boolean {
-  if (openedMs === null) return false;
-  const next = timeline[deploysUpTo(timeline, openedMs)];
-  return next !== undefined && next.ms <= closedMs;
-}
-
-export interface VersionInfo {
-  strategy: string;
-  version: number;
-  hash: string;
-  params: ParamSet;
-  createdMs: number;
-}
-
-export interface DeployInfo {
-  strategy: string;
-  version: number;
-  hash: string;
-  deployedMs: number;
-  source: string | null;
-  gitSha: string | null;
-  note: string | null;
-}
-
-export interface DeployResult {
-  version: number;
-  hash: string;
-  created: boolean;
-  deployedMs: number;
-  previousVersion: number | null;
-  diff: ParamChange[];
-  /** Stored trades whose version this deploy changed (a back-dated deploy among them). */
-  reattributed: number;
-  /** The version active after this deploy: the latest in time (a back-dated deploy need not be it). */
-  activeVersion: number;
-}
-
-export interface ExperimentInfo {
-  strategy: string;
-  name: string;
-  variants: Record<string, number>;
-  allocation: Record<string, number>;
-  startedMs: number;
-  stoppedMs: number | null;
-  outcome: string | null;
-  winner: string | null;
-}
-
-export interface DeployMeta {
-  source?: string | null;
-  gitSha?: string | null;
-  note?: string | null;
-}
-
-const TRADE_COLUMNS = `seq, strategy, id, symbol, side, opened_ms AS openedMs, closed_ms AS closedMs, pnl, fees,
-  notional, param_version AS paramVersion, experiment, variant, version_by AS versionBy, straddle`;
-/** The deploy order of the timeline: by time, and by arrival within one millisecond. */
-const DEPLOY_ORDER = 'd.deployed_ms, d.seq';
-
-export function faultOf(err: unknown): LedgerFault {
-  const code = (err as { code?: string })?.code ?? '';
-  if (code === 'SQLITE_FULL') return 'disk_full';
-  if (code.startsWith('SQLITE_READONLY') || code === 'SQLITE_PERM') return 'readonly';
-  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return 'busy';
-  if (code.startsWith('SQLITE_IOERR') || code.startsWith('SQLITE_CANTOPEN')) return 'io';
-  if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') return 'corrupt';
-  if (err instanceof TypeError && /not open/.test(String(err.message))) return 'closed';
-  return 'other';
-}
-
-const FAULT_TEXT: Record<LedgerFault, string> = {
-  disk_full: 'the disk is full',
-  readonly: 'the ledger file is read-only',
-  busy: 'the ledger is locked by another writer (busy timeout exceeded)',
-  io: 'an I/O error occurred',
-  corrupt: 'the ledger file is corrupt',
-  closed: 'the ledger is closed',
-  other: 'an unexpected SQLite error occurred',
-};
+export * from './types.js';
+export { faultOf } from './faults.js';
+export { versionAt, type TimelineEntry } from './timeline.js';
 
 export class Ledger {
   readonly path: string;
@@ -167,7 +52,7 @@ export class Ledger {
   private lastFault?: { error: LedgerError; atMs: number };
   /** How long a write fault keeps the ledger "not ready" without a successful write (default 30 s). */
   faultMemoryMs = 30_000;
-  private readonly st: ReturnType<Ledger['prepare']>;
+  private readonly st: Statements;
   private reads?: TradeReads;
 
   private constructor(path: string, db: Database.Database, opts: LedgerOptions) {
@@ -175,7 +60,7 @@ export class Ledger {
     this.db = db;
     this.maxStrategies = opts.maxStrategies ?? 100;
     this.maxVersions = opts.maxVersionsPerStrategy ?? 10_000;
-    this.st = this.prepare();
+    this.st = prepareStatements(db);
     this.inTransaction = db.transaction((fn: () => unknown) => fn());
   }
 
@@ -229,75 +114,6 @@ export class Ledger {
 
   schemaVersion(): number {
     return currentVersion(this.db);
-  }
-
-  private prepare() {
-    const db = this.db;
-    return {
-      strategyExists: db.prepare('SELECT 1 FROM strategies WHERE name = ?').pluck(),
-      strategyCount: db.prepare('SELECT count(*) FROM strategies').pluck(),
-      insertStrategy: db.prepare('INSERT OR IGNORE INTO strategies (name, created_ms) VALUES (?, ?)'),
-      // Bound by position: binding by name with an object spread costs ~60% more per row.
-      insertTrade: db.prepare(`INSERT OR IGNORE INTO trades
-        (strategy, id, symbol, side, opened_ms, closed_ms, pnl, fees, notional, param_version, experiment, variant, recorded_ms, version_by, straddle)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-      tradeById: db.prepare(`SELECT ${TRADE_COLUMNS} FROM trades WHERE strategy = ? AND id = ?`),
-      activeDeploy:
-        db.prepare(`SELECT d.strategy, d.version, v.hash, d.deployed_ms AS deployedMs, d.source, d.git_sha AS gitSha, d.note
-        FROM param_deploys d JOIN param_versions v USING (strategy, version)
-        WHERE d.strategy = ? ORDER BY d.deployed_ms DESC, d.seq DESC LIMIT 1`),
-      maxDeploySeq: db.prepare('SELECT coalesce(max(seq), 0) FROM param_deploys WHERE strategy = ?').pluck(),
-      timeline: db.prepare(
-        `SELECT d.deployed_ms AS ms, d.seq, d.version FROM param_deploys d WHERE d.strategy = ? ORDER BY ${DEPLOY_ORDER}`,
-      ),
-      nextDeployAfter: db
-        .prepare('SELECT min(deployed_ms) FROM param_deploys WHERE strategy = ? AND deployed_ms > ?')
-        .pluck(),
-      // Trades attributed by time whose time lies in [from, to): closed_ms >= from bounds the index range.
-      reattribute:
-        db.prepare(`UPDATE trades SET param_version = ? WHERE strategy = ? AND version_by = 'time' AND closed_ms >= ?
-        AND coalesce(opened_ms, closed_ms) >= ? AND coalesce(opened_ms, closed_ms) < ? AND param_version IS NOT ?`),
-      markStraddles: db.prepare(
-        `UPDATE trades SET straddle = 1 WHERE strategy = ? AND closed_ms >= ? AND opened_ms < ? AND straddle = 0`,
-      ),
-      bumpEpoch: db.prepare('UPDATE strategies SET attribution_epoch = attribution_epoch + 1 WHERE name = ?'),
-      epochs: db.prepare('SELECT name, attribution_epoch AS epoch FROM strategies'),
-      versionExists: db.prepare('SELECT 1 FROM param_versions WHERE strategy = ? AND version = ?').pluck(),
-      versionByHash: db.prepare('SELECT version FROM param_versions WHERE strategy = ? AND hash = ?').pluck(),
-      versionRow: db.prepare(
-        'SELECT strategy, version, hash, params, created_ms AS createdMs FROM param_versions WHERE strategy = ? AND version = ?',
-      ),
-      maxVersion: db.prepare('SELECT coalesce(max(version), 0) FROM param_versions WHERE strategy = ?').pluck(),
-      insertVersion: db.prepare(
-        'INSERT INTO param_versions (strategy, version, hash, params, created_ms) VALUES (?, ?, ?, ?, ?)',
-      ),
-      insertDeploy: db.prepare(
-        'INSERT INTO param_deploys (strategy, version, deployed_ms, source, git_sha, note) VALUES (?, ?, ?, ?, ?, ?)',
-      ),
-      experiment: db.prepare('SELECT * FROM experiments WHERE strategy = ? AND name = ?'),
-      insertExperiment: db.prepare(
-        'INSERT INTO experiments (strategy, name, variants, allocation, started_ms) VALUES (?, ?, ?, ?, ?)',
-      ),
-      stopExperiment: db.prepare(
-        'UPDATE experiments SET stopped_ms = ?, outcome = ?, winner = ? WHERE strategy = ? AND name = ? AND stopped_ms IS NULL',
-      ),
-      heartbeat: db.prepare(`INSERT INTO heartbeats (strategy, last_ms, beats) VALUES (?, ?, 1)
-        ON CONFLICT (strategy) DO UPDATE SET last_ms = max(last_ms, excluded.last_ms), beats = beats + 1`),
-      tradesAfter: db.prepare(`SELECT ${TRADE_COLUMNS} FROM trades WHERE seq > ? ORDER BY seq LIMIT ?`),
-      tradesInRange: db.prepare(`SELECT ${TRADE_COLUMNS} FROM trades
-        WHERE strategy = ? AND closed_ms >= ? AND closed_ms < ? ORDER BY closed_ms, id`),
-      maxSeq: db.prepare('SELECT coalesce(max(seq), 0) FROM trades').pluck(),
-      versions: db.prepare(
-        'SELECT strategy, version, hash, params, created_ms AS createdMs FROM param_versions WHERE strategy = ? ORDER BY version',
-      ),
-      deploys:
-        db.prepare(`SELECT d.strategy, d.version, v.hash, d.deployed_ms AS deployedMs, d.source, d.git_sha AS gitSha, d.note
-        FROM param_deploys d JOIN param_versions v USING (strategy, version) WHERE d.strategy = ? ORDER BY ${DEPLOY_ORDER}`),
-      allExperiments: db.prepare('SELECT * FROM experiments ORDER BY strategy, started_ms'),
-      experimentsOf: db.prepare('SELECT * FROM experiments WHERE strategy = ? ORDER BY started_ms'),
-      strategies: db.prepare('SELECT name FROM strategies ORDER BY name').pluck(),
-      heartbeats: db.prepare('SELECT strategy, last_ms AS lastMs, beats FROM heartbeats'),
-    };
   }
 
   /** Runs `fn` in one IMMEDIATE transaction and turns SQLite faults into LedgerError. */
@@ -723,91 +539,5 @@ export class Ledger {
   /** Escape hatch for tests and benchmarks only. */
   get raw(): Database.Database {
     return this.db;
-  }
-}
-
-interface RawExperiment {
-  strategy: string;
-  name: string;
-  variants: string;
-  allocation: string;
-  started_ms: number;
-  stopped_ms: number | null;
-  outcome: string | null;
-  winner: string | null;
-}
-
-function experimentFromRow(r: RawExperiment): ExperimentInfo {
-  return {
-    strategy: r.strategy,
-    name: r.name,
-    variants: JSON.parse(r.variants) as Record<string, number>,
-    allocation: JSON.parse(r.allocation) as Record<string, number>,
-    startedMs: r.started_ms,
-    stoppedMs: r.stopped_ms,
-    outcome: r.outcome,
-    winner: r.winner,
-  };
-}
-
-/** Fields the client sent that differ from the stored trade (a retry must match). */
-function differingFields(stored: TradeRow, t: TradeInput): string[] {
-  const out: string[] = [];
-  if (stored.symbol !== t.symbol) out.push('symbol');
-  if (stored.side !== t.side) out.push('side');
-  if (stored.closedMs !== t.closedMs && !t.closedDefaulted) out.push('closed_at');
-  if (stored.openedMs !== t.openedMs) out.push('opened_at');
-  if (stored.pnl !== t.pnl) out.push('pnl');
-  if (stored.fees !== t.fees) out.push('fees');
-  if (stored.notional !== t.notional) out.push('notional');
-  if (t.paramVersion !== null && stored.paramVersion !== t.paramVersion) out.push('param_version');
-  if (t.experiment !== null && (stored.experiment !== t.experiment || stored.variant !== t.variant))
-    out.push('experiment/variant');
-  return out;
-}
-
-function currentVersion(db: Database.Database): number {
-  const has = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get();
-  if (!has) return 0;
-  return db.prepare('SELECT coalesce(max(version), 0) FROM schema_migrations').pluck().get() as number;
-}
-
-function migrate(db: Database.Database, path: string, readonly: boolean): void {
-  const found = currentVersion(db);
-  if (found > SCHEMA_VERSION)
-    throw new ConfigError(
-      `ledger ${path} has schema version ${found}, newer than this edgewatch understands (${SCHEMA_VERSION}): upgrade edgewatch`,
-    );
-  if (found === SCHEMA_VERSION) return;
-  if (readonly)
-    throw new ConfigError(
-      `ledger ${path} has schema version ${found}, needs ${SCHEMA_VERSION}: open it once writable to migrate`,
-    );
-  try {
-    // IMMEDIATE: the bot and the sidecar may open a new file at the same moment; the second waits and finds it migrated.
-    db.transaction(() => {
-      db.exec(
-        'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms INTEGER NOT NULL)',
-      );
-      const at = currentVersion(db);
-      for (const m of MIGRATIONS) {
-        if (m.version <= at) continue;
-        db.exec(m.sql);
-        if (m.data) db.exec(m.data);
-        db.prepare('INSERT INTO schema_migrations (version, name, applied_ms) VALUES (?, ?, ?)').run(
-          m.version,
-          m.name,
-          Date.now(),
-        );
-      }
-    }).immediate();
-  } catch (err) {
-    if (err instanceof ConfigError) throw err;
-    const fault = faultOf(err);
-    throw new LedgerError(
-      `migrating ledger ${path} failed: ${FAULT_TEXT[fault]} (${(err as Error).message})`,
-      fault,
-      err,
-    );
   }
 }

@@ -1,5 +1,8 @@
 // Forward-only schema migrations. Each runs once, in order, inside a transaction, and is
 // recorded in schema_migrations. Never edit a released migration: add the next one.
+import type Database from 'better-sqlite3';
+import { ConfigError, LedgerError } from '../errors.js';
+import { FAULT_TEXT, faultOf } from './faults.js';
 
 export interface Migration {
   version: number;
@@ -118,3 +121,51 @@ export const MIGRATIONS: Migration[] = [
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
+
+/** The ledger's schema version (0: a new file). */
+export function currentVersion(db: Database.Database): number {
+  const has = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get();
+  if (!has) return 0;
+  return db.prepare('SELECT coalesce(max(version), 0) FROM schema_migrations').pluck().get() as number;
+}
+
+/** Brings the file to SCHEMA_VERSION in one IMMEDIATE transaction; a newer file or a read-only old one is a ConfigError. */
+export function migrate(db: Database.Database, path: string, readonly: boolean): void {
+  const found = currentVersion(db);
+  if (found > SCHEMA_VERSION)
+    throw new ConfigError(
+      `ledger ${path} has schema version ${found}, newer than this edgewatch understands (${SCHEMA_VERSION}): upgrade edgewatch`,
+    );
+  if (found === SCHEMA_VERSION) return;
+  if (readonly)
+    throw new ConfigError(
+      `ledger ${path} has schema version ${found}, needs ${SCHEMA_VERSION}: open it once writable to migrate`,
+    );
+  try {
+    // IMMEDIATE: the bot and the sidecar may open a new file at the same moment; the second waits and finds it migrated.
+    db.transaction(() => {
+      db.exec(
+        'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms INTEGER NOT NULL)',
+      );
+      const at = currentVersion(db);
+      for (const m of MIGRATIONS) {
+        if (m.version <= at) continue;
+        db.exec(m.sql);
+        if (m.data) db.exec(m.data);
+        db.prepare('INSERT INTO schema_migrations (version, name, applied_ms) VALUES (?, ?, ?)').run(
+          m.version,
+          m.name,
+          Date.now(),
+        );
+      }
+    }).immediate();
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    const fault = faultOf(err);
+    throw new LedgerError(
+      `migrating ledger ${path} failed: ${FAULT_TEXT[fault]} (${(err as Error).message})`,
+      fault,
+      err,
+    );
+  }
+}
