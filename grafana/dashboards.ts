@@ -9,9 +9,12 @@ import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import * as statetimeline from '@grafana/grafana-foundation-sdk/statetimeline';
 import * as table from '@grafana/grafana-foundation-sdk/table';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
+import { defaultMixin } from '../prometheus/mixin.js';
 
 /** The uid of the provisioned datasource (grafana/provisioning/datasources/prometheus.yml). */
 export const DATASOURCE_UID = 'edgewatch-prometheus';
+/** The scrape jobs' selectors (prometheus/mixin.json). */
+const { botSelector: BOT, sidecarSelector: SIDECAR } = defaultMixin();
 const DS: dashboard.DataSourceRef = { type: 'prometheus', uid: DATASOURCE_UID };
 
 /** A panel query. `core` marks the panels that must show data once Prometheus has scraped the demo. */
@@ -849,7 +852,7 @@ function dailyReview(): dashboard.DashboardBuilder {
         uid,
         'Bot scrape availability',
         'Share of scrapes of the bot that succeeded in the selected range.',
-        [{ expr: 'avg_over_time(up{job="trading-bot"}[$__range])', legend: '{{instance}}' }],
+        [{ expr: `avg_over_time(up{${BOT}}[$__range])`, legend: '{{instance}}' }],
         {
           w: 6,
           unit: 'percentunit',
@@ -862,7 +865,7 @@ function dailyReview(): dashboard.DashboardBuilder {
         uid,
         'Sidecar scrape availability',
         'Share of scrapes of the sidecar that succeeded in the selected range.',
-        [{ expr: 'avg_over_time(up{job="edgewatch-sidecar"}[$__range])', legend: '{{instance}}' }],
+        [{ expr: `avg_over_time(up{${SIDECAR}}[$__range])`, legend: '{{instance}}' }],
         {
           w: 6,
           unit: 'percentunit',
@@ -976,7 +979,7 @@ function pipelineHealth(): dashboard.DashboardBuilder {
         uid,
         'Bot restarts in 30 minutes',
         'Changes of the bot process start time seen by scrapes in the last 30 minutes: above 2, TradingBotRestarting fires (a crash loop that TradingBotDown cannot see).',
-        [{ expr: 'changes(process_start_time_seconds{job="trading-bot"}[30m])', legend: '{{bot}} {{instance}}' }],
+        [{ expr: `changes(process_start_time_seconds{${BOT}}[30m])`, legend: '{{bot}} {{instance}}' }],
         { decimals: 0, core: true },
       ),
     )
