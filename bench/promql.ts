@@ -5,7 +5,6 @@
 // sidecar scrape that carries both ratios.
 import { spawn, execFileSync } from 'node:child_process';
 import { createWriteStream, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import Database from 'better-sqlite3';
@@ -13,6 +12,7 @@ import { findBinary } from '../test/support/binaries.js';
 import { readMeta } from './generate.js';
 import { startServer } from './scrape.js';
 import { http, ms, sleep, summarize, type Summary } from './stats.js';
+import { freePort } from '../scripts/lib/host.js';
 
 export const QUERY = `(
   sum by (strategy) (increase(trading_trades_total{outcome="win"}[24h]))
@@ -34,17 +34,6 @@ export interface PromqlResult {
   /** Per strategy: the PromQL figure and the sidecar's win_ratio{24h} / win_ratio{7d}. */
   figures: Array<{ strategy: string; promql: number; sidecar: number }>;
   skipped?: string;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** Writes the OpenMetrics file: cumulative trade counts per (strategy, version, outcome) every 15 s. */

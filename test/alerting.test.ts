@@ -14,7 +14,6 @@ import {
   writeFileSync,
   mkdirSync,
 } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +26,7 @@ import {
   alertmanagerPlaceholders,
   renderAlertmanagerConfig,
 } from '../alertmanager/render.js';
+import { freePort } from './support/ports.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const promtool = requireBinary('promtool');
@@ -91,17 +91,6 @@ function alertmanagerEnv(overrides: Record<string, string> = {}): Record<string,
     EDGEWATCH_WATCHDOG_URL: 'https://deadman.example.invalid/ping/edgewatch',
     ...overrides,
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 // ---------------------------------------------------------------- Prometheus

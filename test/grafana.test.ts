@@ -4,13 +4,13 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildDashboards, DATASOURCE_UID, renderDashboards } from '../grafana/dashboards.js';
 import { allPanelQueries, EXAMPLE_VARS, substitute } from '../grafana/queries.js';
 import { requireBinary } from './support/binaries.js';
+import { freePort } from './support/ports.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DASHBOARDS = join(ROOT, 'grafana', 'dashboards');
@@ -119,17 +119,6 @@ describe('grafana dashboards as code', () => {
 // ---------------------------------------------------------------------------------------------
 
 const prometheusBin = requireBinary('prometheus');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 interface ApiAnswer {
   status: string;

@@ -3,9 +3,9 @@
 // the rules evaluated are the ones Prometheus parsed), and run range queries of the exact
 // alert expressions at the scrape step.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { statSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { findExecutable, freePort } from '../../scripts/lib/host.js';
 
 /** A rule as GET /api/v1/rules lists it (the fields read here). */
 interface RawRule {
@@ -18,15 +18,7 @@ interface RawRule {
 }
 
 export function findBinary(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(':')) {
-    const p = join(dir, name);
-    try {
-      if (statSync(p).isFile()) return p;
-    } catch {
-      /* not here */
-    }
-  }
-  return undefined;
+  return findExecutable(name);
 }
 
 export function run(bin: string, args: string[], timeoutMs = 30 * 60_000): Promise<string> {
@@ -52,17 +44,6 @@ export async function backfill(promtool: string, omPath: string, tsdbDir: string
     omPath,
     tsdbDir,
   ]);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export interface AlertingRule {

@@ -2,7 +2,7 @@
 // Debian binaries, start a program with its output kept (a log file and/or the last lines in
 // memory, to show when it dies), wait until it answers, stop it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,28 +12,9 @@ export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 /** The compiled edgewatch CLI. */
 export const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
 
-export const INSTALL_HINT = 'sudo apt-get update && sudo apt-get install -y prometheus prometheus-alertmanager';
+import { INSTALL_HINT, findExecutable } from './host.js';
 
-/** The first of `names` that is an executable on PATH (or a path itself). */
-export function findExecutable(...names: string[]): string | undefined {
-  for (const name of names) {
-    const candidates = name.includes('/')
-      ? [name]
-      : (process.env.PATH ?? '')
-          .split(path.delimiter)
-          .filter(Boolean)
-          .map((d) => path.join(d, name));
-    for (const file of candidates) {
-      try {
-        accessSync(file, constants.X_OK);
-        return file;
-      } catch {
-        // not here
-      }
-    }
-  }
-  return undefined;
-}
+export { INSTALL_HINT, findExecutable };
 
 /** Prometheus and Alertmanager, or a message naming what is missing and how to install it. */
 export function findStackBinaries(env: NodeJS.ProcessEnv = process.env): {

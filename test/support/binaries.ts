@@ -1,16 +1,12 @@
 // Tests that need the real Prometheus / Alertmanager programs use this to find them.
 // On a machine without them the test is skipped with the install command; under CI=true
 // their absence is a failure, so CI can never go green by skipping.
-import { execFileSync } from 'node:child_process';
+import { findExecutable, INSTALL_HINT } from '../../scripts/lib/host.js';
 
-export const INSTALL_HINT = 'apt-get update && apt-get install -y prometheus prometheus-alertmanager docker-compose';
+export { INSTALL_HINT };
 
 export function findBinary(name: string): string | undefined {
-  try {
-    return execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
+  return findExecutable(name);
 }
 
 /**

@@ -1,16 +1,4 @@
-import { createServer } from 'node:net';
-
-/** A loopback port that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../scripts/lib/host.js';
 
 /** Polls `url` until it answers 200 or the deadline passes. */
 export async function waitFor(url: string, timeoutMs = 20_000): Promise<Response> {
