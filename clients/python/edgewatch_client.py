@@ -845,7 +845,9 @@ class Edgewatch:
                     by_index.setdefault(i, []).append(d)
             if by_index and status != 413:
                 bad = sorted(by_index)
-                self._dead_letter([part[i] for i in bad], status, answer.get("error"), [by_index[i] for i in bad])
+                # Each record holds its own details; the index in the batch sent means nothing later.
+                own = [[{k: v for k, v in d.items() if k != "index"} for d in by_index[i]] for i in bad]
+                self._dead_letter([part[i] for i in bad], status, answer.get("error"), own)
                 parts.insert(0, [e for i, e in enumerate(part) if i not in by_index])
             elif status == 422 or len(part) == 1:
                 # A limit (e.g. too many strategies) refuses every trade of this strategy alike.
