@@ -112,6 +112,26 @@ class Sidecar:
         return 0.0
 
 
+def expected_trade(i: int, base: int) -> dict:
+    """Trade i as the tests record it: values a person can recompute."""
+    return {
+        "id": f"t{i}",
+        "symbol": "BTC-USD" if i % 3 else "ETH-USD",
+        "side": "long" if i % 2 else "short",
+        "pnl": round((i % 7 - 3) * 1.25, 2),  # -3.75 .. 3.75
+        "fees": round(0.01 * (i % 5), 2),
+        "notional": 100.0 + i,
+        "opened_at": base + i * 1000 - 500,
+        "closed_at": base + i * 1000,
+    }
+
+
+def as_row(t: dict, version=None) -> tuple:
+    """expected_trade(...) as trades() returns it."""
+    keys = ("symbol", "side", "opened_at", "closed_at", "pnl", "fees", "notional")
+    return tuple(t[k] for k in keys) + (version,)
+
+
 def ledger_rows(db: str, sql: str, *args):
     con = sqlite3.connect(db, timeout=10)
     try:

@@ -6,27 +6,11 @@ import os
 import time
 import unittest
 
-from support import TempCase, ledger_rows, segments, trades
+from support import TempCase, as_row, expected_trade, ledger_rows, segments, trades
 
 import edgewatch_client
 
 HOUR = 3_600_000
-
-
-def expected_trade(i: int, base: int):
-    """Trade i as the test records it: values a person can recompute."""
-    pnl = round((i % 7 - 3) * 1.25, 2)  # -3.75 .. 3.75
-    fees = round(0.01 * (i % 5), 2)
-    return {
-        "id": f"t{i}",
-        "symbol": "BTC-USD" if i % 3 else "ETH-USD",
-        "side": "long" if i % 2 else "short",
-        "pnl": pnl,
-        "fees": fees,
-        "notional": 100.0 + i,
-        "opened_at": base + i * 1000 - 500,
-        "closed_at": base + i * 1000,
-    }
 
 
 class SidecarDownThenUp(TempCase):
@@ -60,10 +44,7 @@ class SidecarDownThenUp(TempCase):
         stored, rows = trades(self.db, "momentum")
         self.assertEqual(rows, 1000)
         for t in sent:
-            self.assertEqual(
-                stored[t["id"]],
-                (t["symbol"], t["side"], t["opened_at"], t["closed_at"], t["pnl"], t["fees"], t["notional"], None),
-            )
+            self.assertEqual(stored[t["id"]], as_row(t))
         # Σ pnl by hand: i % 7 cycles -3..3 (sum 0) over 142 full cycles, then i = 994..999 -> -3..2
         total = ledger_rows(self.db, "SELECT sum(pnl) FROM trades WHERE strategy = 'momentum'")[0][0]
         self.assertAlmostEqual(total, 1.25 * (-3 - 2 - 1 + 0 + 1 + 2), places=9)
