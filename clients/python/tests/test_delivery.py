@@ -30,7 +30,7 @@ class SidecarDownThenUp(TempCase):
             f"\n  record_trade with the sidecar down: median {durations[500] * 1000:.2f} ms,"
             f" p99 {durations[990] * 1000:.2f} ms, max {durations[-1] * 1000:.2f} ms"
         )
-        self.assertLess(durations[-1], 0.5, "a call waited on the network")
+        self.assertLess(durations[-1], 1.0, "a call waited on the network")
         self.assertFalse(ew.flush(0.3))
         before = ew.stats()
         self.assertEqual(before["pending"], 1000)

@@ -126,7 +126,7 @@ class HungSidecar(TempCase):
         t.start()
         self.addCleanup(lambda: (stop.set(), t.join(), listener.close(), [c.close() for c in held]))
         url = f"http://127.0.0.1:{listener.getsockname()[1]}"
-        ew = self.client(url, request_timeout=2.0)
+        ew = self.client(url, request_timeout=5.0)
         base = int(time.time() * 1000) - HOUR
         durations = []
         ew.deploy({"lookback": 20}, deployed_at=base - 1000)
@@ -141,7 +141,8 @@ class HungSidecar(TempCase):
         print(f"\n  record_trade + heartbeat against a hung sidecar: median {durations[100] * 1000:.2f} ms,"
               f" max {durations[-1] * 1000:.2f} ms")
         self.assertGreater(len(held), 0, "the client did connect")
-        self.assertLess(durations[-1], 0.25)
+        # Far below the 5 s the sender waits on each silent request: no call waited on the network.
+        self.assertLess(durations[-1], 1.0)
         t0 = time.monotonic()
         self.assertFalse(ew.flush(1.0))
         self.assertLess(time.monotonic() - t0, 1.5)
@@ -149,7 +150,7 @@ class HungSidecar(TempCase):
         ew.close(0.5)
         closing = time.monotonic() - t0
         print(f"  close(0.5) returned after {closing:.2f} s")
-        self.assertLess(closing, 4.0)
+        self.assertLess(closing, 4.0, "close() cuts the silent connection instead of waiting 5 s on it")
         # Everything is still in the spool: a real sidecar gets it all.
         side = self.sidecar()
         again = self.client(side.url)
