@@ -856,6 +856,13 @@ class Edgewatch:
                 mid = len(part) // 2
                 parts[0:0] = [part[:mid], part[mid:]]
 
+    def _connect(self) -> http.client.HTTPConnection:
+        p = self._parts
+        if p.scheme == "https":
+            ctx = ssl.create_default_context()
+            return http.client.HTTPSConnection(p.hostname, p.port, timeout=self._timeout, context=ctx)
+        return http.client.HTTPConnection(p.hostname, p.port or 80, timeout=self._timeout)
+
     def _request(self, path: str, body: bytes):
         """POSTs body; returns (status, parsed JSON answer) for answers that settle the events.
         Raises _Retry for what may succeed later: no answer, 401, 403, 404, 429, 5xx, ..."""
@@ -863,25 +870,26 @@ class Edgewatch:
                    "User-Agent": f"edgewatch-python/{__version__}"}  # fmt: skip
         if self._token is not None:
             headers["Authorization"] = f"Bearer {self._token}"
-        try:
-            if self._conn is None:
-                p = self._parts
-                if p.scheme == "https":
-                    ctx = ssl.create_default_context()
-                    self._conn = http.client.HTTPSConnection(p.hostname, p.port, timeout=self._timeout, context=ctx)
-                else:
-                    self._conn = http.client.HTTPConnection(p.hostname, p.port or 80, timeout=self._timeout)
-            self._conn.request("POST", self._base_path + path, body=body, headers=headers)
-            resp = self._conn.getresponse()
-            raw = resp.read()
-            if resp.will_close:
-                self._conn.close()
-                self._conn = None
-        except (OSError, http.client.HTTPException) as e:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-            raise _Retry(f"{path}: no answer: {type(e).__name__}: {e}") from None
+        for attempt in (1, 2):
+            reused = self._conn is not None
+            try:
+                if self._conn is None:
+                    self._conn = self._connect()
+                self._conn.request("POST", self._base_path + path, body=body, headers=headers)
+                resp = self._conn.getresponse()
+                raw = resp.read()
+                if resp.will_close:
+                    self._conn.close()
+                    self._conn = None
+                break
+            except (OSError, http.client.HTTPException) as e:
+                if self._conn is not None:
+                    self._conn.close()
+                    self._conn = None
+                # A kept-alive connection the server closed while idle: try once more on a new one.
+                if reused and attempt == 1 and not self._stopping:
+                    continue
+                raise _Retry(f"{path}: no answer: {type(e).__name__}: {e}") from None
         try:
             answer = json.loads(raw)
             if not isinstance(answer, dict):

@@ -173,6 +173,19 @@ class Heartbeats(TempCase):
         self.assertEqual(ledger_rows(self.db, "SELECT count(*) FROM heartbeats")[0][0], 0)
 
 
+class KeepAlive(TempCase):
+    def test_a_connection_the_sidecar_closed_while_idle_is_replaced_without_a_failed_attempt(self):
+        side = self.sidecar()
+        ew = self.client(side.url)
+        ew.record_trade(id="before", symbol="BTC-USD", side="long", pnl=1)
+        self.assertTrue(ew.flush(10))
+        time.sleep(6.5)  # past node's 5 s keep-alive timeout: the sidecar has closed the connection
+        ew.record_trade(id="after", symbol="BTC-USD", side="long", pnl=1)
+        self.assertTrue(ew.flush(10))
+        self.assertEqual(ew.stats()["retries"], 0)
+        self.assertEqual(sorted(trades(self.db, "momentum")[0]), ["after", "before"])
+
+
 class Backoff(unittest.TestCase):
     def test_delays_double_up_to_the_cap_with_half_of_each_random(self):
         ew = edgewatch_client.Edgewatch.__new__(edgewatch_client.Edgewatch)
