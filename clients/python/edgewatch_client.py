@@ -23,6 +23,7 @@ import atexit
 import datetime as _dt
 import decimal
 import http.client
+import itertools
 import json
 import logging
 import math
@@ -110,12 +111,19 @@ class _Spool:
         self.dir = folder
         os.makedirs(folder, exist_ok=True)
         self._lock_fd = self._take_lock()
+        try:
+            self._open()
+        except BaseException:
+            os.close(self._lock_fd)
+            raise
+
+    def _open(self) -> None:
         self.mu = threading.Lock()
         self.torn = 0  # partial last lines and unreadable lines skipped
         self.acked = self._read_acked()
         self.dead_seqs, max_dead = self._read_dead_letter()
-        names = sorted(n for n in os.listdir(folder) if _SEGMENT_RE.fullmatch(n))
-        self.segments = [os.path.join(folder, n) for n in names]  # not yet fully read
+        names = sorted(n for n in os.listdir(self.dir) if _SEGMENT_RE.fullmatch(n))
+        self.segments = [os.path.join(self.dir, n) for n in names]  # not yet fully read
         self.pending = 0
         max_seq = max([self.acked, max_dead] + [int(_SEGMENT_RE.fullmatch(n).group(1)) for n in names])
         for path in self.segments:
@@ -444,7 +452,7 @@ class Edgewatch:
         self._spool = None
         try:
             self._spool = _Spool(self.spool_path)
-        except (OSError, _SpoolBusy) as e:
+        except Exception as e:  # locked, unwritable, ...: the bot runs on, with events in memory
             self._error("spool unusable, events are kept in memory only and lost if the bot dies", e)
             self._counters["spool_errors"] += 1
         if self._spool is not None and self._spool.pending:
@@ -778,21 +786,20 @@ class Edgewatch:
         sidecar before the trades recorded after it. Spooled events first, then memory ones."""
         if not self._buf and self._spool is not None:
             self._buf.extend(self._spool.read_more())
-        src, from_spool = (self._buf, True) if self._buf else (self._mem, False)
-        with self._cv:
-            if not src:
-                return [], from_spool
-            if src[0].kind == "deploy":
-                return [src[0]], from_spool
-            batch, size = [], 0
-            for ev in src:
-                if ev.kind != "trade" or len(batch) >= self._batch_size:
-                    break
-                size += len(ev.text()) + 1
-                if batch and size > _MAX_REQUEST_BYTES:
-                    break
-                batch.append(ev)
-            return batch, from_spool
+        if self._buf:  # the sender's own: no lock needed
+            head, from_spool = list(itertools.islice(self._buf, self._batch_size)), True
+        else:  # bot threads append to its end; only the sender takes from its head
+            with self._cv:
+                head, from_spool = list(itertools.islice(self._mem, self._batch_size)), False
+        if not head or head[0].kind == "deploy":
+            return head[:1], from_spool
+        batch, size = [], 0
+        for ev in head:
+            size += len(ev.text()) + 1
+            if ev.kind != "trade" or (batch and size > _MAX_REQUEST_BYTES):
+                break
+            batch.append(ev)
+        return batch, from_spool
 
     def _send_heartbeat(self) -> bool:
         with self._cv:

@@ -50,11 +50,12 @@ def clean_env(**extra) -> dict:
 class Sidecar:
     """`edgewatch sidecar` as operators run it, on db at port; started by start()."""
 
-    def __init__(self, db: str, port: int | None = None, token: str | None = None):
+    def __init__(self, db: str, port: int | None = None, token: str | None = None, env: dict | None = None):
         self.db = db
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.token = token
+        self.env = env or {}
         self.proc = None
         self.log_path = db + ".log"
 
@@ -63,6 +64,7 @@ class Sidecar:
         env = clean_env(EDGEWATCH_LOG_FORMAT="json", EDGEWATCH_LOG_LEVEL="warn")
         if self.token:
             env["EDGEWATCH_TOKEN"] = self.token
+        env.update(self.env)
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(args, env=env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
@@ -175,8 +177,8 @@ class TempCase(unittest.TestCase):
         os.environ.pop("EDGEWATCH_TOKEN", None)
         os.environ.pop("EDGEWATCH_TOKEN_FILE", None)
 
-    def sidecar(self, port=None, token=None, start=True) -> Sidecar:
-        s = Sidecar(self.db, port, token)
+    def sidecar(self, port=None, token=None, start=True, env=None) -> Sidecar:
+        s = Sidecar(self.db, port, token, env)
         self.addCleanup(s.stop)
         return s.start() if start else s
 

@@ -85,6 +85,29 @@ class DeadLetter(TempCase):
         self.assertEqual(ew.stats()["dead_lettered"], 300)
 
 
+    def test_a_limit_refusal_422_dead_letters_the_batch_and_a_413_only_the_oversized_trade(self):
+        side = self.sidecar(env={"EDGEWATCH_MAX_STRATEGIES": "1"})
+        one = self.client(side.url, strategy="one")
+        two = self.client(side.url, strategy="two")
+        one.record_trade(id="a", symbol="BTC-USD", side="long", pnl=1.0)
+        self.assertTrue(one.flush(30))
+        for i in range(3):
+            two.record_trade(id=f"b{i}", symbol="BTC-USD", side="long", pnl=1.0)
+        self.assertTrue(two.flush(30))
+        dead = read_dead_letter(self.spool, "two")
+        self.assertEqual([(d["body"]["id"], d["status"]) for d in dead], [("b0", 422), ("b1", 422), ("b2", 422)])
+        self.assertIn("limit 1", dead[0]["error"])
+        for i in range(4):
+            one.record_trade(id=f"ok{i}", symbol="BTC-USD", side="long", pnl=1.0)
+            if i == 1:  # a body beyond the sidecar's 1 MiB limit, between good trades
+                one.record_trade(id="huge", symbol="BTC-USD", side="long", pnl=1.0, note="x" * 1_100_000)
+        self.assertTrue(one.flush(30))
+        [huge] = read_dead_letter(self.spool, "one")
+        self.assertEqual((huge["body"]["id"], huge["status"]), ("huge", 413))
+        self.assertEqual(ledger_rows(self.db, "SELECT strategy, id FROM trades ORDER BY seq"),
+                         [("one", "a"), ("one", "ok0"), ("one", "ok1"), ("one", "ok2"), ("one", "ok3")])  # fmt: skip
+
+
 class Retried(TempCase):
     def test_a_wrong_token_is_retried_not_dead_lettered_and_the_right_one_delivers_the_spool(self):
         token = "s3cret-token-0123456789"

@@ -154,6 +154,41 @@ class TornAndCompacted(TempCase):
         self.assertEqual(again.stats()["dead_lettered"], 0)
 
 
+class FullDisk(TempCase):
+    def test_spool_writes_that_fail_midway_fall_back_to_memory_and_every_trade_is_still_delivered(self):
+        side = self.sidecar()
+        base = int(time.time() * 1000) - HOUR
+        # A real write fault: the kernel refuses bytes past 3,000 in any file (RLIMIT_FSIZE),
+        # so each segment fills, a write stops part-way and fails, and the next segment starts.
+        program = f"""
+import resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (3000, 3000))
+sys.path.insert(0, {HERE!r})
+from support import expected_trade
+from edgewatch_client import Edgewatch
+ew = Edgewatch({side.url!r}, strategy="full", spool_dir={self.spool!r})
+ok = sum(ew.record_trade(**expected_trade(i, {base})) for i in range(60))
+s = ew.stats()
+print(ok, ew.flush(30), s["spool_errors"], s["dropped"])
+ew.close()
+"""
+        r = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        ok, flushed, spool_errors, dropped = r.stdout.split()
+        self.assertEqual(flushed, "True")
+        self.assertGreater(int(spool_errors), 0)
+        self.assertEqual(int(ok) + int(spool_errors), 60)
+        self.assertEqual(dropped, "0")
+        stored, rows = trades(self.db, "full")
+        self.assertEqual(rows, 60)
+        for i in range(60):
+            self.assertEqual(stored[f"t{i}"], as_row(expected_trade(i, base)))
+        again = self.client(side.url, strategy="full")
+        s = again.stats()
+        self.assertEqual((s["pending"], s["torn_lines"]), (0, 0), "failed writes were cut back, not left torn")
+
+
 class UnusableSpool(TempCase):
     def test_a_second_client_on_a_locked_spool_keeps_events_in_memory_and_still_delivers(self):
         side = self.sidecar()
