@@ -150,11 +150,14 @@ class _Spool:
                 import fcntl
 
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except ImportError:  # Windows
+            except ImportError:  # Windows: lock a byte far past the pid, which stays readable
                 import msvcrt
 
+                os.lseek(fd, 1 << 30, os.SEEK_SET)
                 msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+                os.lseek(fd, 0, os.SEEK_SET)
         except OSError:
+            os.lseek(fd, 0, os.SEEK_SET)
             holder = os.read(fd, 64).decode("ascii", "replace").strip() or "?"
             os.close(fd)
             raise _SpoolBusy(f"spool {self.dir} is in use by another process (pid {holder})")
