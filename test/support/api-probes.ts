@@ -173,6 +173,13 @@ export const PROBES: Probe[] = [
   { on: 'closed', op: 'GET /v1/params', status: 503, why: 'a storage fault' },
   { on: 'closed', op: 'GET /v1/experiments', status: 503, why: 'a storage fault' },
   { on: 'closed', op: 'GET /v1/report', status: 503, why: 'a storage fault' },
+  {
+    on: 'closed',
+    op: 'POST /v1/experiments',
+    status: 500,
+    why: 'a storage fault while reading the version a variant names (known gap)',
+    body: example('POST /v1/experiments', 'byVersion'),
+  },
   { on: 'closed', op: 'GET /v1/params/{strategy}/{version}', status: 500, why: 'a storage fault (known gap)' },
   { on: 'closed', op: 'GET /v1/params/{strategy}/diff', status: 500, why: 'a storage fault (known gap)' },
 ];
