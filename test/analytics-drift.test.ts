@@ -1,4 +1,4 @@
-// Drift statistics (DESIGN.md "Drift"): Welch z on pnl per trade, pooled two-proportion z
+// Drift statistics (docs/statistics.md, "Drift"): Welch z on pnl per trade, pooled two-proportion z
 // on the win ratio, and the minimum-sample rule, on hand-worked examples.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

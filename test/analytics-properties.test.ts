@@ -143,7 +143,7 @@ test('property: drawdown identities — reversal keeps it, negation turns it int
   );
 });
 
-test('property: windowStats follows the DESIGN.md table for realistic trades', () => {
+test('property: windowStats follows the table of docs/statistics.md for realistic trades', () => {
   fc.assert(
     fc.property(tradesArb, (trades) => {
       const s = windowStats(aggOf(trades));

@@ -1,4 +1,4 @@
-// The window aggregate and the window statistics of DESIGN.md, checked against values
+// The window aggregate and the window statistics of docs/statistics.md, checked against values
 // worked out by hand (arithmetic in the comments) and against a naive reference that
 // recomputes everything from the raw trade list.
 import { test } from 'node:test';

@@ -493,7 +493,7 @@ test('served metrics pass promtool check metrics', async (t) => {
   const server = await ew.serve({ port: 0 });
   const body = await (await fetch(server.url)).text();
   const r = spawnSync(bin.path as string, ['check', 'metrics'], { input: body, encoding: 'utf8' });
-  // prom-client's own nodejs_active_* gauges carry a _total suffix (DESIGN.md lets those three be).
+  // prom-client's own nodejs_active_* gauges carry a _total suffix (docs/metrics.md lets those three be).
   const complaints = `${r.stdout}${r.stderr}`
     .split('\n')
     .filter((l) => l.trim() && !/^nodejs_active_(handles|requests|resources)_total/.test(l));

@@ -360,7 +360,7 @@ const ODD_NAMES = [
 
 function promtoolComplaints(exposition: string): string[] {
   const r = spawnSync(promtool.path as string, ['check', 'metrics'], { input: exposition, encoding: 'utf8' });
-  // prom-client's own nodejs_active_* gauges carry a _total suffix (DESIGN.md lets those three be).
+  // prom-client's own nodejs_active_* gauges carry a _total suffix (docs/metrics.md lets those three be).
   return `${r.stdout}${r.stderr}`
     .split('\n')
     .filter((l) => l.trim() && !/^nodejs_active_(handles|requests|resources)_total/.test(l));

@@ -1,5 +1,5 @@
 // Drift of the recent window (24h) against the baseline (7d minus the recent 24h), as
-// DESIGN.md defines it. Negative values mean "recent is worse".
+// docs/statistics.md ("Drift") defines it. Negative values mean "recent is worse".
 import type { Agg } from './aggregate.js';
 import { sampleVariance } from './stats.js';
 

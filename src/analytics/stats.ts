@@ -1,4 +1,4 @@
-// Window statistics, exactly as the table "Window statistics" in DESIGN.md defines them.
+// Window statistics, exactly as docs/statistics.md ("Window statistics") defines them.
 import type { Agg } from './aggregate.js';
 
 export const STAT_NAMES = [

@@ -1,4 +1,4 @@
-// The bot's metrics (DESIGN.md catalog, `trading_*`). Trade series carry `strategy` and
+// The bot's metrics (`trading_*`, listed in docs/metrics.md). Trade series carry `strategy` and
 // `param_version`; label sets of versions that leave the newest K are removed so the
 // exposition stays bounded however many versions a bot deploys.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
