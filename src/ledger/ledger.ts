@@ -439,9 +439,11 @@ export class Ledger {
   }
 
   getVersion(strategy: string, version: number): VersionInfo | undefined {
-    const row = this.st.versionRow.get(strategy, version) as
-      (Omit<VersionInfo, 'params'> & { params: string }) | undefined;
-    return row ? { ...row, params: JSON.parse(row.params) as ParamSet } : undefined;
+    return this.read('reading a version', () => {
+      const row = this.st.versionRow.get(strategy, version) as
+        (Omit<VersionInfo, 'params'> & { params: string }) | undefined;
+      return row ? { ...row, params: JSON.parse(row.params) as ParamSet } : undefined;
+    });
   }
 
   versions(strategy: string): VersionInfo[] {
@@ -458,8 +460,10 @@ export class Ledger {
   }
 
   getExperiment(strategy: string, name: string): ExperimentInfo | undefined {
-    const row = this.st.experiment.get(strategy, name) as RawExperiment | undefined;
-    return row ? experimentFromRow(row) : undefined;
+    return this.read('reading an experiment', () => {
+      const row = this.st.experiment.get(strategy, name) as RawExperiment | undefined;
+      return row ? experimentFromRow(row) : undefined;
+    });
   }
 
   experiments(strategy?: string): ExperimentInfo[] {

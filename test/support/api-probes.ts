@@ -176,12 +176,12 @@ export const PROBES: Probe[] = [
   {
     on: 'closed',
     op: 'POST /v1/experiments',
-    status: 500,
-    why: 'a storage fault while reading the version a variant names (known gap)',
+    status: 503,
+    why: 'a storage fault while reading the version a variant names',
     body: example('POST /v1/experiments', 'byVersion'),
   },
-  { on: 'closed', op: 'GET /v1/params/{strategy}/{version}', status: 500, why: 'a storage fault (known gap)' },
-  { on: 'closed', op: 'GET /v1/params/{strategy}/diff', status: 500, why: 'a storage fault (known gap)' },
+  { on: 'closed', op: 'GET /v1/params/{strategy}/{version}', status: 503, why: 'a storage fault' },
+  { on: 'closed', op: 'GET /v1/params/{strategy}/diff', status: 503, why: 'a storage fault' },
 ];
 
 /** The probes every operation gets from its security schemes (the middleware they name). */
