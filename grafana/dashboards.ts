@@ -10,6 +10,7 @@ import * as statetimeline from '@grafana/grafana-foundation-sdk/statetimeline';
 import * as table from '@grafana/grafana-foundation-sdk/table';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 import { defaultMixin } from '../prometheus/mixin.js';
+import type { StatName } from '../src/analytics/index.js';
 
 /** The uid of the provisioned datasource (grafana/provisioning/datasources/prometheus.yml). */
 export const DATASOURCE_UID = 'edgewatch-prometheus';
@@ -241,7 +242,8 @@ const activationAnnotation = () =>
     'strategy {{strategy}}',
   );
 
-const WINDOW_STATS: [name: string, stat: string][] = [
+/** The statistics the dashboards chart (a selection of STAT_NAMES: the compiler checks the names). */
+const WINDOW_STATS: [name: string, stat: StatName][] = [
   ['Trades', 'trades'],
   ['Win ratio', 'win_ratio'],
   ['Net PnL', 'net_pnl'],
