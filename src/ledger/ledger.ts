@@ -1,6 +1,10 @@
 // The ledger: the one module that speaks SQL. A SQLite file in WAL mode that the bot (SDK)
 // and the sidecar open at the same time. Every write is one transaction; when a write
 // method returns, the transaction is committed (and, with synchronous=FULL, fsynced).
+//
+// Over 350 lines on purpose: the Ledger class keeps the invariants that span tables inside
+// one transaction each (attribution on insert and deploy, one running experiment per
+// strategy, caps); its statements, timeline, faults, rows and types are in their own files.
 import Database from 'better-sqlite3';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';

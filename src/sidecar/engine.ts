@@ -12,6 +12,10 @@
 // What a start costs: the buckets are saved next to the ledger (state-file.ts), so a restart
 // reads only the trades recorded since the last save; without a usable state it reads every
 // trade once, per strategy in (closed_at, id) order, so nothing needs a rebuild.
+//
+// Over 350 lines on purpose: what is left here is the state the parts share (the last seq, the
+// horizon and cutoff, buckets awaiting a rebuild, epochs) and the order of a refresh; the
+// parts themselves are in window-set.ts, life-series.ts, cusum-runs.ts and state-file.ts.
 import { existsSync } from 'node:fs';
 import { bucketStart, empty, inTradeOrder, type Agg, type BucketSeries } from '../analytics/index.js';
 import { LedgerError } from '../errors.js';
