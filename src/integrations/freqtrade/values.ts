@@ -95,9 +95,11 @@ export function pairStakeCurrency(pair: string): string | undefined {
 /**
  * The edgewatch id of a Freqtrade trade: its id and its open time in whole seconds. The
  * time tells trades apart when a new tradesv3.sqlite starts its ids at 1 again. Seconds, not
- * milliseconds: Freqtrade's REST API gives int(timestamp() * 1000), which a float rounding
- * can put one millisecond below the time its database and webhook give; the second is the
- * same for all three (a time on a whole second is exact in a float).
+ * milliseconds: Freqtrade's REST API gives int(timestamp() * 1000), which float rounding puts
+ * one millisecond below the time its database and webhook give for some whole-millisecond
+ * times (e.g. 2004-01-25 03:06:40.123 gives .122; test/freqtrade-pull.test.ts). The second is
+ * the same for all three: that error is far below a millisecond, and a time on a whole
+ * second is exact in a float.
  */
 export function tradeKey(tradeId: number, openedMs: number): string {
   return `ft-${tradeId}-${Math.floor(openedMs / 1000)}`;
