@@ -119,8 +119,11 @@ export function parseWebhook(body: unknown, ctx: WebhookContext): WebhookOutcome
   if (close.error !== undefined) fail('close_date', close.error);
   const pnl = parseNumber(body.cumulative_profit);
   if (pnl === undefined) fail('cumulative_profit', 'must be a number');
+  if (typeof body.pair !== 'string' || isNone(body.pair)) fail('pair', 'must be a pair such as BTC/USDT');
   const stake = optionalNumber(body.stake_amount, 'stake_amount', details);
+  if (stake !== null && stake < 0) fail('stake_amount', 'must not be negative');
   const leverage = optionalNumber(body.leverage, 'leverage', details);
+  if (leverage !== null && leverage <= 0) fail('leverage', 'must be positive');
   const strategy = pickStrategy(body.strategy, ctx, details);
   if (details.length) throw new ValidationError('invalid Freqtrade exit_fill', details);
   if (!final) return { kind: 'ignored', reason: 'a partial exit: the trade is recorded at its final exit' };
@@ -128,7 +131,7 @@ export function parseWebhook(body: unknown, ctx: WebhookContext): WebhookOutcome
   const trade = toEdgewatchTrade(
     {
       id: tradeId as number,
-      pair: typeof body.pair === 'string' ? body.pair : String(body.pair),
+      pair: body.pair as string,
       isShort: side === 'short',
       strategy: strategy as string,
       openMs: open.ms as number,
