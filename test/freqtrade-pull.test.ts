@@ -443,3 +443,15 @@ test('show_config and the start time of the API become a deploy; the hyperopt fi
   assert.equal((r2.deploy as { version: string }).version, 'v2');
   assert.equal(ledger.deploys(S)[1].deployedMs, start + 2 * H);
 });
+
+test('a Freqtrade without /health: the parameters are deployed when first seen', async (t) => {
+  const { ftDb, open } = setup(t);
+  const peer = await startFreqtradeApi({ db: ftDb, username: 'ft', password: 'pw', showConfig: showConfig(S) });
+  t.after(() => peer.stop());
+  peer.health = false;
+  const ledger = open();
+  const api = new FreqtradeApi({ url: peer.url, username: 'ft', password: 'pw' });
+  const r = await sync(ledger, new ApiSource(api), { now: () => NOW }).runOnce();
+  assert.deepEqual(r.deploy, { strategy: S, version: 'v1', deployedAt: new Date(NOW).toISOString(), created: true });
+  assert.equal(peer.hits.get('/api/v1/health'), 1);
+});

@@ -15,6 +15,8 @@ export interface FreqtradeApiPeer {
   hits: Map<string, number>;
   showConfig: Record<string, unknown>;
   startupTs: number | null;
+  /** false: /health answers 404, as before Freqtrade 2023.x. */
+  health: boolean;
   stop(): Promise<void>;
 }
 
@@ -118,7 +120,7 @@ export async function startFreqtradeApi(opts: {
 }): Promise<FreqtradeApiPeer> {
   const hits = new Map<string, number>();
   const expected = `Basic ${Buffer.from(`${opts.username}:${opts.password}`).toString('base64')}`;
-  const peer = { showConfig: opts.showConfig, startupTs: opts.startupTs ?? null } as FreqtradeApiPeer;
+  const peer = { showConfig: opts.showConfig, startupTs: opts.startupTs ?? null, health: true } as FreqtradeApiPeer;
   const read = <T>(fn: (db: Database.Database) => T): T => {
     const db = new Database(opts.db, { readonly: true });
     try {
@@ -156,6 +158,7 @@ export async function startFreqtradeApi(opts: {
       case '/api/v1/show_config':
         return send(200, peer.showConfig);
       case '/api/v1/health':
+        if (!peer.health) return send(404, { detail: 'Not Found' });
         return send(200, {
           last_process: null,
           last_process_ts: null,

@@ -105,9 +105,18 @@ export class FreqtradeApi {
     return body as Record<string, unknown>;
   }
 
-  /** When the running Freqtrade process started (GET /health bot_startup_ts, seconds), epoch ms. */
+  /**
+   * When the running Freqtrade process started (GET /health bot_startup_ts, seconds), epoch ms;
+   * null from a Freqtrade too old to have /health (then deploys are dated when first seen).
+   */
   async startupMs(): Promise<number | null> {
-    const body = (await this.get('/health')) as { bot_startup_ts?: unknown } | null;
+    let body: { bot_startup_ts?: unknown } | null;
+    try {
+      body = (await this.get('/health')) as { bot_startup_ts?: unknown } | null;
+    } catch (err) {
+      if (err instanceof FreqtradeApiError && / answered 404:/.test(err.message)) return null;
+      throw err;
+    }
     const s = body?.bot_startup_ts;
     return typeof s === 'number' && Number.isFinite(s) && s > 0 ? s * 1000 : null;
   }
