@@ -7,7 +7,7 @@
 // recorded (another type, a partial exit) is answered 200, and only bad input is a 4xx.
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { ValidationError } from '../../errors.js';
-import type { AppContext } from '../../sidecar/app.js';
+import type { AppContext } from '../../sidecar/http/context.js';
 import { readCredentialMatches, tokenlessRefusal } from '../../sidecar/auth.js';
 import { insertNew } from './sync.js';
 import { parseWebhook } from './webhook.js';
