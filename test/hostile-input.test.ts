@@ -5,8 +5,10 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import test from 'node:test';
+import { baseWebhook, webhookCases, WEBHOOK } from './support/freqtrade-hostile.js';
 import { ledgerDigest } from './support/ledger-digest.js';
 import { sidecar, type TestSidecar } from './support/sidecar.js';
+import { parseExposition, value } from './support/tmp.js';
 
 const NOW = Date.now();
 const CLOSED = NOW - 60_000;
@@ -506,6 +508,8 @@ function corpus(): Case[] {
     cases.push(get(`GET diff ${from}..${to}`, `/v1/params/s/diff?from=${from}&to=${to}`));
   cases.push(get('GET an unknown route', '/v1/../../etc/passwd', 404));
   cases.push(get('GET a route with an encoded newline', '/v1/params/s%0Ax/v1', 400));
+  // POST /v1/integrations/freqtrade: Freqtrade's webhook (test/support/freqtrade-hostile.ts).
+  cases.push(...webhookCases(CLOSED));
   return cases;
 }
 
@@ -538,6 +542,35 @@ test('the unmutated bodies of the corpus are accepted (so each refusal comes fro
     const res = await s.post(path, base());
     assert.ok(res.status === 200 || res.status === 201, `${path}: ${res.status} ${await res.text()}`);
   }
+});
+
+test("the unmutated Freqtrade webhook body is accepted in each of Freqtrade's encodings", async (t) => {
+  const s = await seeded(t);
+  const body = baseWebhook(CLOSED);
+  const json = await s.post(WEBHOOK, body);
+  assert.equal(json.status, 201, await json.text());
+  const form = await s.post(WEBHOOK, new URLSearchParams({ ...body, trade_id: '43' }).toString(), {
+    'content-type': 'application/x-www-form-urlencoded',
+  });
+  assert.equal(form.status, 201, await form.text());
+  const raw = await s.post(WEBHOOK, JSON.stringify({ ...body, trade_id: '44' }), { 'content-type': 'text/plain' });
+  assert.equal(raw.status, 201, await raw.text());
+});
+
+test('every hostile Freqtrade webhook request is counted in edgewatch_ingest_events_total', async (t) => {
+  const s = await seeded(t);
+  const cases = webhookCases(CLOSED).filter((c) => c.method === 'POST');
+  for (const c of cases) await (await send(s, c)).arrayBuffer();
+  const samples = parseExposition(await (await s.get('/metrics')).text());
+  const counted = ['rejected', 'unauthorized'].reduce(
+    (n, result) => n + (value(samples, 'edgewatch_ingest_events_total', { kind: 'freqtrade_webhook', result }) ?? 0),
+    0,
+  );
+  assert.equal(counted, cases.length);
+  assert.equal(
+    value(samples, 'edgewatch_ingest_events_total', { kind: 'freqtrade_webhook', result: 'accepted' }),
+    undefined,
+  );
 });
 
 test('every hostile request to every endpoint answers a 4xx JSON error, stores nothing, and the sidecar stays ready', async (t) => {

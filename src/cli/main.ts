@@ -8,6 +8,7 @@ import { runDemoCommand, type DemoFlags } from './demo.js';
 import { StartupError } from './failure.js';
 import { runSidecarCommand, type SidecarFlags } from './sidecar.js';
 import { runStartCommand, type StartFlags } from './start.js';
+import { registerImportCommand } from './import.js';
 import {
   experimentsList,
   experimentsShow,
@@ -62,6 +63,17 @@ program
     '--max-versions <n>',
     'refuse new parameter versions of a strategy beyond this (EDGEWATCH_MAX_VERSIONS, default 10000)',
   )
+  .option(
+    '--freqtrade-api <url>',
+    "pull closed trades from Freqtrade's REST API (EDGEWATCH_FREQTRADE_API; see docs/integrations.md)",
+  )
+  .option(
+    '--freqtrade-db <path>',
+    "pull closed trades from Freqtrade's tradesv3.sqlite, read-only (EDGEWATCH_FREQTRADE_DB)",
+  )
+  .option('--freqtrade-params-file <path>', 'hyperopt <Strategy>.json to deploy (EDGEWATCH_FREQTRADE_PARAMS_FILE)')
+  .option('--freqtrade-interval <s>', 'seconds between two Freqtrade reads (EDGEWATCH_FREQTRADE_INTERVAL, default 30)')
+  .option('--freqtrade-settle <s>', 'import trades closed this long ago (EDGEWATCH_FREQTRADE_SETTLE, default 60)')
   .action((flags: SidecarFlags) => runSidecarCommand(flags));
 
 program
@@ -132,6 +144,8 @@ program
   .option('--json', 'the same as --format json')
   .option('--db <path>', dbHelp)
   .action((o: Parameters<typeof report>[0]) => report(o));
+
+registerImportCommand(program);
 
 /** `edgewatch <command> [sub]` from argv, for "see ... --help" in an error. */
 function commandPath(argv: string[]): string {

@@ -9,10 +9,12 @@ import { untilSignal } from './signals.js';
 import { pick, readHost, readInt, readPort } from './env.js';
 import { StartupError, checkPortFree, listenFailure, type PortSetting } from './failure.js';
 import { lockLedger } from './lock.js';
+import { freqtradePullSettings, type FreqtradeFlags } from './freqtrade.js';
+import { startFreqtradePoller } from '../integrations/freqtrade/poller.js';
 
 export const DEFAULT_DB = './data/edgewatch.db';
 
-export interface SidecarFlags {
+export interface SidecarFlags extends FreqtradeFlags {
   db?: string;
   port?: string;
   host?: string;
@@ -133,18 +135,26 @@ export async function launchSidecar(
 export async function runSidecarCommand(flags: SidecarFlags): Promise<void> {
   logSettings();
   const settings = sidecarSettings(flags);
+  const freqtrade = freqtradePullSettings(flags);
   const db = ledgerPath(flags.db);
   const log = createLogger('edgewatch-sidecar');
   // The port before the lock: a taken port is the likelier mistake, and says so first.
   await checkPortFree(settings.listen);
   const sidecar = await launchSidecar(db, settings, log);
+  // Freqtrade's pull writes through the sidecar's own ledger handle, as the HTTP routes do.
+  const poller =
+    freqtrade && startFreqtradePoller({ ...freqtrade, ledger: sidecar.ledger, metrics: sidecar.metrics, log });
   log.info(
     {
       metrics: `${sidecar.url}/metrics`,
       report: `${sidecar.url}/v1/report?strategy=<name>&format=markdown`,
       ledger: db,
+      ...(freqtrade ? { freqtrade: freqtrade.source.label } : {}),
     },
     'sidecar ready',
   );
-  await untilSignal(log, 'sidecar', () => sidecar.close());
+  await untilSignal(log, 'sidecar', async () => {
+    await poller?.stop();
+    await sidecar.close();
+  });
 }

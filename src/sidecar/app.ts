@@ -7,6 +7,7 @@ import { errorResponse } from './http/errors.js';
 import { registerIngestRoutes } from './http/routes-ingest.js';
 import { registerOpsRoutes } from './http/routes-ops.js';
 import { registerReadRoutes } from './http/routes-reads.js';
+import { freqtradeRouter } from '../integrations/freqtrade/routes.js';
 
 export type { AppContext } from './http/context.js';
 export { MAX_BODY } from './http/errors.js';
@@ -20,6 +21,7 @@ export function createApp(ctx: AppContext): express.Express {
   registerOpsRoutes(app, ctx, readiness);
   registerIngestRoutes(app, ctx);
   registerReadRoutes(app, ctx);
+  app.use(freqtradeRouter(ctx)); // POST /v1/integrations/freqtrade (src/integrations/freqtrade/routes.ts)
 
   app.use((req, res) => {
     res.status(404).json({ error: `no route ${req.method} ${req.path}`, details: [] });

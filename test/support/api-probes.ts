@@ -40,6 +40,7 @@ const example = (key: string, name?: string): Node => {
   return deref(doc, o.op.requestBody).content['application/json'].examples[name].value;
 };
 const trade = () => example('POST /v1/trades', 'one');
+const FT = 'POST /v1/integrations/freqtrade';
 const basic = (token: string) => `Basic ${Buffer.from(`any:${token}`).toString('base64')}`;
 
 /** Requests in order (each may rely on the ones before it), and the status each must get. */
@@ -182,6 +183,49 @@ export const PROBES: Probe[] = [
   },
   { on: 'closed', op: 'GET /v1/params/{strategy}/{version}', status: 503, why: 'a storage fault' },
   { on: 'closed', op: 'GET /v1/params/{strategy}/diff', status: 503, why: 'a storage fault' },
+  // Freqtrade's webhook (docs/integrations.md): its own schemes (Basic or Bearer), so its own probes.
+  { op: FT, status: 201, why: 'a final exit_fill' },
+  { op: FT, status: 200, why: 'the same exit_fill again (a Freqtrade retry)' },
+  { op: FT, status: 200, why: 'a partial exit', body: example(FT, 'partialExit') },
+  {
+    op: FT,
+    status: 200,
+    why: 'another message type, form-encoded',
+    raw: { type: 'application/x-www-form-urlencoded', text: 'type=status&status=Status%3A+running' },
+  },
+  { op: FT, status: 400, why: 'direction Sideways', body: { ...example(FT), trade_id: '44', direction: 'Sideways' } },
+  {
+    op: FT,
+    status: 403,
+    why: 'tokenless, from a page of another origin',
+    headers: { origin: 'http://attacker.example' },
+  },
+  {
+    op: FT,
+    status: 413,
+    why: 'a body over 64 kB',
+    raw: { type: 'application/json', text: JSON.stringify({ pad: 'x'.repeat(70_000) }) },
+  },
+  { op: FT, status: 415, why: 'an XML body', raw: { type: 'application/xml', text: '<exit_fill/>' } },
+  { on: 'token', op: FT, status: 401, why: 'no token where EDGEWATCH_TOKEN is set' },
+  {
+    on: 'token',
+    op: FT,
+    status: 201,
+    why: 'HTTP Basic with the token as password, as Freqtrade sends it',
+    headers: { authorization: basic(WRITE) },
+    body: { ...example(FT), trade_id: '45' },
+  },
+  {
+    on: 'token',
+    op: FT,
+    status: 200,
+    why: 'Bearer, the same trade again',
+    headers: { authorization: `Bearer ${WRITE}` },
+    body: { ...example(FT), trade_id: '45' },
+  },
+  { on: 'capped', op: FT, status: 422, why: 'a second strategy', body: { ...example(FT), strategy: 'other' } },
+  { on: 'closed', op: FT, status: 503, why: 'a storage fault' },
 ];
 
 /** The probes every operation gets from its security schemes (the middleware they name). */
