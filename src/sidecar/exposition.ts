@@ -140,7 +140,7 @@ export class SidecarMetrics {
     });
     this.ingestEvents = new Counter({
       name: 'edgewatch_ingest_events_total',
-      help: 'Events received over HTTP, by kind and result (accepted, duplicate, rejected, conflict, unauthorized, error).',
+      help: 'Events received over HTTP or pulled from an integration, by kind and result (accepted, duplicate, ignored, rejected, conflict, unauthorized, refused, error).',
       labelNames: ['kind', 'result'],
       registers,
     });
