@@ -105,6 +105,12 @@ export class NaiveWindows implements WindowSource {
           'SELECT pnl, notional FROM trades WHERE strategy = ? AND param_version IS ? AND coalesce(opened_ms, closed_ms) >= ? ORDER BY closed_ms, id',
         )
         .raw(),
+      // The prior's sample (src/sidecar/cusum-prior.ts): the previous run's trades closed before the deploy.
+      priorSample: db
+        .prepare(
+          'SELECT pnl, notional FROM trades WHERE strategy = ? AND param_version IS ? AND coalesce(opened_ms, closed_ms) >= ? AND closed_ms < ? ORDER BY closed_ms, id',
+        )
+        .raw(),
     };
   }
 
@@ -159,7 +165,21 @@ export class NaiveWindows implements WindowSource {
       [number, number | null]
     >;
     const returns = rows.every(([, notional]) => notional !== null && notional > 0);
-    const state = cusumStart();
+    let prior = 1;
+    if (key.previous) {
+      const sample = this.st.priorSample.all(
+        strategy,
+        key.previous.version,
+        Number.isFinite(key.previous.startMs) ? key.previous.startMs : -1e300,
+        key.startMs,
+      ) as Array<[number, number | null]>;
+      const sampleReturns = returns && sample.every(([, notional]) => notional !== null && notional > 0);
+      const p = cusumStart();
+      for (const [pnl, notional] of sample)
+        cusumAdd(p, sampleReturns ? pnl / (notional as number) : pnl, key.minTrades);
+      prior = cusumVarianceInflation(p);
+    }
+    const state = cusumStart(undefined, { priorInflation: prior });
     for (const [pnl, notional] of rows) cusumAdd(state, returns ? pnl / (notional as number) : pnl, key.minTrades);
     const values = cusumValues(state, key.minTrades);
     return (

@@ -204,10 +204,28 @@ test('a 0.5σ fall is still detected: on independent trades about as fast as wit
   assert.ok(regimes.filter(Number.isFinite).length >= 19 && median(regimes) < 600, `regimes: ${regimes.join(' ')}`);
 });
 
-test("a prior inflation holds at the start of a run and fades as the run's own reference grows (worth 200 trades)", () => {
+test("a prior inflation is a floor for the whole run: the run's own larger estimate wins, a smaller one does not", () => {
   const s = cusumStart(CUSUM_SHIFTS, { priorInflation: 5 });
   assert.equal(cusumVarianceInflation(s), 5, 'empty reference: the prior alone');
-  // Independent-looking trades (alternating: negative lag-1 correlation, own ratio 1).
+  // Alternating trades: negative lag-1 correlation, own ratio below 1 (so 1 without a prior).
+  for (let i = 0; i < 3020; i++) cusumAdd(s, i % 2 ? 1 : -1, 20);
+  assert.equal(cusumVarianceInflation(s), 5, 'after 3,000 trades of its own, still the prior');
+  const own = cusumStart();
+  for (let i = 0; i < 3020; i++) cusumAdd(own, i % 2 ? 1 : -1, 20);
+  assert.equal(cusumVarianceInflation(own), 1);
+  // Spells of 20 equal trades: the reference's own ratio is far above a prior of 2 (spells of
+  // m identical trades make it about m), so the prior no longer matters.
+  const blocks = cusumStart(CUSUM_SHIFTS, { priorInflation: 2 });
+  for (let i = 0; i < 1000; i++) cusumAdd(blocks, Math.floor(i / 20) % 2 ? 1 : -1, 20);
+  const plain = cusumStart();
+  for (let i = 0; i < 1000; i++) cusumAdd(plain, Math.floor(i / 20) % 2 ? 1 : -1, 20);
+  assert.ok(cusumVarianceInflation(plain) > 2, `own ratio ${cusumVarianceInflation(plain)}`);
+  assert.equal(cusumVarianceInflation(blocks), cusumVarianceInflation(plain));
+});
+
+test("a prior worth w trades fades as the run's own reference grows: 1 + (prior - 1)·w/(w + n_ref)", () => {
+  const s = cusumStart(CUSUM_SHIFTS, { priorInflation: 5, priorTrades: 200 });
+  assert.equal(cusumVarianceInflation(s), 5, 'empty reference: the prior alone');
   for (let i = 0; i < 320; i++) cusumAdd(s, i % 2 ? 1 : -1, 20);
   // n 320: lag (320 - 20)/3 = 100, reference 220 trades: 1 + 4·200/420.
   assert.equal(s.ref.n, 220);
@@ -215,4 +233,6 @@ test("a prior inflation holds at the start of a run and fades as the run's own r
   assert.equal(cusumVarianceInflation(cusumStart()), 1, 'no prior: 1');
   for (const bad of [0.5, Number.NaN, Number.POSITIVE_INFINITY])
     assert.throws(() => cusumStart(CUSUM_SHIFTS, { priorInflation: bad }), RangeError);
+  for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY])
+    assert.throws(() => cusumStart(CUSUM_SHIFTS, { priorInflation: 2, priorTrades: bad }), RangeError);
 });

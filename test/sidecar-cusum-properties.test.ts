@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import test from 'node:test';
 import type { Statement } from 'better-sqlite3';
 import fc from 'fast-check';
-import { cusumAdd, cusumStart, cusumValues } from '../src/analytics/index.js';
+import { referenceCusum } from './support/cusum-reference.js';
 import { rng } from '../src/demo/market.js';
 import { Ledger } from '../src/ledger/ledger.js';
 import type { TradeReads } from '../src/ledger/trade-reads.js';
@@ -186,29 +186,36 @@ function refresh(w: World, background: boolean, stats: Stats): void {
   w.seen = w.ledger.maxSeq();
 }
 
-/** The definition, from the ledger rows the engine has read. */
+/** The definition (test/support/cusum-reference.ts), from the ledger rows the engine has read. */
 function reference(w: World, s: number) {
   const name = w.names[s];
-  // The run: the active version's trades whose time (opened_at, else closed_at) is at or after its deploy.
-  const [startMs, version] = (w.st.deploys.get(name) as [number, number] | undefined) ?? [-Infinity, null];
-  const rows = (
-    w.st.trades.all(name, w.seen) as Array<[number, string, number, number | null, number, number | null]>
-  ).filter((r) => r[3] === version && r[4] >= startMs);
-  // Returns on notional when every trade of the run carries one (these all do: 100), PnL otherwise.
-  const returns = rows.every((r) => r[5] !== null && r[5] > 0);
-  rows.sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
-  const state = cusumStart();
-  let mismatch = false;
-  for (let i = 0; i < rows.length; i++) {
-    cusumAdd(state, returns ? rows[i][2] / (rows[i][5] as number) : rows[i][2], w.minTrades[s]);
-    if (
+  // The active deploy and the one before it: the latest two in time (ties: the later arrival).
+  const [active, previous] = (w.st.deploys.all(name) as Array<[number, number]>).map(([deployedMs, version]) => ({
+    deployedMs,
+    version,
+  }));
+  const rows = w.st.trades.all(name, w.seen) as Array<[number, string, number, number | null, number, number | null]>;
+  const ref = referenceCusum(
+    rows.map(([closedMs, id, pnl, version, attributedMs, notional]) => ({
+      closedMs,
+      id,
+      pnl,
+      version,
+      attributedMs,
+      notional,
+    })),
+    active,
+    previous,
+    w.minTrades[s],
+  );
+  // Ids of one millisecond that SQL orders otherwise than JavaScript (the runs are folded in JS order).
+  const mismatch = ref.run.some(
+    (t, i) =>
       i > 0 &&
-      rows[i][0] === rows[i - 1][0] &&
-      Buffer.compare(Buffer.from(rows[i - 1][1]), Buffer.from(rows[i][1])) > 0
-    )
-      mismatch = true;
-  }
-  return { values: cusumValues(state, w.minTrades[s]), trades: rows.length, mismatch };
+      t.closedMs === ref.run[i - 1].closedMs &&
+      Buffer.compare(Buffer.from(ref.run[i - 1].id), Buffer.from(t.id)) > 0,
+  );
+  return { values: ref.values, trades: ref.trades, mismatch };
 }
 
 interface Stats {
@@ -297,10 +304,10 @@ function open(base: string, sc: Scenario): World {
     nextId: 0,
     rowsRead: 0,
     st: {
-      // The active deploy: the latest in time (ties: the later arrival).
+      // The active deploy and the one before it: the latest in time (ties: the later arrival).
       deploys: db
         .prepare(
-          'SELECT deployed_ms, version FROM param_deploys WHERE strategy = ? ORDER BY deployed_ms DESC, seq DESC LIMIT 1',
+          'SELECT deployed_ms, version FROM param_deploys WHERE strategy = ? ORDER BY deployed_ms DESC, seq DESC LIMIT 2',
         )
         .raw(),
       trades: db

@@ -5,12 +5,13 @@ import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
-import { addTrade, cusumAdd, cusumStart, cusumValues, empty, type Agg } from '../src/analytics/index.js';
+import { addTrade, empty, type Agg } from '../src/analytics/index.js';
 import { Ledger } from '../src/ledger/ledger.js';
 import type { TradeInput } from '../src/model/trade.js';
 import { runKeyOf } from '../src/sidecar/cusum-runs.js';
 import { HOUR, WINDOWS, WindowEngine } from '../src/sidecar/engine.js';
 import { STRATEGIES, generateLedger, rng } from '../bench/generate.js';
+import { referenceCusum as cusumReference, type ReferenceTrade } from './support/cusum-reference.js';
 import { tempDir } from './support/tmp.js';
 
 const DAY = 24 * HOUR;
@@ -35,32 +36,16 @@ function same(actual: Agg, expected: Agg, what: string): void {
     );
 }
 
-/** The CUSUM reference: the active version's trades from its latest deploy on, sorted in JS, folded by the pure functions. */
+/** The CUSUM reference (test/support/cusum-reference.ts): the run with its prior, sorted in JS, folded by the pure functions. */
 function referenceCusum(ledger: Ledger, strategy: string, minTrades: number) {
   const deploys = ledger.deploys(strategy);
-  const active = deploys[deploys.length - 1];
-  const startMs = active?.deployedMs ?? -Infinity;
-  const version = active?.version ?? null;
   const rows = ledger.raw
     .prepare(
-      'SELECT closed_ms AS closedMs, id, pnl, notional FROM trades WHERE strategy = ? AND param_version IS ? AND coalesce(opened_ms, closed_ms) >= ?',
+      'SELECT closed_ms AS closedMs, id, pnl, notional, param_version AS version, coalesce(opened_ms, closed_ms) AS attributedMs FROM trades WHERE strategy = ?',
     )
-    .all(strategy, version, Number.isFinite(startMs) ? startMs : -1e300) as Array<{
-    closedMs: number;
-    id: string;
-    pnl: number;
-    notional: number | null;
-  }>;
-  // The run reads returns on notional when every trade of it carries one, PnL otherwise.
-  const returns = rows.every((r) => r.notional !== null && r.notional > 0);
-  rows.sort((a, b) => a.closedMs - b.closedMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const state = cusumStart();
-  for (const r of rows) cusumAdd(state, returns ? r.pnl / (r.notional as number) : r.pnl, minTrades);
-  return {
-    key: { version, startMs, deploys: deploys.length, minTrades },
-    values: cusumValues(state, minTrades),
-    trades: rows.length,
-  };
+    .all(strategy) as ReferenceTrade[];
+  const ref = cusumReference(rows, deploys[deploys.length - 1], deploys[deploys.length - 2], minTrades);
+  return { key: runKeyOf(deploys, minTrades), values: ref.values, trades: ref.trades };
 }
 
 function checkAll(engine: WindowEngine, ledger: Ledger, now: number, label: string): void {

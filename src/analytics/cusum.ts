@@ -27,6 +27,10 @@
 //   its variance, at least 1 (cusumVarianceInflation: Bartlett / Newey–West from online
 //   autocovariances, the largest ratio over the bandwidths 10, 20, 40, … up to
 //   L = min(200, n_ref/3)). Independent trades keep f ≈ 1 and nearly today's delays.
+// - Prior (issue 11). No estimate inside a run can know, while its reference holds one or
+//   two spells of a regime, that the next spell is not a fall; the strategy's regimes do not
+//   change at a deploy. So f is at least the inflation of the run the latest deploy ended
+//   (priorInflation; the sidecar computes it from the ledger, src/sidecar/cusum-prior.ts).
 //
 // For each designed shift δ (in σ of PnL per trade) the statistic is the CUSUM of the
 // Gaussian log-likelihood ratio of "mean fell by δσ" against "unchanged":
@@ -66,13 +70,19 @@ export interface CusumOptions {
   /** false: the ratio at the bandwidth L alone, not the largest over 10, 20, 40, …, L */
   lrvMultiScale?: boolean;
   /**
-   * The strategy's inflation measured before this run (e.g. cusumVarianceInflation of the
-   * run a deploy ended): the inflation is at least 1 + (prior - 1)·200/(200 + n_ref), so the
-   * start of a run, where no estimate can see regimes longer than the reference, keeps
-   * what the strategy showed before, and the run's own estimate takes over within a few
-   * hundred trades. Default 1: none.
+   * The strategy's inflation measured before this run (src/sidecar/cusum-prior.ts: the
+   * cusumVarianceInflation of the run the latest deploy ended). The start of a run cannot see
+   * regimes longer than its reference, and a strategy's regimes do not change at a deploy.
+   * Default 1: none.
    */
   priorInflation?: number;
+  /**
+   * How many trades of the reference the prior is worth: the inflation is at least
+   * 1 + (prior - 1)·w/(w + n_ref), so the run's own estimate takes over as it grows. Default
+   * none: the prior is a floor for the whole run (the design; see docs/alerting.md, "The
+   * prior", for why a fading prior was not enough on the demo).
+   */
+  priorTrades?: number;
 }
 
 /**
@@ -84,8 +94,10 @@ export interface LrvState {
   maxLag: number;
   /** compare the bandwidths 10, 20, 40, … below L with L (the design), or L alone */
   multiScale: boolean;
-  /** the inflation carried over from before the run (1: none), worth CUSUM_LRV_MAX_LAG trades */
+  /** the inflation carried over from before the run (1: none) */
   prior: number;
+  /** the trades of reference the prior is worth (null: a floor for the whole run) */
+  priorTrades: number | null;
   pivot: number;
   /** Σ y over the reference */
   sum: number;
@@ -137,6 +149,7 @@ export function cusumStart(shifts: readonly number[] = CUSUM_SHIFTS, opts: Cusum
             maxLag: lrvMaxLag,
             multiScale: opts.lrvMultiScale ?? true,
             prior: priorOf(opts.priorInflation),
+            priorTrades: priorTradesOf(opts.priorTrades),
             pivot: 0,
             sum: 0,
             cross: new Array<number>(lrvMaxLag + 1).fill(0),
@@ -151,6 +164,13 @@ function priorOf(f: number | undefined): number {
   if (f === undefined) return 1;
   if (!(f >= 1 && Number.isFinite(f))) throw new RangeError(`a prior inflation must be a finite number ≥ 1, got ${f}`);
   return f;
+}
+
+function priorTradesOf(w: number | undefined): number | null {
+  if (w === undefined) return null;
+  if (!(w >= 0 && Number.isFinite(w)))
+    throw new RangeError(`a prior's weight must be a finite number of trades ≥ 0, got ${w}`);
+  return w;
 }
 
 /** Folds the reference's next trade (its n-th, from 0) into the autocovariance sums. O(maxLag). */
@@ -215,7 +235,7 @@ export function cusumVarianceInflation(s: CusumState): number {
   const l = s.lrv;
   const n = s.ref.n;
   if (!l) return 1;
-  const prior = 1 + ((l.prior - 1) * l.maxLag) / (l.maxLag + n);
+  const prior = l.priorTrades === null ? l.prior : 1 + ((l.prior - 1) * l.priorTrades) / (l.priorTrades + n);
   const L = n < 2 ? 0 : lrvBandwidth(l.maxLag, n);
   if (L < 1) return prior;
   const g = lrvAutocovariances(l, n, L);

@@ -7,11 +7,10 @@
 // newest checkpoint before it (a copy of the state kept every CHECKPOINT_EVERY trades) and
 // re-reads only the trades after that checkpoint, with one indexed range query. A new deploy
 // (also one that re-activates an old version) or another minimum sample starts a new run,
-// read from the ledger in full.
+// read from the ledger in full, together with the run the deploy ended, whose inflation is
+// the new run's prior (src/sidecar/cusum-prior.ts).
 import {
-  CUSUM_SHIFTS,
   cusumAdd,
-  cusumStart,
   cusumValues,
   cusumVarianceInflation,
   inTradeOrder,
@@ -19,6 +18,17 @@ import {
   type CusumState,
   type TradeKey,
 } from '../analytics/index.js';
+import {
+  inPrior,
+  previousRunOf,
+  priorAdd,
+  priorStart,
+  priorValues,
+  statesWithPrior,
+  type PreviousRun,
+  type PriorFold,
+} from './cusum-prior.js';
+import { isState, isSavedPrior } from './cusum-saved.js';
 
 /** What identifies a run: a change of any field starts a new one. */
 export interface RunKey {
@@ -30,6 +40,8 @@ export interface RunKey {
   deploys: number;
   /** cusum_min_trades of the strategy */
   minTrades: number;
+  /** the run the latest deploy ended, whose inflation is this run's prior (absent: no deploy, no prior) */
+  previous?: PreviousRun;
 }
 
 /** The run key of a strategy from its deploys (in time order, the active one last) and its cusum_min_trades. */
@@ -40,6 +52,7 @@ export function runKeyOf(deploys: ReadonlyArray<{ deployedMs: number; version: n
     startMs: active?.deployedMs ?? -Infinity,
     deploys: deploys.length,
     minTrades,
+    previous: previousRunOf(deploys),
   };
 }
 
@@ -77,7 +90,7 @@ export interface CusumReading {
   trades: number;
   /** what the statistic reads per trade */
   outcome: Outcome;
-  /** the run's long-run variance over its short-run variance (≥ 1): drift divides its z by its root */
+  /** the run's long-run variance over its short-run variance (≥ 1, at least the prior): drift divides its z by its root */
   inflation: number;
 }
 
@@ -103,7 +116,12 @@ interface Run {
   checkpoints: Checkpoint[];
   /** The earliest trade that arrived out of order since the last read, if any. */
   late?: TradeKey;
+  /** The prior's sample being folded, until the run's first trade (then the states get their priors). */
+  pending?: PriorFold;
 }
+
+/** A late trade of the prior's sample: the whole run is read again. */
+const BEFORE_ALL: TradeKey = { closedMs: -Infinity, id: '' };
 
 /** What the state file keeps of a run (JSON: numbers round-trip exactly). */
 export interface SavedRun {
@@ -112,6 +130,10 @@ export interface SavedRun {
   state: CusumState;
   last: TradeKey;
   rstate?: CusumState;
+  /** the priors the states were started with (PnL, returns): runs saved without it are read again */
+  prior: [pnl: number, returns: number];
+  /** the run the latest deploy ended (version, deployed_at; null: none) */
+  previous: [version: number | null, startMs: number | null] | null;
 }
 
 export class CusumRuns {
@@ -134,8 +156,17 @@ export class CusumRuns {
   /** A trade the engine read, in whatever order it arrived. */
   add(strategy: string, t: RunTrade): void {
     const run = this.runs.get(strategy);
-    if (!run || !inRun(run.key, t.version, t.openedMs, t.closedMs)) return;
+    if (!run) return;
     const { closedMs, id } = t;
+    if (!inRun(run.key, t.version, t.openedMs, t.closedMs)) {
+      if (!inPrior(run.key.previous, run.key.startMs, t.version, t.openedMs, closedMs)) return;
+      // The prior's sample, in order while the run has no trade yet (a start reading every
+      // trade); any other arrival changes the prior of every trade folded: read it all again.
+      if (run.late === undefined && run.pending && keyAfter(closedMs, id, run.pending.last))
+        priorAdd(run.pending, t, run.key.minTrades);
+      else run.late = BEFORE_ALL;
+      return;
+    }
     if (run.late === undefined && keyAfter(closedMs, id, run.last)) fold(run, t);
     else if (run.late === undefined || keyAfter(run.late.closedMs, run.late.id, { closedMs, id }))
       run.late = { closedMs, id };
@@ -147,6 +178,7 @@ export class CusumRuns {
     let run = this.runs.get(strategy);
     if (!run || !sameRun(run.key, key)) run = this.rebuild(strategy, newRun(key));
     else if (run.late) run = this.resume(strategy, run, run.late);
+    settle(run);
     const state = run.rstate ?? run.state;
     const values = cusumValues(state, key.minTrades);
     return (
@@ -166,17 +198,24 @@ export class CusumRuns {
     // UTF-16 units, which differ for a few astral characters.
     let group: RunTrade[] = [];
     const flush = () => {
-      for (const t of group.length > 1 ? inTradeOrder(group) : group)
+      for (const t of group.length > 1 ? inTradeOrder(group) : group) {
         if (keyAfter(t.closedMs, t.id, from) && inRun(run.key, t.version, t.openedMs, t.closedMs)) fold(run, t);
+        else if (run.pending && inPrior(run.key.previous, run.key.startMs, t.version, t.openedMs, t.closedMs))
+          priorAdd(run.pending, t, run.key.minTrades);
+      }
       group = [];
     };
-    // A trade of the run closed at or after the deploy (closed_at >= its attributed time).
-    const afterMs = Math.max(run.key.startMs - 1, Number.isFinite(from.closedMs) ? from.closedMs - 1 : -Infinity);
+    // A trade of the run closed at or after the deploy (closed_at >= its attributed time); a
+    // new run reads from the previous deploy on, for its prior.
+    const afterMs = run.pending
+      ? (run.key.previous?.startMs ?? -Infinity) - 1
+      : Math.max(run.key.startMs - 1, Number.isFinite(from.closedMs) ? from.closedMs - 1 : -Infinity);
     for (const t of this.readRun(strategy, afterMs)) {
       if (group.length && t.closedMs !== group[0].closedMs) flush();
       group.push(t);
     }
     flush();
+    settle(run);
     run.late = undefined;
     this.runs.set(strategy, run);
     this.changed = true;
@@ -202,7 +241,7 @@ export class CusumRuns {
   save(): SavedRun[] {
     const out: SavedRun[] = [];
     for (const [strategy, run] of this.runs)
-      if (run.late === undefined && run.state.n > 0)
+      if (run.late === undefined && run.pending === undefined && run.state.n > 0)
         out.push({
           strategy,
           key: [
@@ -214,6 +253,10 @@ export class CusumRuns {
           state: run.state,
           last: run.last,
           ...(run.rstate ? { rstate: run.rstate } : {}),
+          prior: [run.state.lrv?.prior ?? 1, run.rstate?.lrv?.prior ?? run.state.lrv?.prior ?? 1],
+          previous: run.key.previous
+            ? [run.key.previous.version, Number.isFinite(run.key.previous.startMs) ? run.key.previous.startMs : null]
+            : null,
         });
     this.changed = false;
     return out;
@@ -223,7 +266,6 @@ export class CusumRuns {
   restore(saved: unknown): void {
     this.runs.clear();
     if (!Array.isArray(saved)) return;
-    const fresh = cusumStart();
     for (const s of saved as SavedRun[]) {
       if (
         typeof s?.strategy !== 'string' ||
@@ -232,14 +274,9 @@ export class CusumRuns {
         (s.rstate !== undefined && !isState(s.rstate)) ||
         !isState(s.state) ||
         typeof s.last?.id !== 'string' ||
-        typeof s.last.closedMs !== 'number'
-      )
-        continue;
-      // A state of other designed shifts, lag or scale (another release) is rebuilt rather than continued.
-      if (
-        s.state.shifts.join() !== CUSUM_SHIFTS.join() ||
-        s.state.maxLag !== fresh.maxLag ||
-        s.state.alpha !== fresh.alpha
+        typeof s.last.closedMs !== 'number' ||
+        // Saved before the prior was carried (or tampered with): the states' priors must be the saved ones.
+        !isSavedPrior(s.prior, s.previous, s.state, s.rstate)
       )
         continue;
       const [startMs, deploys, minTrades, version] = s.key;
@@ -251,7 +288,13 @@ export class CusumRuns {
       )
         continue;
       this.runs.set(s.strategy, {
-        key: { version, startMs: startMs ?? -Infinity, deploys, minTrades },
+        key: {
+          version,
+          startMs: startMs ?? -Infinity,
+          deploys,
+          minTrades,
+          ...(s.previous ? { previous: { version: s.previous[0], startMs: s.previous[1] ?? -Infinity } } : {}),
+        },
         state: s.state,
         rstate: s.rstate,
         last: s.last,
@@ -273,14 +316,24 @@ export class CusumRuns {
 function newRun(key: RunKey): Run {
   return {
     key: { ...key },
-    state: cusumStart(),
-    rstate: cusumStart(),
+    ...statesWithPrior({ pnl: 1, returns: 1 }),
     last: { closedMs: -Infinity, id: '' },
     checkpoints: [],
+    ...(key.previous ? { pending: priorStart() } : {}),
   };
 }
 
+/** Gives a run without trades yet the priors of the sample folded so far. */
+function settle(run: Run): void {
+  if (!run.pending) return;
+  const states = statesWithPrior(priorValues(run.pending));
+  run.state = states.state;
+  run.rstate = states.rstate;
+  run.pending = undefined;
+}
+
 function fold(run: Run, t: RunTrade): void {
+  settle(run);
   if (run.rstate) {
     if (t.notional !== null && t.notional > 0) cusumAdd(run.rstate, t.pnl / t.notional, run.key.minTrades);
     else run.rstate = undefined;
@@ -295,49 +348,4 @@ function fold(run: Run, t: RunTrade): void {
     });
     if (run.checkpoints.length > CHECKPOINTS) run.checkpoints.shift();
   }
-}
-
-function isState(s: unknown): s is CusumState {
-  const c = s as CusumState;
-  const finite = (x: unknown) => typeof x === 'number' && Number.isFinite(x);
-  // The long-run scale's sums (issue 11) must be there, of this release's size: a state saved
-  // before them has none and would be continued with the per-trade scale, so it is rebuilt.
-  const l = c?.lrv;
-  const fresh = cusumStart().lrv;
-  const maxLag = fresh?.maxLag;
-  return (
-    finite(c?.n) &&
-    Array.isArray(c.lagged) &&
-    c.lagged.every(finite) &&
-    Array.isArray(c.llr) &&
-    c.llr.every(finite) &&
-    Array.isArray(c.shifts) &&
-    c.llr.length === c.shifts.length &&
-    finite(c.ref?.n) &&
-    finite(c.ref?.mean) &&
-    finite(c.ref?.m2) &&
-    finite(c.maxLag) &&
-    finite(c.alpha) &&
-    (c.ew === undefined || (finite(c.ew.mean) && finite(c.ew.variance))) &&
-    typeof l === 'object' &&
-    l !== null &&
-    fresh !== undefined &&
-    l.maxLag === maxLag &&
-    l.multiScale === fresh.multiScale &&
-    finite(l.prior) &&
-    l.prior >= 1 &&
-    finite(l.pivot) &&
-    finite(l.sum) &&
-    Array.isArray(l.cross) &&
-    l.cross.length === maxLag + 1 &&
-    l.cross.every(finite) &&
-    Array.isArray(l.head) &&
-    l.head.length <= maxLag &&
-    l.head.every(finite) &&
-    Array.isArray(l.tail) &&
-    l.tail.length <= maxLag &&
-    l.tail.every(finite) &&
-    l.head.length === Math.min(maxLag, c.ref.n) &&
-    l.tail.length === Math.min(maxLag, c.ref.n)
-  );
 }
