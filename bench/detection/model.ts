@@ -363,7 +363,7 @@ function garch(pr: Profile, rng: Rng): (ms: number) => number {
 }
 
 /** A standardized Student t, ν = 3 (infinite kurtosis): the fat-tail stress. */
-const STUDENT_T3: Noise = {
+export const STUDENT_T3: Noise = {
   name: 'Student t(ν=3)',
   density: (x) => Math.sqrt(3) * tDensity(Math.sqrt(3) * x, 3),
   sample: (rng) => rng.studentT(3) / Math.sqrt(3),

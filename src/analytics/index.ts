@@ -6,3 +6,4 @@ export * from './drift.js';
 export * from './ttest.js';
 export * from './buckets.js';
 export * from './cusum.js';
+export * from './msprt.js';

@@ -161,7 +161,15 @@ function snapshots(ledger: Ledger) {
   const engine = new WindowEngine(ledger, { runKey: cusumRunKeys(ledger, thresholds) });
   const now = Date.now();
   engine.refresh(now);
-  return { now, snaps: snapshot(engine, ledger, now, { keepVersions: 1000, thresholds, stoppedExperiments: true }) };
+  return {
+    now,
+    snaps: snapshot(engine, ledger, now, {
+      keepVersions: 1000,
+      thresholds,
+      stoppedExperiments: true,
+      fixedSample: true,
+    }),
+  };
 }
 
 export function experimentsList(opts: ReadOpts): void {
@@ -180,6 +188,7 @@ export function experimentsList(opts: ReadOpts): void {
           winner: e.winner,
           variants: Object.fromEntries(Object.entries(e.variants).map(([k, n]) => [k, versionLabel(n)])),
           allocation: e.allocation,
+          plannedTradesPerArm: e.plannedTrades,
         })),
       );
     if (!list.length) return print(`no experiments${strategy ? ` for ${strategy}` : ''}`);
@@ -189,7 +198,7 @@ export function experimentsList(opts: ReadOpts): void {
           e.variants,
         )
           .map(([k, n]) => `${k}=${versionLabel(n)}`)
-          .join(' ')}`,
+          .join(' ')}${e.plannedTrades === null ? '' : `  planned ${e.plannedTrades} trades per arm`}`,
       );
   });
 }
@@ -217,10 +226,10 @@ export function experimentsShow(name: string, opts: ReadOpts): void {
     const hits = snaps.flatMap((s) =>
       s.experiments
         .filter((e) => e.name === name && (!strategy || s.strategy === strategy))
-        .map((e) => ({ strategy: s.strategy, e })),
+        .map((e) => ({ strategy: s.strategy, e, alpha: s.thresholds.experiment_p_value })),
     );
     if (!hits.length) throw unknownExperiment(ledger, name, strategy);
-    for (const { strategy: st, e } of hits)
+    for (const { strategy: st, e, alpha } of hits)
       print({
         strategy: st,
         experiment: e.name,
@@ -229,7 +238,7 @@ export function experimentsShow(name: string, opts: ReadOpts): void {
         variants: Object.fromEntries(
           e.variants.map((v) => [v.variant, { param_version: versionLabel(v.version), ...v.stats }]),
         ),
-        tests: experimentTestsJson(e.tests),
+        ...experimentTestsJson(e, alpha),
       });
   });
 }

@@ -30,6 +30,7 @@ import type {
   DeployMeta,
   DeployResult,
   ExperimentInfo,
+  ExperimentTrade,
   InsertResult,
   LedgerOptions,
   TradeRow,
@@ -374,6 +375,7 @@ export class Ledger {
     variants: Record<string, ParamSet>,
     allocation: Record<string, number>,
     nowMs: number,
+    plannedTrades: number | null = null,
   ): ExperimentInfo {
     return this.write('starting an experiment', () => {
       this.ensureStrategy(strategy, nowMs);
@@ -392,7 +394,14 @@ export class Ledger {
       const versions: Record<string, number> = {};
       for (const [variant, params] of Object.entries(variants))
         versions[variant] = this.upsertVersion(strategy, params, nowMs).version;
-      this.st.insertExperiment.run(strategy, name, JSON.stringify(versions), JSON.stringify(allocation), nowMs);
+      this.st.insertExperiment.run(
+        strategy,
+        name,
+        JSON.stringify(versions),
+        JSON.stringify(allocation),
+        nowMs,
+        plannedTrades,
+      );
       return {
         strategy,
         name,
@@ -402,6 +411,7 @@ export class Ledger {
         stoppedMs: null,
         outcome: null,
         winner: null,
+        plannedTrades,
       };
     });
   }
@@ -477,6 +487,25 @@ export class Ledger {
       ) as RawExperiment[];
       return rows.map(experimentFromRow);
     });
+  }
+
+  /**
+   * The first `n` trades of each arm of an experiment, in arrival order (seq): a trade that
+   * arrives later never changes them, so a fixed-sample test read on them is read once.
+   */
+  firstVariantTrades(strategy: string, experiment: string, n: number): ExperimentTrade[] {
+    return this.read(
+      'reading an experiment sample',
+      () => this.st.firstVariantTrades.all(strategy, experiment, n) as ExperimentTrade[],
+    );
+  }
+
+  /** An experiment's trades after `afterSeq`, in arrival order, at most `limit`. */
+  experimentTradesAfter(strategy: string, experiment: string, afterSeq: number, limit: number): ExperimentTrade[] {
+    return this.read(
+      'reading an experiment',
+      () => this.st.experimentTradesAfter.all(strategy, experiment, afterSeq, limit) as ExperimentTrade[],
+    );
   }
 
   /** Per strategy, how many deploys have re-attributed stored trades: the sidecar rebuilds per-version series when it moves. */

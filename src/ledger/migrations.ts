@@ -118,6 +118,16 @@ export const MIGRATIONS: Migration[] = [
       CREATE UNIQUE INDEX experiments_one_running ON experiments(strategy) WHERE stopped_ms IS NULL;
     `,
   },
+  {
+    version: 3,
+    name: 'planned trades per experiment arm',
+    // A sample size declared up front (POST /v1/experiments planned_trades_per_arm): the
+    // fixed-sample Welch test is then read once, on the first that many trades of each arm.
+    // NULL: none declared (every experiment before this migration).
+    sql: `
+      ALTER TABLE experiments ADD COLUMN planned_trades INTEGER CHECK (planned_trades IS NULL OR planned_trades >= 2);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -11,6 +11,7 @@ export interface RawExperiment {
   stopped_ms: number | null;
   outcome: string | null;
   winner: string | null;
+  planned_trades: number | null;
 }
 
 export function experimentFromRow(r: RawExperiment): ExperimentInfo {
@@ -23,6 +24,7 @@ export function experimentFromRow(r: RawExperiment): ExperimentInfo {
     stoppedMs: r.stopped_ms,
     outcome: r.outcome,
     winner: r.winner,
+    plannedTrades: r.planned_trades ?? null,
   };
 }
 

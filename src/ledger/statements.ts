@@ -40,6 +40,8 @@ export type StatementName =
   | 'deploys'
   | 'allExperiments'
   | 'experimentsOf'
+  | 'firstVariantTrades'
+  | 'experimentTradesAfter'
   | 'strategies'
   | 'heartbeats';
 
@@ -87,7 +89,7 @@ export function prepareStatements(db: Database.Database): Record<StatementName, 
     ),
     experiment: db.prepare('SELECT * FROM experiments WHERE strategy = ? AND name = ?'),
     insertExperiment: db.prepare(
-      'INSERT INTO experiments (strategy, name, variants, allocation, started_ms) VALUES (?, ?, ?, ?, ?)',
+      'INSERT INTO experiments (strategy, name, variants, allocation, started_ms, planned_trades) VALUES (?, ?, ?, ?, ?, ?)',
     ),
     stopExperiment: db.prepare(
       'UPDATE experiments SET stopped_ms = ?, outcome = ?, winner = ? WHERE strategy = ? AND name = ? AND stopped_ms IS NULL',
@@ -106,6 +108,14 @@ export function prepareStatements(db: Database.Database): Record<StatementName, 
       FROM param_deploys d JOIN param_versions v USING (strategy, version) WHERE d.strategy = ? ORDER BY ${DEPLOY_ORDER}`),
     allExperiments: db.prepare('SELECT * FROM experiments ORDER BY strategy, started_ms'),
     experimentsOf: db.prepare('SELECT * FROM experiments WHERE strategy = ? ORDER BY started_ms'),
+    // The first n trades of each arm in arrival order: what the fixed-sample test reads once.
+    firstVariantTrades: db.prepare(`SELECT seq, variant, pnl, fees, notional FROM (
+        SELECT seq, variant, pnl, fees, notional, row_number() OVER (PARTITION BY variant ORDER BY seq) AS k
+        FROM trades WHERE strategy = ? AND experiment = ?)
+      WHERE k <= ? ORDER BY variant, seq`),
+    // An experiment's trades after a seq: the fold of the always-valid test's running minimum.
+    experimentTradesAfter: db.prepare(`SELECT seq, variant, pnl, fees, notional FROM trades
+      WHERE strategy = ? AND experiment = ? AND seq > ? ORDER BY seq LIMIT ?`),
     strategies: db.prepare('SELECT name FROM strategies ORDER BY name').pluck(),
     heartbeats: db.prepare('SELECT strategy, last_ms AS lastMs, beats FROM heartbeats'),
   };

@@ -69,6 +69,17 @@ export interface ExperimentInfo {
   stoppedMs: number | null;
   outcome: string | null;
   winner: string | null;
+  /** Trades per arm declared up front for the fixed-sample test; null when none was. */
+  plannedTrades: number | null;
+}
+
+/** One trade of an experiment as its tests read it. */
+export interface ExperimentTrade {
+  seq: number;
+  variant: string;
+  pnl: number;
+  fees: number;
+  notional: number | null;
 }
 
 export interface DeployMeta {

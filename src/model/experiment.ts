@@ -79,14 +79,35 @@ export function resolveVariants(
 /** Each variant is exported as its own series (per stat): a bound keeps an experiment from exploding cardinality. */
 export const MAX_VARIANTS = 16;
 
-/** Checks an experiment definition: names, a "control" variant, parameter sets or version labels, weights. */
+/** The largest planned sample: far beyond any experiment, small enough to stay an exact integer in SQLite and JSON. */
+export const MAX_PLANNED_TRADES = 1e9;
+
+/**
+ * Checks an experiment definition: names, a "control" variant, parameter sets or version
+ * labels, weights, and the optional planned number of trades per arm (an integer ≥ 2: the
+ * fixed-sample Welch test needs two trades per arm), for the fixed-sample test read once.
+ */
 export function validateExperiment(
   name: unknown,
   variants: unknown,
   allocation: unknown,
-): { variants: Record<string, VariantSpec>; allocation: Record<string, number> } {
+  plannedTrades?: unknown,
+): { variants: Record<string, VariantSpec>; allocation: Record<string, number>; plannedTrades: number | null } {
   const details: ErrorDetail[] = [];
   checkName(name, 'name', details);
+  if (
+    plannedTrades !== undefined &&
+    plannedTrades !== null &&
+    !(
+      Number.isInteger(plannedTrades) &&
+      (plannedTrades as number) >= 2 &&
+      (plannedTrades as number) <= MAX_PLANNED_TRADES
+    )
+  )
+    details.push({
+      path: 'planned_trades_per_arm',
+      message: `must be an integer from 2 to ${MAX_PLANNED_TRADES} (trades per arm at which the fixed-sample test is read), or absent`,
+    });
   const out: Record<string, VariantSpec> = {};
   if (!isPlainObject(variants) || Object.keys(variants).length < 2) {
     details.push({ path: 'variants', message: 'must be an object with at least two variants, one named "control"' });
@@ -128,7 +149,7 @@ export function validateExperiment(
     throw new ValidationError('invalid experiment', [
       { path: 'allocation', message: 'at least one weight must be > 0' },
     ]);
-  return { variants: out, allocation: weights };
+  return { variants: out, allocation: weights, plannedTrades: (plannedTrades as number | null | undefined) ?? null };
 }
 
 /** What a stop may carry, from the SDK or the HTTP API: an outcome note and the winning variant. */

@@ -30,6 +30,8 @@ export class SidecarMetrics {
   private readonly drift: G;
   private readonly regression: G;
   private readonly pValue: G;
+  private readonly diffLower: G;
+  private readonly diffUpper: G;
   private readonly cusum: G;
   private readonly cusumRunStart: G;
   private readonly threshold: G;
@@ -88,10 +90,19 @@ export class SidecarMetrics {
     });
     this.pValue = new Gauge({
       name: 'edgewatch_experiment_p_value',
-      help: 'Welch t-test, two-sided, of a variant against control. Absent under the minimum sample.',
+      help: 'Always-valid p-value (mixture SPRT) of a variant against control, valid however often it is read; multiplied by the number of candidate arms (Bonferroni). Absent under experiment_min_trades per arm.',
       labelNames: ['strategy', 'experiment', 'variant'],
       registers,
     });
+    const bound = (side: string) =>
+      new Gauge({
+        name: `edgewatch_experiment_difference_${side}`,
+        help: `${side === 'lower' ? 'Lower' : 'Upper'} bound of mean(variant) - mean(control) per trade (PnL, or return on notional: label outcome): confidence sequence at 1 − experiment_p_value for all arms together, valid however often it is read. Absent under experiment_min_trades per arm.`,
+        labelNames: ['strategy', 'experiment', 'variant', 'outcome'],
+        registers,
+      });
+    this.diffLower = bound('lower');
+    this.diffUpper = bound('upper');
     this.cusum = new Gauge({
       name: 'edgewatch_cusum_statistic',
       help: 'Evidence (nats, log-likelihood ratio) that PnL per trade fell by `shift` standard deviations since the latest parameter deploy: self-starting CUSUM. Absent under the minimum sample.',
@@ -160,6 +171,8 @@ export class SidecarMetrics {
       this.drift,
       this.regression,
       this.pValue,
+      this.diffLower,
+      this.diffUpper,
       this.cusum,
       this.threshold,
       this.lastTrade,
@@ -189,7 +202,12 @@ export class SidecarMetrics {
       for (const e of s.experiments) {
         for (const v of e.variants)
           setStats(this.experiment, v.stats, { strategy, experiment: e.name, variant: v.variant });
-        for (const t of e.tests) this.pValue.set({ strategy, experiment: e.name, variant: t.variant }, t.result.pValue);
+        for (const t of e.tests) {
+          const labels = { strategy, experiment: e.name, variant: t.variant };
+          this.pValue.set(labels, t.result.pValue);
+          this.diffLower.set({ ...labels, outcome: t.outcome }, t.result.lower);
+          this.diffUpper.set({ ...labels, outcome: t.outcome }, t.result.upper);
+        }
       }
       for (const [name, value] of Object.entries(s.thresholds)) this.threshold.set({ strategy, name }, value);
       if (s.lastTradeMs !== undefined) this.lastTrade.set({ strategy }, s.lastTradeMs / 1000);

@@ -4,6 +4,9 @@
 import { sampleVariance, type Agg, type WindowStats } from '../analytics/index.js';
 import { versionLabel } from '../model/names.js';
 import type { WindowName } from './engine.js';
+import { fixedJson, testJson } from './experiment-tests.js';
+import { experimentAdvice, renderExperiments } from './report-experiments.js';
+import { cell, fmt, fmtP } from './report-format.js';
 import type { StrategySnapshot } from './snapshot.js';
 
 export interface Report {
@@ -39,13 +42,21 @@ export interface Report {
     running: boolean;
     winner: string | null;
     /**
-     * Whether the smallest p-value of the variants against control is under p_threshold: a
-     * winner named at p = 0.69 is a choice, not evidence. null: no test (under the minimum sample).
+     * Whether the smallest always-valid p-value of the variants against control is under
+     * p_threshold: a winner named at p = 0.69 is a choice, not evidence. null: no test (under
+     * the minimum sample).
      */
     significant: boolean | null;
     p_threshold: number;
+    /** Candidate arms: p-values are multiplied by it, bounds are at level p_threshold / arms (Bonferroni). */
+    arms: number;
+    /** Confidence of the bounds, for all arms together: 1 − p_threshold. */
+    confidence: number;
     variants: Array<{ variant: string; param_version: string } & WindowStats>;
-    tests: Array<{ variant: string; t: number; df: number; p_value: number }>;
+    /** Always valid (mSPRT): p-value and confidence sequence of mean(variant) − mean(control), per trade. */
+    tests: Array<ReturnType<typeof testJson>>;
+    /** The fixed-sample Welch test, read once at the planned trades per arm; null when no size was declared. */
+    fixed_sample: ReturnType<typeof fixedJson>;
   }>;
   recommendations: string[];
 }
@@ -99,21 +110,7 @@ export function buildReport(s: StrategySnapshot, window: WindowName, nowMs: numb
     recs.push(
       `Drawdown over the last 24h is ${fmt(dd, 2)}, above the ${th.max_drawdown} threshold: consider reducing size.`,
     );
-  for (const e of s.experiments) {
-    if (e.stoppedMs !== null) continue;
-    const best = [...e.tests].sort((x, y) => x.result.pValue - y.result.pValue)[0];
-    if (best && best.result.pValue < th.experiment_p_value) {
-      const better = best.result.t > 0 ? 'better' : 'worse';
-      recs.push(
-        `experiment ${e.name}: ${best.variant} ${better} than control, p = ${fmtP(best.result.pValue)}: conclude it.`,
-      );
-    } else {
-      const n = Math.min(...e.variants.map((v) => v.agg.n));
-      recs.push(
-        `experiment ${e.name}: no decision yet (${best ? `p = ${fmtP(best.result.pValue)}` : `fewer than ${th.experiment_min_trades} trades per variant`}, smallest variant ${n} trades): keep it running.`,
-      );
-    }
-  }
+  for (const e of s.experiments) if (e.stoppedMs === null) recs.push(...experimentAdvice(e, th));
   // Like TradingNoRecentTrades: against the same hour of the previous day, not the week's average.
   if (s.windows['1h'].agg.n === 0 && s.sameHourYesterday >= th.no_trades_expected)
     recs.push(
@@ -158,8 +155,11 @@ export function buildReport(s: StrategySnapshot, window: WindowName, nowMs: numb
       winner: e.winner,
       significant: e.tests.length ? Math.min(...e.tests.map((t) => t.result.pValue)) < th.experiment_p_value : null,
       p_threshold: th.experiment_p_value,
+      arms: e.arms,
+      confidence: 1 - th.experiment_p_value,
       variants: e.variants.map((v) => ({ variant: v.variant, param_version: versionLabel(v.version), ...v.stats })),
-      tests: e.tests.map((t) => ({ variant: t.variant, t: t.result.t, df: t.result.df, p_value: t.result.pValue })),
+      tests: e.tests.map(testJson),
+      fixed_sample: fixedJson(e.plannedTrades, e.fixed),
     })),
     recommendations: recs,
   };
@@ -236,53 +236,10 @@ export function renderMarkdown(r: Report): string {
     lines.push(
       `| ${v.param_version}${v.active ? ' (active)' : ''} | ${v.trades} | ${cell(v.win_ratio)} | ${cell(v.pnl_per_trade)} | ${v.ranked ? cell(v.pnl_per_trade_lower_95) : 'too few to rank'} | ${cell(v.net_pnl)} | ${cell(v.max_drawdown)} | ${v.straddling_trades} |`,
     );
-  if (r.experiments.length) {
-    lines.push('', '## Experiments', '');
-    for (const e of r.experiments) {
-      lines.push(
-        `### ${e.name} (${e.running ? 'running' : `stopped${e.winner ? `, winner ${e.winner}` : ''}`}${evidence(e)})`,
-        '',
-        '| variant | version | trades | win ratio | PnL/trade |',
-        '|---|---|---|---|---|',
-      );
-      for (const v of e.variants)
-        lines.push(
-          `| ${v.variant} | ${v.param_version} | ${v.trades} | ${cell(v.win_ratio)} | ${cell(v.pnl_per_trade)} |`,
-        );
-      for (const t of e.tests)
-        lines.push('', `${t.variant} vs control: t = ${fmt(t.t, 2)}, df = ${fmt(t.df, 1)}, p = ${fmtP(t.p_value)}`);
-      lines.push('');
-    }
-  }
+  lines.push(...renderExperiments(r.experiments));
   return lines.join('\n') + '\n';
-}
-
-/** How strong the evidence behind an experiment's state is: a stopped one names its winner, but the test decides. */
-function evidence(e: Report['experiments'][number]): string {
-  const p = e.tests.length ? Math.min(...e.tests.map((t) => t.p_value)) : undefined;
-  if (p === undefined) return e.running ? '' : ', no test: too few trades per variant';
-  if (e.significant) return e.running ? '' : `, significant: p = ${fmtP(p)} < ${e.p_threshold}`;
-  return `, not significant: p = ${fmtP(p)}, needs < ${e.p_threshold}`;
-}
-
-// ASCII '-' for negative numbers everywhere (JSON recommendations and Markdown alike), so the
-// report can be grepped and parsed; a Unicode minus in some cells and not others was both.
-function fmt(x: number | undefined | null, digits: number): string {
-  if (x === undefined || x === null) return '–';
-  if (!Number.isFinite(x)) return x > 0 ? '+Inf' : '-Inf';
-  return x.toFixed(digits);
-}
-
-function fmtP(p: number): string {
-  return p < 0.001 ? p.toExponential(1) : p.toFixed(3);
 }
 
 function pct(x: number | undefined): string {
   return x === undefined ? '–' : `${(x * 100).toFixed(1)}%`;
-}
-
-function cell(x: number | undefined | null): string {
-  if (x === undefined || x === null) return '–';
-  if (!Number.isFinite(x)) return x > 0 ? '+Inf' : '-Inf';
-  return Number.isInteger(x) ? String(x) : x.toFixed(4);
 }

@@ -5,17 +5,22 @@ import {
   comparable,
   drift,
   empty,
-  welchTTest,
   welchZ,
   windowStats,
   type Agg,
   type Drift,
-  type WelchResult,
   type WindowStats,
 } from '../analytics/index.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { runKeyOf, type CusumReading, type RunKey } from './cusum-runs.js';
 import { WINDOWS, type WindowEngine, type WindowName } from './engine.js';
+import {
+  alwaysValidTests,
+  candidateArms,
+  fixedSampleTests,
+  type ExperimentTest,
+  type FixedSampleTest,
+} from './experiment-tests.js';
 import { thresholdsFor, type ThresholdConfig, type Thresholds } from './thresholds.js';
 
 export interface VersionSnapshot {
@@ -32,8 +37,14 @@ export interface ExperimentSnapshot {
   stoppedMs: number | null;
   winner: string | null;
   variants: Array<{ variant: string; version: number; agg: Agg; stats: WindowStats }>;
-  /** Each non-control variant against control (Welch t-test, two-sided), when both have the minimum sample. */
-  tests: Array<{ variant: string; result: WelchResult; outcome: 'return' | 'pnl' }>;
+  /** Candidate arms (variants but control): the Bonferroni factor of the tests. */
+  arms: number;
+  /** Each non-control variant against control (always-valid mSPRT), when both have the minimum sample. */
+  tests: ExperimentTest[];
+  /** Trades per arm declared up front, or null. */
+  plannedTrades: number | null;
+  /** The fixed-sample Welch tests at the planned size (with SnapshotOptions.fixedSample and a planned size). */
+  fixed?: FixedSampleTest[];
 }
 
 export interface StrategySnapshot {
@@ -66,6 +77,8 @@ export interface SnapshotOptions {
   thresholds: ThresholdConfig;
   /** Also include stopped experiments (the report does; /metrics shows running ones). */
   stoppedExperiments?: boolean;
+  /** Also read the fixed-sample tests of experiments with a planned size (the report and the API; not /metrics). */
+  fixedSample?: boolean;
 }
 
 /** The CUSUM run key of each strategy, as snapshot() reads it: for WindowEngine's `runKey` option. */
@@ -197,22 +210,26 @@ function strategySnapshot(
       const agg = vt.get(variant) ?? empty();
       return { variant, version, agg, stats: windowStats(agg) };
     });
-    const control = vt.get('control');
-    const tests: ExperimentSnapshot['tests'] = [];
-    for (const v of variants) {
-      if (v.variant === 'control' || !control) continue;
-      if (control.n < thresholds.experiment_min_trades || v.agg.n < thresholds.experiment_min_trades) continue;
-      const cmp = comparable(v.agg, control);
-      const result = welchTTest(cmp.a, cmp.b);
-      if (result) tests.push({ variant: v.variant, result, outcome: cmp.outcome });
-    }
+    const arms = candidateArms(exp.variants);
+    const planned = exp.plannedTrades;
     snap.experiments.push({
       name: exp.name,
       startedMs: exp.startedMs,
       stoppedMs: exp.stoppedMs,
       winner: exp.winner,
       variants,
-      tests,
+      arms,
+      tests: alwaysValidTests(variants, vt.get('control'), arms, thresholds),
+      plannedTrades: planned,
+      fixed:
+        opts.fixedSample && planned !== null
+          ? fixedSampleTests(
+              ledger.firstVariantTrades(strategy, exp.name, planned),
+              Object.keys(exp.variants),
+              planned,
+              arms,
+            )
+          : undefined,
     });
   }
   return snap;

@@ -19,6 +19,10 @@ export const DEFAULT_THRESHOLDS = {
   cusum_min_trades: 20,
   experiment_p_value: 0.01,
   experiment_min_trades: 30,
+  // The always-valid p-value's mixture prior scale: the size of difference (in standard
+  // deviations of the per-trade outcome) it is most ready to find quickly. 0.25 from
+  // bench/experiments (docs/experiments.md): within 10% of the fastest over 0.1σ to 1σ.
+  experiment_mixture_tau: 0.25,
   heartbeat_max_age_seconds: 300,
   order_error_ratio: 0.05,
   no_trades_expected: 5,

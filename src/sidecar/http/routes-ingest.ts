@@ -47,15 +47,20 @@ export function registerIngestRoutes(app: express.Express, ctx: AppContext): voi
   });
 
   app.post('/v1/experiments', ...write('experiments'), (req, res) => {
-    const body = objectBody(req.body, ['strategy', 'name', 'variants', 'allocation']);
+    const body = objectBody(req.body, ['strategy', 'name', 'variants', 'allocation', 'planned_trades_per_arm']);
     const details: ErrorDetail[] = [];
     checkName(body.strategy, 'strategy', details);
     if (details.length) throw new ValidationError('invalid experiment', details);
-    const { variants, allocation } = validateExperiment(body.name, body.variants, body.allocation);
+    const { variants, allocation, plannedTrades } = validateExperiment(
+      body.name,
+      body.variants,
+      body.allocation,
+      body.planned_trades_per_arm,
+    );
     // One running experiment per strategy: the ledger refuses a second one (ConflictError).
     const strategy = body.strategy as string;
     const params = resolveVariants(strategy, variants, (n) => ctx.ledger.getVersion(strategy, n)?.params);
-    const info = ctx.ledger.startExperiment(strategy, body.name as string, params, allocation, now());
+    const info = ctx.ledger.startExperiment(strategy, body.name as string, params, allocation, now(), plannedTrades);
     ctx.metrics.ingestEvents.inc({ kind: 'experiments', result: 'accepted' });
     res.status(201).json(experimentJson(info));
   });

@@ -80,7 +80,12 @@ export function registerReadRoutes(app: express.Express, ctx: AppContext): void 
   app.get('/v1/experiments', read, (req, res) => {
     const strategy = req.query.strategy === undefined ? undefined : queryName(req, 'strategy');
     ctx.engine.refresh(now());
-    const opts = { keepVersions: ctx.keepVersions, thresholds: ctx.thresholds, stoppedExperiments: true };
+    const opts = {
+      keepVersions: ctx.keepVersions,
+      thresholds: ctx.thresholds,
+      stoppedExperiments: true,
+      fixedSample: true,
+    };
     const snaps =
       strategy === undefined
         ? snapshot(ctx.engine, ctx.ledger, now(), opts)
@@ -92,7 +97,7 @@ export function registerReadRoutes(app: express.Express, ctx: AppContext): void 
         out.push({
           ...(info ? experimentJson(info) : { strategy: s.strategy, name: e.name }),
           stats: Object.fromEntries(e.variants.map((v) => [v.variant, v.stats])),
-          tests: experimentTestsJson(e.tests),
+          ...experimentTestsJson(e, s.thresholds.experiment_p_value),
         });
       }
     }
@@ -113,6 +118,7 @@ export function registerReadRoutes(app: express.Express, ctx: AppContext): void 
       keepVersions: ctx.keepVersions,
       thresholds: ctx.thresholds,
       stoppedExperiments: true,
+      fixedSample: true,
     });
     if (!s) throw new NotFoundError(`no strategy "${strategy}" in the ledger`);
     const report = buildReport(s, window as WindowName, t);

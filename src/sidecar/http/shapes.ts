@@ -1,6 +1,6 @@
 // The JSON shapes of the read API, shared by the HTTP routes and the CLI (which prints the same
 // objects), so that one field is named one way everywhere.
-import type { ExperimentSnapshot } from '../snapshot.js';
+import { testsJson } from '../experiment-tests.js';
 import { versionLabel } from '../../model/names.js';
 import { iso } from './request.js';
 
@@ -14,6 +14,7 @@ export function experimentJson(e: {
   stoppedMs: number | null;
   outcome: string | null;
   winner: string | null;
+  plannedTrades: number | null;
 }) {
   return {
     strategy: e.strategy,
@@ -24,16 +25,12 @@ export function experimentJson(e: {
     stopped_at: e.stoppedMs === null ? null : iso(e.stoppedMs),
     outcome: e.outcome,
     winner: e.winner,
+    planned_trades_per_arm: e.plannedTrades,
   };
 }
 
-/** An experiment's tests of each candidate against the control. */
-export function experimentTestsJson(tests: ExperimentSnapshot['tests']) {
-  return tests.map((t) => ({
-    variant: t.variant,
-    against: 'control',
-    t: t.result.t,
-    df: t.result.df,
-    p_value: t.result.pValue,
-  }));
-}
+/**
+ * An experiment's tests of each candidate against the control: the always-valid ones and, with
+ * a planned size, the fixed-sample ones (src/sidecar/experiment-tests.ts; docs/experiments.md).
+ */
+export const experimentTestsJson = testsJson;
