@@ -9,6 +9,7 @@ import path from 'node:path';
 import test from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Ledger } from '../src/ledger/ledger.js';
+import { SCHEMA_VERSION } from '../src/ledger/migrations.js';
 import { openEdgewatch } from '../src/sdk/index.js';
 import { requireBinary } from './support/binaries.js';
 import { sidecar, wireTrade } from './support/sidecar.js';
@@ -320,7 +321,7 @@ test('a ledger written by schema 1 is migrated: stamped trades move to the versi
   const db = old.raw;
   db.exec('DROP INDEX param_deploys_by_time; DROP INDEX experiments_one_running;');
   db.exec(
-    'ALTER TABLE trades DROP COLUMN version_by; ALTER TABLE trades DROP COLUMN straddle; ALTER TABLE strategies DROP COLUMN attribution_epoch;',
+    'ALTER TABLE trades DROP COLUMN version_by; ALTER TABLE trades DROP COLUMN straddle; ALTER TABLE strategies DROP COLUMN attribution_epoch; ALTER TABLE experiments DROP COLUMN planned_trades;',
   );
   db.exec('DELETE FROM schema_migrations WHERE version > 1');
   const T = NOW - 5 * DAY;
@@ -339,7 +340,7 @@ test('a ledger written by schema 1 is migrated: stamped trades move to the versi
 
   const l = Ledger.open(file);
   t.after(() => l.close());
-  assert.equal(l.schemaVersion(), 2);
+  assert.equal(l.schemaVersion(), SCHEMA_VERSION);
   const rows = l.raw.prepare('SELECT id, param_version AS v, version_by AS by, straddle FROM trades ORDER BY id').all();
   assert.deepEqual(rows, [
     { id: 'before', v: null, by: 'time', straddle: 0 },

@@ -1,7 +1,6 @@
 // Every statistic of /metrics against values worked out by hand (the arithmetic is in the comments).
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { studentTCdf } from '../src/analytics/index.js';
 import { find, value } from './support/tmp.js';
 import { sidecar, wireTrade } from './support/sidecar.js';
 
@@ -163,7 +162,7 @@ test("per-version stats cover each version's life, the regression z compares the
   assert.equal(value(m, 'edgewatch_active_param_version_info', { strategy: 'v', param_version: 'v3' }), 1);
 });
 
-test('experiments export per-variant stats and the Welch t-test p-value against control', async (t) => {
+test('experiments export per-variant stats, the always-valid p-value against control and its confidence sequence', async (t) => {
   const s = await sidecar(t, { now: () => NOW, thresholdsJson: { defaults: { experiment_min_trades: 4 } } });
   const r = await s.post('/v1/experiments', {
     strategy: 'e',
@@ -180,13 +179,22 @@ test('experiments export per-variant stats and the Welch t-test p-value against 
   const m = await s.scrape();
   close(2.5, value(m, 'edgewatch_experiment_pnl_per_trade', { strategy: 'e', experiment: 'exp', variant: 'control' }));
   close(5, value(m, 'edgewatch_experiment_pnl_per_trade', { strategy: 'e', experiment: 'exp', variant: 'candidate' }));
-  // control var 5/3, candidate var 20/3, n 4 each: t = 2.5 / sqrt(5/12 + 20/12) = 2.5 / sqrt(25/12) = sqrt(3)
-  // df = (25/12)^2 / ((5/12)^2/3 + (20/12)^2/3) = (625/144) / (425/432) = 75/17
-  const t0 = Math.sqrt(3);
-  const df = 75 / 17;
+  // By hand: control var 5/3, candidate var 20/3, n 4 each, difference 2.5, V = 5/12 + 20/12 = 25/12.
+  // τ² = 0.25² · (5/3 + 20/3)/2 = 25/96, so V/(V+τ²) = 200/225 = 8/9 and
+  // τ²Δ²/(2V(V+τ²)) = (25/96 · 6.25) / (2 · 200/96 · 225/96) = 1/6: Λ = (2√2/3)·e^(1/6),
+  // p = 3/(2√2)·e^(-1/6) = 0.8978.
   const p = value(m, 'edgewatch_experiment_p_value', { strategy: 'e', experiment: 'exp', variant: 'candidate' });
-  close(2 * (1 - studentTCdf(t0, df)), p, 1e-9);
-  assert.ok(p !== undefined && p > 0.1 && p < 0.2, `p = ${p}`);
+  close((3 / (2 * Math.SQRT2)) * Math.exp(-1 / 6), p, 1e-12);
+  // Bounds: r = τ²/V = 1/8; radius² = V(1+r)/r · (2 ln(1/0.01) + ln(9/8)) = 18.75 · (2 ln 100 + ln 1.125).
+  const radius = Math.sqrt(18.75 * (2 * Math.log(100) + Math.log(1.125)));
+  const labels = { strategy: 'e', experiment: 'exp', variant: 'candidate', outcome: 'pnl' };
+  close(2.5 - radius, value(m, 'edgewatch_experiment_difference_lower', labels), 1e-12);
+  close(2.5 + radius, value(m, 'edgewatch_experiment_difference_upper', labels), 1e-12);
+  assert.equal(
+    value(m, 'edgewatch_experiment_p_value', { strategy: 'e', experiment: 'exp', variant: 'control' }),
+    undefined,
+    'control is not tested against itself',
+  );
 });
 
 test('each scrape reads only the rows added since the previous one', async (t) => {

@@ -97,7 +97,7 @@ export class SidecarMetrics {
     const bound = (side: string) =>
       new Gauge({
         name: `edgewatch_experiment_difference_${side}`,
-        help: `${side === 'lower' ? 'Lower' : 'Upper'} bound of mean(variant) - mean(control) per trade (PnL, or return on notional: label outcome): confidence sequence at 1 − experiment_p_value for all arms together, valid however often it is read. Absent under experiment_min_trades per arm.`,
+        help: `${side === 'lower' ? 'Lower' : 'Upper'} bound of mean(variant) - mean(control) per trade (PnL, or return on notional: label outcome): confidence sequence at 1 - experiment_p_value for all arms together, valid however often it is read. Absent under experiment_min_trades per arm.`,
         labelNames: ['strategy', 'experiment', 'variant', 'outcome'],
         registers,
       });
