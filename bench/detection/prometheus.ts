@@ -78,6 +78,8 @@ export class PrometheusServer {
     ruleFiles: string[],
     stepMs: number,
     workDir: string,
+    /** how far back a query step looks for a sample (default one step less a millisecond) */
+    lookbackMs = stepMs - 1,
   ): Promise<PrometheusServer> {
     const config = join(workDir, 'prometheus-bench.yml');
     writeFileSync(
@@ -91,7 +93,7 @@ export class PrometheusServer {
         `--config.file=${config}`,
         `--storage.tsdb.path=${tsdbDir}`,
         `--web.listen-address=127.0.0.1:${port}`,
-        `--query.lookback-delta=${stepMs - 1}ms`,
+        `--query.lookback-delta=${lookbackMs}ms`,
         '--query.max-samples=1000000000',
         '--query.timeout=30m',
         '--storage.tsdb.retention.time=100y',

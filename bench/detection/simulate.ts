@@ -69,11 +69,11 @@ const WANTED_THRESHOLDS = new Set([
   'cusum_threshold',
 ]);
 
-function fmt(v: number): string {
+export function fmt(v: number): string {
   return v === Infinity ? '+Inf' : v === -Infinity ? '-Inf' : String(v);
 }
 
-function body(name: string, bot: string, labels: Partial<Record<string, string | number>>, value: number): string {
+export function body(name: string, bot: string, labels: Partial<Record<string, string | number>>, value: number): string {
   let s = `${name}{bot="${bot}"`;
   for (const [k, v] of Object.entries(labels)) s += `,${k}="${v}"`;
   return `${s}} ${fmt(value)}`;
