@@ -632,7 +632,7 @@ function experiments(): dashboard.DashboardBuilder {
   return board(
     uid,
     'edgewatch / Experiments',
-    'Variants of each experiment side by side, and the p-value of each variant against control.',
+    'Variants of each experiment side by side; each variant against control: the always-valid p-value and the confidence sequence of the difference per trade.',
     'now-7d',
   )
     .withVariable(strategyVariable())
@@ -651,11 +651,13 @@ function experiments(): dashboard.DashboardBuilder {
       joined(
         uid,
         'Variants',
-        'Statistics of the trades of each variant, and the Welch t-test p-value of each variant against control (exported once each side has experiment_min_trades trades).',
+        'Statistics of the trades of each variant; against control: the always-valid p-value (Bonferroni over the candidate arms) and the bounds of the difference per trade (confidence sequence at 1 - experiment_p_value, PnL or return on notional), exported once each side has experiment_min_trades trades.',
         ['strategy', 'experiment', 'variant'],
         [
           ...WINDOW_STATS.map(([name, s]): [string, string] => [name, `edgewatch_experiment_${s}{${E}}`]),
-          ['p-value', `edgewatch_experiment_p_value{${E}}`],
+          ['always-valid p', `edgewatch_experiment_p_value{${E}}`],
+          ['difference, lower', `max without (outcome) (edgewatch_experiment_difference_lower{${E}})`],
+          ['difference, upper', `max without (outcome) (edgewatch_experiment_difference_upper{${E}})`],
         ],
         { decimals: 4 },
       ),
@@ -663,13 +665,31 @@ function experiments(): dashboard.DashboardBuilder {
     .withPanel(
       ts(
         uid,
-        'p-value against control',
-        'Two-sided Welch t-test of PnL per trade, variant against control. The dashed line is the decision threshold (experiment_p_value).',
+        'Always-valid p-value against control',
+        'Mixture SPRT of the difference per trade, variant against control, multiplied by the number of candidate arms: valid however often it is read, so a crossing of the dashed line (experiment_p_value) is a decision, not a peek. The current value, which can rise again; min_over_time gives the running minimum.',
         [
           { expr: `edgewatch_experiment_p_value{${E}}`, legend: '{{experiment}} {{variant}}' },
           { expr: `edgewatch_threshold{${S}, name="experiment_p_value"}`, legend: '{{strategy}} alert line' },
         ],
       ).scaleDistribution(new common.ScaleDistributionConfigBuilder().type(common.ScaleDistribution.Log).log(10)),
+    )
+    .withPanel(
+      ts(
+        uid,
+        'Difference per trade against control (confidence sequence)',
+        'mean(variant) - mean(control) per trade lies between the two lines of a variant, at 1 - experiment_p_value for all arms together, however often it is read (PnL, or return on notional: the outcome in the legend). A variant is decided when both lines are on the same side of 0.',
+        [
+          {
+            expr: `edgewatch_experiment_difference_lower{${E}}`,
+            legend: '{{experiment}} {{variant}} lower ({{outcome}})',
+          },
+          {
+            expr: `edgewatch_experiment_difference_upper{${E}}`,
+            legend: '{{experiment}} {{variant}} upper ({{outcome}})',
+          },
+        ],
+        { decimals: 4 },
+      ),
     )
     .withPanel(
       ts(uid, 'PnL per trade by variant', 'Mean net PnL per trade of each variant.', [

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { type Agg, addTrade, combine, empty } from '../src/analytics/aggregate.js';
 import { msprt } from '../src/analytics/msprt.js';
+import { ExperimentFold } from '../src/analytics/msprt-running.js';
 import { Rng } from '../bench/detection/model.js';
 
 function aggOf(xs: number[]): Agg {
@@ -201,4 +202,61 @@ test('no p-value under 2 trades a side, without any spread, or with options out 
     { arms: NaN },
   ])
     assert.equal(msprt(a, aggOf([0, 1, 5]), { ...OPTS, ...bad }), undefined, JSON.stringify(bad));
+});
+
+test('the running test is the minimum of the p-value and the intersection of the bounds over every prefix of the trades', () => {
+  const rng = new Rng('running-min');
+  const opts = { tau: 0.25, alpha: 0.01, arms: 2, minTrades: 5 };
+  const fold = new ExperimentFold(['control', 'c1', 'c2'], opts);
+  const trades: Record<string, number[]> = { control: [], c1: [], c2: [] };
+  const minP: Record<string, number> = {};
+  const lo: Record<string, number> = {};
+  const hi: Record<string, number> = {};
+  for (let i = 0; i < 400; i++) {
+    const v = ['control', 'c1', 'c2'][Math.floor(rng.uniform() * 3)];
+    const x = (v === 'c1' ? 0.8 : 0) + rng.normal();
+    trades[v].push(x);
+    fold.add(v, x, 0, null);
+    // Independently: msprt on the prefix, for every arm the trade can move.
+    for (const arm of ['c1', 'c2']) {
+      if (v !== 'control' && v !== arm) continue;
+      if (trades[arm].length < 5 || trades.control.length < 5) continue;
+      const r = msprt(aggOf(trades[arm]), aggOf(trades.control), opts)!;
+      minP[arm] = Math.min(minP[arm] ?? Infinity, r.pValue);
+      lo[arm] = Math.max(lo[arm] ?? -Infinity, r.lower);
+      hi[arm] = Math.min(hi[arm] ?? Infinity, r.upper);
+    }
+    for (const arm of ['c1', 'c2']) {
+      const t = fold.test(arm);
+      if (minP[arm] === undefined) {
+        assert.equal(t, undefined);
+        continue;
+      }
+      relClose(t!.pValue, minP[arm], 1e-9, `p ${arm} at ${i}`);
+      relClose(t!.lower, lo[arm], 1e-9, `lower ${arm} at ${i}`);
+      relClose(t!.upper, hi[arm], 1e-9, `upper ${arm} at ${i}`);
+      assert.equal(t!.outcome, 'pnl');
+    }
+  }
+  // Once under the line it stays there, whatever follows: 200 identical-looking trades later.
+  const decided = fold.test('c1')!;
+  assert.ok(decided.pValue < 0.01, `c1 decided: ${decided.pValue}`);
+  for (let i = 0; i < 200; i++) fold.add(i % 2 ? 'c1' : 'control', rng.normal(), 0, null);
+  assert.ok(fold.test('c1')!.pValue <= decided.pValue);
+});
+
+test('a trade without notional switches the comparison from returns to PnL and restarts the running test', () => {
+  const opts = { tau: 0.25, alpha: 0.01, arms: 1, minTrades: 3 };
+  const fold = new ExperimentFold(['control', 'c1'], opts);
+  for (let i = 0; i < 10; i++) {
+    fold.add('control', 1 + (i % 3), 0, 100);
+    fold.add('c1', 2 + (i % 3), 0, 100);
+  }
+  assert.equal(fold.test('c1')!.outcome, 'return');
+  fold.add('c1', 2.5, 0, null);
+  const t = fold.test('c1')!;
+  assert.equal(t.outcome, 'pnl');
+  const now = msprt(fold.aggs.get('c1')!, fold.aggs.get('control')!, opts)!;
+  relClose(t.pValue, now.pValue, 1e-12, 'restarted at the current PnL test');
+  relClose(t.lower, now.lower, 1e-12, 'lower');
 });

@@ -58,7 +58,7 @@ export interface FxRow {
   /** trades per arm to the alert: median and 80th percentile (Infinity: beyond the horizon) */
   median: number;
   p80: number;
-  /** the running minimum's crossing (no for:) */
+  /** the current value's first look under the line (no for:) */
   crossMedian: number;
   /** today's peeked Welch rule */
   welchMedian: number;
@@ -68,9 +68,9 @@ export interface FxRow {
   /** the same from the normal approximation (Gaussian, equal variances) */
   closed50: number;
   closed80: number;
-  /** after first crossing, c1's exported p rose above the line again */
+  /** after first crossing, c1's current p rose above the line again */
   rose: number;
-  /** the alert fired, then resolved before the end of the run */
+  /** the rule on the current p-value fired, then resolved before the end of the run */
   resolved: number;
 }
 

@@ -1,10 +1,13 @@
 // What one experiment run shows at each scrape step that saw a trade, and when each decision
 // rule would have said "decided":
-// - the shipped alert (TradingExperimentDecided): the always-valid p-value of an arm below
-//   experiment_p_value, each side with experiment_min_trades trades, held for the rule's
-//   `for:` (from the rule file as Prometheus loaded it), first firing by bench/detection's
-//   firings(), the same code that turns the range queries of the real Prometheus into alerts;
-// - the running minimum's crossing: the first look with p below the line (no `for:`);
+// - the shipped alert (TradingExperimentDecided): the exported always-valid p-value (the
+//   running minimum over every trade) of an arm below experiment_p_value, each side with
+//   experiment_min_trades trades, held for the rule's `for:` (from the rule file as Prometheus
+//   loaded it), first firing by bench/detection's firings(), the same code that turns the
+//   range queries of the real Prometheus into alerts;
+// - the same rule on the current value of the p-value instead (what exporting 1/Λ_n rather
+//   than its running minimum would give): its first look under the line, whether it rose
+//   above the line again, and whether that alert would have resolved;
 // - today's rule before this change: Welch's p in place of the always-valid one, same
 //   minimum sample, same `for:` (the peeked fixed-sample test);
 // - the fixed-sample Welch test read once on the first n trades of each arm, for a grid of n.
@@ -33,11 +36,13 @@ export interface Observed {
   looks: number;
   /** the shipped alert's first firing */
   alert?: Decision;
-  /** the first look with an always-valid p below the line */
+  /** the first look with the current always-valid p below the line */
   cross?: Decision;
-  /** after first crossing, arm c1's p rose back above the line at a later look */
+  /** after first crossing, arm c1's current p rose back above the line at a later look */
   rose: boolean;
-  /** the alert's first firing resolved before the end of the run (its p stayed above the line for keep_firing_for) */
+  /** the rule on the current p-value: its first firing */
+  current?: Decision;
+  /** ... and that firing resolved before the end of the run (the current p stayed above the line for keep_firing_for) */
   resolved: boolean;
   /** today's peeked Welch rule, first firing */
   welch?: Decision;
@@ -56,6 +61,7 @@ export class Observer {
   private readonly looksAt: number[] = [];
   private readonly tradesAt: number[] = [];
   private readonly alertHeld: Ranges = new Map();
+  private readonly currentHeld: Ranges = new Map();
   private readonly welchHeld: Ranges = new Map();
   private readonly prefix: Agg[];
   private readonly atGrid: Agg[][];
@@ -97,8 +103,10 @@ export class Observer {
     for (const v of variants) {
       if (v.variant === 'control') continue;
       const t = byVariant.get(v.variant);
+      const decided = t !== undefined && t.running.pValue < alpha;
+      mark(this.alertHeld, v.variant, step, decided, t && t.running.lower > 0 ? 1 : -1);
       const below = t !== undefined && t.result.pValue < alpha;
-      mark(this.alertHeld, v.variant, step, below, Math.sign(t?.result.difference ?? 0));
+      mark(this.currentHeld, v.variant, step, below, Math.sign(t?.result.difference ?? 0));
       if (below && !this.cross) this.cross = this.decision(step, v.variant, Math.sign(t.result.difference));
       if (!below && v.variant === 'c1' && this.cross?.variant === 'c1') this.rose = true;
       // Today's rule: Welch's p under the same minimum sample.
@@ -122,14 +130,15 @@ export class Observer {
 
   finish(): Observed {
     const fixed = this.spec.fixedGrid.map((n, k) => this.fixedAt(n, k));
-    const alert = this.firstFiring(this.alertHeld);
+    const current = this.firstFiring(this.currentHeld);
     return {
       trades: this.trades,
       looks: this.looksAt.length,
-      alert,
+      alert: this.firstFiring(this.alertHeld),
       cross: this.cross,
       rose: this.rose,
-      resolved: alert !== undefined && this.resolves(this.alertHeld, alert.variant),
+      current,
+      resolved: current !== undefined && this.resolves(this.currentHeld, current.variant),
       welch: this.firstFiring(this.welchHeld),
       fixed,
     };

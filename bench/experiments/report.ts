@@ -38,9 +38,9 @@ export function markdown(r: ReportInput, a: Analysis): string {
     '',
     `## A/A: how often an experiment with no difference is called "decided" (target ≤ ${pct(alpha)})`,
     '',
-    `Every arm identical; trades spread evenly over the arms; outcomes cycle through ${opts.outcomes.join(', ')}. Alert: TradingExperimentDecided fired for any arm (always-valid p-value, Bonferroni over the candidate arms, held ${30} minutes). First look: the p-value was ever under the line (the running minimum's crossing). Peeked Welch: the rule before this change (Welch's p under the line for 30 minutes). Fixed: Welch read once at n trades per arm (runs that reached n). 95% Wilson intervals.`,
+    `Every arm identical; trades spread evenly over the arms; outcomes cycle through ${opts.outcomes.join(', ')}. Alert: TradingExperimentDecided fired for any arm (the exported always-valid p-value, the running minimum over every trade, Bonferroni over the candidate arms, under the line for the rule's for:). Current value: the p-value on the arms' aggregates at a scrape was ever under the line. Peeked Welch: the rule before this change (Welch's p under the line for 30 minutes). Fixed: Welch read once at n trades per arm (runs that reached n). 95% Wilson intervals.`,
     '',
-    `| arms | trades a day | trades per arm in ${opts.days} d | alert, ${opts.days / 4} d | alert, ${opts.days / 2} d | alert, ${opts.days} d | first look under the line, ${opts.days} d | peeked Welch, ${opts.days} d | fixed, read once at ${a.aa[0]?.fixed.map((f) => f.n).join(' / ')} |`,
+    `| arms | trades a day | trades per arm in ${opts.days} d | alert, ${opts.days / 4} d | alert, ${opts.days / 2} d | alert, ${opts.days} d | current value under the line, ${opts.days} d | peeked Welch, ${opts.days} d | fixed, read once at ${a.aa[0]?.fixed.map((f) => f.n).join(' / ')} |`,
     '|---|---|---|---|---|---|---|---|---|',
   );
   for (const row of a.aa)
@@ -51,7 +51,7 @@ export function markdown(r: ReportInput, a: Analysis): string {
     '',
     `### By outcome model (all rates, ${opts.days} days)`,
     '',
-    '| arms | outcome | runs | alert | first look under the line | peeked Welch |',
+    '| arms | outcome | runs | alert | current value under the line | peeked Welch |',
     '|---|---|---|---|---|---|',
   );
   for (const row of a.aaByOutcome)
@@ -62,9 +62,9 @@ export function markdown(r: ReportInput, a: Analysis): string {
     '',
     '## Real differences: trades per arm to "decided"',
     '',
-    `Arm c1 better than control by the effect (σ of the per-trade outcome); in 4-arm runs c2 and c3 equal control. ${opts.effectRate} trades a day; horizon: 4× the trades per arm a fixed test needs for 80% power. Power: the alert fired for c1 in the right direction within the horizon. Fixed 50% / 80%: trades per arm a fixed-sample Welch test read once needs for the same power as the alert's median / 80th percentile (measured on these runs; closed form in brackets). Price of looking: alert median ÷ fixed 50%. Rose: runs in which c1's p-value went back above the line after first crossing it (the running minimum would not have); resolved: runs in which the alert, once fired, resolved before the end of the run.`,
+    `Arm c1 better than control by the effect (σ of the per-trade outcome); in 4-arm runs c2 and c3 equal control. ${opts.effectRate} trades a day; horizon: 4× the trades per arm a fixed test needs for 80% power. Power: the alert fired for c1 in the right direction within the horizon. Fixed 50% / 80%: trades per arm a fixed-sample Welch test read once needs for the same power as the alert's median / 80th percentile (measured on these runs; closed form in brackets). Price of looking: alert median ÷ fixed 50%. Current value, first under: the median trades per arm to the first scrape at which the current p-value was under the line. Rose: runs in which c1's current p-value went back above the line after first crossing it; resolved: runs in which the rule, on the current value instead of the running minimum, fired and then resolved before the end of the run (the exported running minimum never rises while the experiment runs).`,
     '',
-    '| arms | effect | outcome | power | wrong | alert median | alert 80th pct | fixed 50% | fixed 80% | price of looking | first look, median | peeked Welch, median | rose | resolved |',
+    '| arms | effect | outcome | power | wrong | alert median | alert 80th pct | fixed 50% | fixed 80% | price of looking | current value, first under | peeked Welch, median | rose | resolved |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   );
   for (const f of a.fx)

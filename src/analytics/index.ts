@@ -7,3 +7,4 @@ export * from './ttest.js';
 export * from './buckets.js';
 export * from './cusum.js';
 export * from './msprt.js';
+export * from './msprt-running.js';

@@ -123,9 +123,12 @@ export const MIGRATIONS: Migration[] = [
     name: 'planned trades per experiment arm',
     // A sample size declared up front (POST /v1/experiments planned_trades_per_arm): the
     // fixed-sample Welch test is then read once, on the first that many trades of each arm.
-    // NULL: none declared (every experiment before this migration).
+    // NULL: none declared (every experiment before this migration). The index serves both
+    // that read and the sidecar's fold of an experiment's trades in arrival order (the
+    // always-valid test's running minimum), without scanning other strategies' trades.
     sql: `
       ALTER TABLE experiments ADD COLUMN planned_trades INTEGER CHECK (planned_trades IS NULL OR planned_trades >= 2);
+      CREATE INDEX trades_by_experiment ON trades(strategy, experiment, seq) WHERE experiment IS NOT NULL;
     `,
   },
 ];

@@ -9,6 +9,7 @@ import {
   welchTTest,
   type Agg,
   type MsprtResult,
+  type RunningTest,
   type WelchResult,
 } from '../analytics/index.js';
 import type { Thresholds } from './thresholds.js';
@@ -17,8 +18,14 @@ export interface ExperimentTest {
   variant: string;
   /** What is compared: return on notional when every trade of both arms carries one, else PnL. */
   outcome: 'return' | 'pnl';
-  /** Always valid, Bonferroni over the candidate arms: p-value and confidence sequence of mean(variant) − mean(control). */
+  /** The test on the arms' current aggregates: the difference now, and the current p-value and bounds. */
   result: MsprtResult;
+  /**
+   * What is exported and decides: the running minimum of the p-value and the running
+   * intersection of the bounds over every trade so far (always valid, Bonferroni over the
+   * candidate arms). Once under the line it stays there.
+   */
+  running: RunningTest;
 }
 
 export interface FixedSampleTest {
@@ -40,13 +47,15 @@ export function candidateArms(variants: Record<string, number>): number {
 
 /**
  * The always-valid test of each arm against control, when both have experiment_min_trades
- * trades (below it the plug-in variance is too rough to trust: docs/experiments.md).
+ * trades (below it the plug-in variance is too rough to trust: docs/experiments.md), with the
+ * running minima of each arm (experiment-minima.ts; without one, the current values stand in).
  */
 export function alwaysValidTests(
   arms: Array<{ variant: string; agg: Agg }>,
   control: Agg | undefined,
   candidates: number,
   th: Thresholds,
+  running: ReadonlyMap<string, RunningTest> = new Map(),
 ): ExperimentTest[] {
   const out: ExperimentTest[] = [];
   if (!control || control.n < th.experiment_min_trades) return out;
@@ -58,7 +67,18 @@ export function alwaysValidTests(
       alpha: th.experiment_p_value,
       arms: candidates,
     });
-    if (result) out.push({ variant: v.variant, outcome: cmp.outcome, result });
+    if (result)
+      out.push({
+        variant: v.variant,
+        outcome: cmp.outcome,
+        result,
+        running: running.get(v.variant) ?? {
+          pValue: result.pValue,
+          lower: result.lower,
+          upper: result.upper,
+          outcome: cmp.outcome,
+        },
+      });
   }
   return out;
 }
@@ -100,16 +120,20 @@ export function fixedSampleTests(
   return out;
 }
 
-/** One always-valid test as the API, the CLI and the report show it. */
+/**
+ * One always-valid test as the API, the CLI and the report show it: p_value, lower and upper
+ * are the running ones (what the alert reads); difference and current_p_value are now's.
+ */
 export function testJson(t: ExperimentTest) {
   return {
     variant: t.variant,
     against: 'control' as const,
-    outcome: t.outcome,
-    p_value: t.result.pValue,
+    outcome: t.running.outcome,
+    p_value: t.running.pValue,
+    lower: t.running.lower,
+    upper: t.running.upper,
     difference: t.result.difference,
-    lower: t.result.lower,
-    upper: t.result.upper,
+    current_p_value: t.result.pValue,
   };
 }
 

@@ -90,14 +90,14 @@ export class SidecarMetrics {
     });
     this.pValue = new Gauge({
       name: 'edgewatch_experiment_p_value',
-      help: 'Always-valid p-value (mixture SPRT) of a variant against control, valid however often it is read; multiplied by the number of candidate arms (Bonferroni). Absent under experiment_min_trades per arm.',
+      help: 'Always-valid p-value (mixture SPRT) of a variant against control: its running minimum over every trade so far, valid however often it is read; multiplied by the number of candidate arms (Bonferroni). Absent under experiment_min_trades per arm.',
       labelNames: ['strategy', 'experiment', 'variant'],
       registers,
     });
     const bound = (side: string) =>
       new Gauge({
         name: `edgewatch_experiment_difference_${side}`,
-        help: `${side === 'lower' ? 'Lower' : 'Upper'} bound of mean(variant) - mean(control) per trade (PnL, or return on notional: label outcome): confidence sequence at 1 - experiment_p_value for all arms together, valid however often it is read. Absent under experiment_min_trades per arm.`,
+        help: `${side === 'lower' ? 'Lower' : 'Upper'} bound of mean(variant) - mean(control) per trade (PnL, or return on notional: label outcome): running intersection of the confidence sequence at 1 - experiment_p_value for all arms together, valid however often it is read. Absent under experiment_min_trades per arm.`,
         labelNames: ['strategy', 'experiment', 'variant', 'outcome'],
         registers,
       });
@@ -204,9 +204,9 @@ export class SidecarMetrics {
           setStats(this.experiment, v.stats, { strategy, experiment: e.name, variant: v.variant });
         for (const t of e.tests) {
           const labels = { strategy, experiment: e.name, variant: t.variant };
-          this.pValue.set(labels, t.result.pValue);
-          this.diffLower.set({ ...labels, outcome: t.outcome }, t.result.lower);
-          this.diffUpper.set({ ...labels, outcome: t.outcome }, t.result.upper);
+          this.pValue.set(labels, t.running.pValue);
+          this.diffLower.set({ ...labels, outcome: t.running.outcome }, t.running.lower);
+          this.diffUpper.set({ ...labels, outcome: t.running.outcome }, t.running.upper);
         }
       }
       for (const [name, value] of Object.entries(s.thresholds)) this.threshold.set({ strategy, name }, value);

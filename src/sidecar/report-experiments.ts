@@ -15,18 +15,19 @@ export function experimentAdvice(
 ): string[] {
   const out: string[] = [];
   const level = `${fmtPct(1 - th.experiment_p_value)} confidence sequence`;
-  const best = [...e.tests].sort((x, y) => x.result.pValue - y.result.pValue)[0];
+  const best = [...e.tests].sort((x, y) => x.running.pValue - y.running.pValue)[0];
   const unit = (o: 'return' | 'pnl') => (o === 'return' ? 'return on notional' : 'PnL');
-  if (best && best.result.pValue < th.experiment_p_value) {
-    const r = best.result;
-    const better = r.difference > 0 ? 'better' : 'worse';
+  if (best && best.running.pValue < th.experiment_p_value) {
+    const r = best.running;
+    // Decided: the bounds exclude 0, so both have the sign of the difference.
+    const better = r.lower > 0 ? 'better' : 'worse';
     out.push(
-      `experiment ${e.name}: ${best.variant} ${better} than control by ${signed(r.lower)} to ${signed(r.upper)} ${unit(best.outcome)} per trade (${level}), always-valid p = ${fmtP(r.pValue)}: conclude it.`,
+      `experiment ${e.name}: ${best.variant} ${better} than control by ${signed(r.lower)} to ${signed(r.upper)} ${unit(r.outcome)} per trade (${level}), always-valid p = ${fmtP(r.pValue)}: conclude it.`,
     );
   } else {
     const n = Math.min(...e.variants.map((v) => v.agg.n));
     const now = best
-      ? `always-valid p = ${fmtP(best.result.pValue)}, ${best.variant} vs control ${signed(best.result.lower)} to ${signed(best.result.upper)}`
+      ? `always-valid p = ${fmtP(best.running.pValue)}, ${best.variant} vs control ${signed(best.running.lower)} to ${signed(best.running.upper)}`
       : `fewer than ${th.experiment_min_trades} trades per variant`;
     out.push(`experiment ${e.name}: no decision yet (${now}, smallest variant ${n} trades): keep it running.`);
   }

@@ -6,7 +6,7 @@ import { versionLabel } from '../model/names.js';
 import type { WindowName } from './engine.js';
 import { fixedJson, testJson } from './experiment-tests.js';
 import { experimentAdvice, renderExperiments } from './report-experiments.js';
-import { cell, fmt, fmtP } from './report-format.js';
+import { cell, fmt } from './report-format.js';
 import type { StrategySnapshot } from './snapshot.js';
 
 export interface Report {
@@ -153,7 +153,7 @@ export function buildReport(s: StrategySnapshot, window: WindowName, nowMs: numb
       name: e.name,
       running: e.stoppedMs === null,
       winner: e.winner,
-      significant: e.tests.length ? Math.min(...e.tests.map((t) => t.result.pValue)) < th.experiment_p_value : null,
+      significant: e.tests.length ? Math.min(...e.tests.map((t) => t.running.pValue)) < th.experiment_p_value : null,
       p_threshold: th.experiment_p_value,
       arms: e.arms,
       confidence: 1 - th.experiment_p_value,

@@ -21,6 +21,7 @@ import {
   type ExperimentTest,
   type FixedSampleTest,
 } from './experiment-tests.js';
+import { runningTests } from './experiment-minima.js';
 import { thresholdsFor, type ThresholdConfig, type Thresholds } from './thresholds.js';
 
 export interface VersionSnapshot {
@@ -219,7 +220,13 @@ function strategySnapshot(
       winner: exp.winner,
       variants,
       arms,
-      tests: alwaysValidTests(variants, vt.get('control'), arms, thresholds),
+      tests: alwaysValidTests(
+        variants,
+        vt.get('control'),
+        arms,
+        thresholds,
+        runningTests(ledger, strategy, exp, arms, thresholds),
+      ),
       plannedTrades: planned,
       fixed:
         opts.fixedSample && planned !== null
