@@ -23,7 +23,8 @@ export function wilson(k: number, n: number, z = 1.959963984540054): Rate {
   const d = 1 + (z * z) / n;
   const c = (p + (z * z) / (2 * n)) / d;
   const h = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / d;
-  return { k, n, p, lo: Math.max(0, c - h), hi: Math.min(1, c + h) };
+  // At k = 0 (k = n) the lower (upper) bound is exactly 0 (1); the formula leaves rounding.
+  return { k, n, p, lo: k === 0 ? 0 : Math.max(0, c - h), hi: k === n ? 1 : Math.min(1, c + h) };
 }
 
 export interface AaRow {

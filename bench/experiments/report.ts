@@ -91,8 +91,9 @@ export function markdown(r: ReportInput, a: Analysis): string {
 // ------------------------------------------------------------------ plot
 
 const W = 520;
-const H = 340;
-const M = { l: 64, r: 16, t: 36, b: 48 };
+const H = 430;
+// The legend goes under the axis (below the plot area), where no line can hide it.
+const M = { l: 64, r: 16, t: 36, b: 150 };
 
 function panel(
   x0: number,
@@ -122,7 +123,7 @@ function panel(
       `<line x1="${x0 + M.l}" x2="${x0 + W - M.r}" y1="${py(t)}" y2="${py(t)}" stroke="#eee"/><text x="${x0 + M.l - 6}" y="${py(t) + 4}" text-anchor="end">${yLabel(t)}</text>`,
     );
   xs.forEach((x, i) => out.push(`<text x="${px(i)}" y="${H - M.b + 18}" text-anchor="middle">${xLabel(x)}</text>`));
-  out.push(`<text x="${x0 + W / 2}" y="${H - 8}" text-anchor="middle">${axis}</text>`);
+  out.push(`<text x="${x0 + W / 2}" y="${H - M.b + 38}" text-anchor="middle">${axis}</text>`);
   series.forEach((s, k) => {
     const pts = s.points.filter((p) => Number.isFinite(p.y) && p.y > 0);
     const d = pts.map((p, i) => `${i ? 'L' : 'M'}${px(xs.indexOf(p.x)).toFixed(1)},${py(p.y).toFixed(1)}`).join(' ');
@@ -137,8 +138,9 @@ function panel(
           `<line x1="${x}" x2="${x}" y1="${py(Math.max(p.lo, yTicks[0]))}" y2="${py(p.hi)}" stroke="${s.color}"/>`,
         );
     }
+    const ly0 = H - M.b + 60 + 16 * k;
     out.push(
-      `<line x1="${x0 + M.l + 10}" x2="${x0 + M.l + 30}" y1="${M.t + 14 + 16 * k}" y2="${M.t + 14 + 16 * k}" stroke="${s.color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/><text x="${x0 + M.l + 36}" y="${M.t + 18 + 16 * k}">${s.name}</text>`,
+      `<line x1="${x0 + M.l + 10}" x2="${x0 + M.l + 30}" y1="${ly0}" y2="${ly0}" stroke="${s.color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/><text x="${x0 + M.l + 36}" y="${ly0 + 4}">${s.name}</text>`,
     );
   });
   return out.join('\n');
