@@ -24,10 +24,9 @@
 // candidate arms), so the chance that any arm of an A/A experiment ever reads as decided stays
 // ≤ α. The p-value returned is already multiplied by K, so the line it is compared with is α.
 //
-// The running minimum p_n = min(p_{n−1}, 1/Λ_n) of the paper needs state that aggregates do
-// not keep; this module returns the current value min(1, K/Λ_n) (see docs/experiments.md for
-// why, and what the benchmark measured): P(current value ever < α) is the same event as
-// P(running minimum < α), so the guarantee is unchanged; the current value can rise again.
+// This module reads the test once, on the current aggregates: min(1, K/Λ_n). The paper's
+// p-value, the running minimum p_n = min(p_{n−1}, 1/Λ_n) over every trade, which is what the
+// sidecar exports, is msprt-running.ts (docs/experiments.md says why the minimum).
 //
 // The prior scale τ is given relative to the outcome's spread: τ² = (τ_σ)² · (σ̂²_a + σ̂²_c)/2,
 // so one threshold (experiment_mixture_tau, in standard deviations per trade) fits PnL in any
