@@ -73,7 +73,12 @@ export function fmt(v: number): string {
   return v === Infinity ? '+Inf' : v === -Infinity ? '-Inf' : String(v);
 }
 
-export function body(name: string, bot: string, labels: Partial<Record<string, string | number>>, value: number): string {
+export function body(
+  name: string,
+  bot: string,
+  labels: Partial<Record<string, string | number>>,
+  value: number,
+): string {
   let s = `${name}{bot="${bot}"`;
   for (const [k, v] of Object.entries(labels)) s += `,${k}="${v}"`;
   return `${s}} ${fmt(value)}`;
