@@ -666,7 +666,7 @@ function experiments(): dashboard.DashboardBuilder {
       ts(
         uid,
         'Always-valid p-value against control',
-        'Mixture SPRT of the difference per trade, variant against control, multiplied by the number of candidate arms: valid however often it is read, so a crossing of the dashed line (experiment_p_value) is a decision, not a peek. The current value, which can rise again; min_over_time gives the running minimum.',
+        'Mixture SPRT of the difference per trade, variant against control, multiplied by the number of candidate arms: valid however often it is read, so a crossing of the dashed line (experiment_p_value) is a decision, not a peek. The running minimum over every trade: it only falls while the experiment runs.',
         [
           { expr: `edgewatch_experiment_p_value{${E}}`, legend: '{{experiment}} {{variant}}' },
           { expr: `edgewatch_threshold{${S}, name="experiment_p_value"}`, legend: '{{strategy}} alert line' },
