@@ -31,10 +31,7 @@ export interface Browser {
 }
 
 /** A browser with a new profile in a temp dir, removed on close. */
-export async function launchBrowser(
-  executablePath: string,
-  viewport = { width: 1280, height: 900 },
-): Promise<Browser> {
+export async function launchBrowser(executablePath: string, viewport = { width: 1280, height: 900 }): Promise<Browser> {
   const profile = mkdtempSync(path.join(tmpdir(), 'edgewatch-chromium-'));
   try {
     const context = await chromium.launchPersistentContext(profile, {

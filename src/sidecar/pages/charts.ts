@@ -25,7 +25,7 @@ export interface LineChart {
   include?: number[];
 }
 
-const W = 720;
+const W = 640;
 const H = 240;
 const PAD = { left: 64, right: 12, top: 14, bottom: 28 };
 const DAY = 86_400_000;
@@ -50,27 +50,53 @@ export function lineChart(c: LineChart): Html {
   const days: number[] = [];
   for (let t = Math.ceil(c.fromMs / DAY) * DAY; t <= c.toMs; t += DAY) days.push(t);
   const markers = (c.markers ?? []).filter((m) => m.t >= c.fromMs && m.t <= c.toMs);
-  return html`<svg id="${c.id}" viewBox="0 0 ${W} ${H}" role="img" aria-labelledby="${c.id}-title ${c.id}-desc" xmlns="http://www.w3.org/2000/svg">
-<title id="${c.id}-title">${c.title}</title>
-<desc id="${c.id}-desc">${c.description}</desc>
-<g font-size="11" fill="#4f5862">
-${ticks.map(
-  (v) =>
-    html`<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${f(y(v))}" y2="${f(y(v))}" stroke="${v === 0 ? '#8c959f' : '#e1e4e8'}"/><text x="${PAD.left - 6}" y="${f(y(v) + 4)}" text-anchor="end">${c.format(v, step)}</text>`,
-)}
-${days.map(
-  (t) =>
-    html`<line x1="${f(x(t))}" x2="${f(x(t))}" y1="${PAD.top}" y2="${H - PAD.bottom}" stroke="#eef0f2"/><text x="${f(x(t))}" y="${H - 10}" text-anchor="middle">${new Date(t).toISOString().slice(5, 10)}</text>`,
-)}
-</g>
-${markers.map((m, i) => {
-  const colour = m.kind === 'deploy' ? '#0b57d0' : '#8a4b00';
-  // Labels alternate between two heights so that two markers close together stay readable.
-  const ly = PAD.top + 10 + (i % 2) * 12;
-  return html`<g class="marker marker-${m.kind}"><line x1="${f(x(m.t))}" x2="${f(x(m.t))}" y1="${PAD.top}" y2="${H - PAD.bottom}" stroke="${colour}" stroke-dasharray="4 3"/><text x="${f(x(m.t) + 3)}" y="${ly}" font-size="11" fill="${colour}">${m.label}</text></g>`;
-})}
-${c.points.length ? html`<path d="${path}" fill="none" stroke="#1b1f24" stroke-width="1.8"/>` : html`<text x="${W / 2}" y="${H / 2}" text-anchor="middle" fill="#4f5862">no trades in this range</text>`}
-</svg>`;
+  return html`<svg
+    id="${c.id}"
+    viewBox="0 0 ${W} ${H}"
+    role="img"
+    aria-labelledby="${c.id}-title ${c.id}-desc"
+    xmlns="http://www.w3.org/2000/svg"
+  >
+    <title id="${c.id}-title">${c.title}</title>
+    <desc id="${c.id}-desc">${c.description}</desc>
+    <g font-size="12" fill="#4f5862">
+      ${ticks.map(
+        (v) =>
+          html`<line
+              x1="${PAD.left}"
+              x2="${W - PAD.right}"
+              y1="${f(y(v))}"
+              y2="${f(y(v))}"
+              stroke="${v === 0 ? '#8c959f' : '#e1e4e8'}"
+            /><text x="${PAD.left - 6}" y="${f(y(v) + 4)}" text-anchor="end">${c.format(v, step)}</text>`,
+      )}
+      ${days.map(
+        (t) =>
+          html`<line x1="${f(x(t))}" x2="${f(x(t))}" y1="${PAD.top}" y2="${H - PAD.bottom}" stroke="#eef0f2" /><text
+              x="${f(x(t))}"
+              y="${H - 10}"
+              text-anchor="middle"
+              >${new Date(t).toISOString().slice(5, 10)}</text
+            >`,
+      )}
+    </g>
+    ${markers.map((m, i) => {
+      const colour = m.kind === 'deploy' ? '#0b57d0' : '#8a4b00';
+      // Labels alternate between two heights so that two markers close together stay readable.
+      const ly = PAD.top + 11 + (i % 2) * 13;
+      return html`<g class="marker marker-${m.kind}"
+        ><line
+          x1="${f(x(m.t))}"
+          x2="${f(x(m.t))}"
+          y1="${PAD.top}"
+          y2="${H - PAD.bottom}"
+          stroke="${colour}"
+          stroke-dasharray="4 3"
+        /><text x="${f(x(m.t) + 3)}" y="${ly}" font-size="12" fill="${colour}">${m.label}</text></g
+      >`;
+    })}
+    ${c.points.length ? html`<path d="${path}" fill="none" stroke="#1b1f24" stroke-width="1.8" />` : html`<text x="${W / 2}" y="${H / 2}" text-anchor="middle" fill="#4f5862">no trades in this range</text>`}
+  </svg>`;
 }
 
 /** About `count` round tick values covering [lo, hi]. */

@@ -32,7 +32,9 @@ function part(v: unknown): string {
   if (v === undefined || v === null || v === false) return '';
   if (Array.isArray(v)) return v.map(part).join('');
   if (isHtml(v)) return v[RAW];
-  return esc(String(v));
+  if (typeof v === 'string') return esc(v);
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  return esc(JSON.stringify(v) ?? '');
 }
 
 export function html(strings: TemplateStringsArray, ...values: unknown[]): Html {
@@ -93,7 +95,7 @@ dl.facts dd{margin:0}
 .recs{background:var(--panel);border:1px solid var(--line);border-radius:8px;padding:8px 14px 8px 30px}
 .recs li{margin:4px 0}
 figure{margin:12px 0}
-figure svg{width:100%;height:auto;max-width:900px;display:block}
+figure svg{width:100%;min-width:480px;height:auto;max-width:900px;display:block}
 figcaption{color:var(--muted);font-size:14px}
 code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:13px}
 pre{white-space:pre-wrap;word-break:break-word;background:var(--panel);padding:6px 8px;border-radius:6px;margin:4px 0}
@@ -110,28 +112,32 @@ export interface PageFrame {
 
 export function layout(p: PageFrame): string {
   const doc = html`<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>${p.title} · edgewatch</title>
-<link rel="icon" href="data:,">
-<style>${raw(STYLE)}</style>
-</head>
-<body>
-<a class="skip" href="#main">Skip to content</a>
-<header>
-<a class="brand" href="/">edgewatch</a>
-<nav aria-label="Pages"><a href="/">All strategies</a>${(p.nav ?? []).map((n) => html`<a href="${n.href}">${n.label}</a>`)}</nav>
-</header>
-<main id="main">
-${p.main}
-</main>
-<footer>Generated ${isoMinute(p.generatedMs)} by the edgewatch sidecar from what <a href="/metrics">/metrics</a> exports. Times in UTC. Reload for fresh figures.</footer>
-</body>
-</html>
-`;
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <meta name="referrer" content="no-referrer" />
+        <title>${p.title} · edgewatch</title>
+        <link rel="icon" href="data:," />
+        <style>
+          ${raw(STYLE)}
+        </style>
+      </head>
+      <body>
+        <a class="skip" href="#main">Skip to content</a>
+        <header>
+          <a class="brand" href="/">edgewatch</a>
+          <nav aria-label="Pages">
+            <a href="/">All strategies</a>${(p.nav ?? []).map((n) => html`<a href="${n.href}">${n.label}</a>`)}
+          </nav>
+        </header>
+        <main id="main">${p.main}</main>
+        <footer>
+          Generated ${isoMinute(p.generatedMs)} by the edgewatch sidecar from what
+          <a href="/metrics">/metrics</a> exports. Times in UTC. Reload for fresh figures.
+        </footer>
+      </body>
+    </html> `;
   return toString(doc);
 }
 

@@ -97,7 +97,9 @@ export function pagesRouter(ctx: PagesContext): Router {
   });
 
   router.get('/report/:name', read, (req, res) => {
-    const window = String(req.query.window ?? '24h');
+    // A repeated ?window= arrives as an array: not a window either.
+    const q = req.query.window ?? '24h';
+    const window = typeof q === 'string' ? q : '';
     if (!Object.hasOwn(WINDOWS, window))
       throw new ValidationError('invalid query', [{ path: 'window', message: 'must be 1h, 24h or 7d' }]);
     const t = now();
