@@ -18,7 +18,7 @@ export interface PrometheusTargets {
   sidecar: string;
   /** host:port of Alertmanager, for alerts and its self-scrape (compose: alertmanager:9093). */
   alertmanager: string;
-  /** Directory holding recording.yml and alerts.yml; default: this repository's prometheus/rules. */
+  /** Directory holding recording.yml, alerts.yml and daily.yml; default: this repository's prometheus/rules. */
   ruleDir?: string;
   /** host:port of this Prometheus for its self-scrape; default localhost:9090. */
   prometheus?: string;
@@ -34,6 +34,8 @@ export interface PrometheusTargets {
    */
   grafanaUrl?: string;
   runbookUrl?: string;
+  /** Base URL of the sidecar's pages (the daily report's link); default http://<sidecar target>; '' drops it. */
+  pagesUrl?: string;
   /**
    * The file whose content Prometheus sends as the sidecar's bearer token
    * (EDGEWATCH_METRICS_TOKEN); default the committed empty prometheus/metrics_token (no token).
@@ -66,6 +68,7 @@ export function renderPrometheusConfig(targets: PrometheusTargets): string {
   swap("bot: 'demo'", targets.botName && `bot: '${targets.botName}'`, 2);
   swap("'rules/recording.yml'", `'${ruleDir}/recording.yml'`);
   swap("'rules/alerts.yml'", `'${ruleDir}/alerts.yml'`);
+  swap("'rules/daily.yml'", `'${ruleDir}/daily.yml'`);
   swap('scrape_interval: 15s', targets.scrapeInterval && `scrape_interval: ${targets.scrapeInterval}`);
   swap('evaluation_interval: 15s', targets.evaluationInterval && `evaluation_interval: ${targets.evaluationInterval}`);
   swap(
@@ -75,6 +78,12 @@ export function renderPrometheusConfig(targets: PrometheusTargets): string {
   swap(
     "edgewatch_runbook: 'http://localhost:9465/runbook'",
     `edgewatch_runbook: '${targets.runbookUrl ?? `http://${targets.sidecar}/runbook`}'`,
+  );
+  swap(
+    "    edgewatch_pages: 'http://localhost:9465'\n",
+    targets.pagesUrl === ''
+      ? ''
+      : `    edgewatch_pages: '${(targets.pagesUrl ?? `http://${targets.sidecar}`).replace(/\/+$/, '')}'\n`,
   );
   // The rendered copy lives elsewhere: the relative token path becomes absolute.
   swap(

@@ -127,7 +127,7 @@ test(
     writeFileSync(file, text);
     const result = await run(promtool.path!, ['check', 'config', file], { cwd: dir });
     assertOk(result);
-    assert.match(result.out, /2 rule files found/);
+    assert.match(result.out, /3 rule files found/);
   },
 );
 
@@ -138,16 +138,21 @@ test('renderPrometheusConfig refuses a value that would break out of its YAML st
   );
 });
 
-test('promtool check rules accepts the recording and alerting rules', { skip: promtool.skip }, async () => {
-  const result = await run(promtool.path!, [
-    'check',
-    'rules',
-    'prometheus/rules/recording.yml',
-    'prometheus/rules/alerts.yml',
-  ]);
-  assertOk(result);
-  assert.doesNotMatch(result.out, /FAILED/);
-});
+test(
+  'promtool check rules accepts the recording, alerting and daily report rules',
+  { skip: promtool.skip },
+  async () => {
+    const result = await run(promtool.path!, [
+      'check',
+      'rules',
+      'prometheus/rules/recording.yml',
+      'prometheus/rules/alerts.yml',
+      'prometheus/rules/daily.yml',
+    ]);
+    assertOk(result);
+    assert.doesNotMatch(result.out, /FAILED/);
+  },
+);
 
 test('every promtool unit test of the alerts passes (prometheus/tests)', { skip: promtool.skip }, async (t) => {
   const files = readdirSync(path.join(PROMETHEUS_DIR, 'tests'))
@@ -279,7 +284,7 @@ test('the rendered Alertmanager configuration passes amtool check-config', { ski
   writeFileSync(file, text);
   const result = await run(amtool.path!, ['check-config', file]);
   assertOk(result);
-  assert.match(result.out, /4 receivers/);
+  assert.match(result.out, /6 receivers/);
   assert.match(result.out, /4 inhibit rules/);
   assert.match(result.out, /1 templates/);
 });

@@ -75,8 +75,14 @@ function trade(
 
 test(
   'end to end: degradation reaches the webhook with strategy and version, the stable strategy stays quiet, a down bot is one alert with its symptoms inhibited, every dashboard query runs',
-  { skip, timeout: 180_000 },
+  { skip, timeout: 300_000 },
   async (t) => {
+    // The daily report fires during the hour its threshold names: momentum's is this hour,
+    // meanrev's twelve hours away (so meanrev stays quiet). Too close to the hour's end, wait
+    // for the next one rather than race it.
+    const toNextHour = HOUR - (Date.now() % HOUR);
+    if (toNextHour < 2 * MIN) await new Promise((r) => setTimeout(r, toNextHour + 1000));
+    const reportHour = new Date().getUTCHours();
     const started = Date.now();
     const dir = mkdtempSync(path.join(tmpdir(), 'edgewatch-e2e-'));
     const procs: Proc[] = [];
@@ -170,7 +176,13 @@ test(
         EDGEWATCH_DB: path.join(dir, 'ledger.db'),
         EDGEWATCH_PORT: String(sidecarPort),
         EDGEWATCH_HOST: '127.0.0.1',
-        EDGEWATCH_THRESHOLDS: JSON.stringify({ defaults: { heartbeat_max_age_seconds: 10 } }),
+        EDGEWATCH_THRESHOLDS: JSON.stringify({
+          defaults: { heartbeat_max_age_seconds: 10 },
+          strategies: {
+            momentum: { daily_report_hour_utc: reportHour },
+            meanrev: { daily_report_hour_utc: (reportHour + 12) % 24 },
+          },
+        }),
         EDGEWATCH_LOG_LEVEL: 'warn',
         EDGEWATCH_LOG_FORMAT: 'json',
         // /metrics behind its token: Prometheus below must send it from its credentials_file.
@@ -278,6 +290,54 @@ test(
           !notifications.some((n) => n.channel === 'email' && String(n.body).includes(alertname)),
           'a warning was mailed',
         );
+      },
+    );
+
+    await t.test(
+      "the daily report of momentum, due this hour, reaches Discord and the digest mail with the day's figures and a link to its report page",
+      async () => {
+        const message = await until(
+          "momentum's daily report on Discord",
+          () => discord(/^Daily report · momentum \(bot demo\)$/),
+          context,
+          DEADLINE,
+        );
+        const text = message.body.embeds[0].description as string;
+        // The figures are the sidecar's, as Prometheus read them through its query templates.
+        const trades24h = await prom.query('edgewatch_window_trades{strategy="momentum",window="24h"}');
+        const n = Number(trades24h.data?.result[0]?.value?.[1]);
+        assert.ok(n > 0, JSON.stringify(trades24h));
+        assert.match(
+          text,
+          new RegExp(
+            `^\\*\\*FIRING\\*\\* Daily report of momentum: ${n} trades, net PnL -?\\d+\\.\\d\\d in the last 24h\\n`,
+          ),
+          text,
+        );
+        assert.match(
+          text,
+          /Strategy momentum \(bot demo, version v2\), last 24h against the baseline .*: win ratio \d+(\.\d+)?% against \d+(\.\d+)?%, PnL per trade -?[\d.]+ against -?[\d.]+; \d+ trades in 7d\. In alert now: /,
+          text,
+        );
+        const link = /\[Report\]\((http:\/\/127\.0\.0\.1:\d+\/report\/momentum)\)/.exec(text);
+        assert.ok(link, text);
+        assert.equal(link[1], `http://127.0.0.1:${sidecarPort}/report/momentum`);
+        // The link opens the report page, recommendations first.
+        const page = await fetch(link[1]);
+        assert.equal(page.status, 200);
+        assert.match(await page.text(), /<h1>Report: momentum<\/h1>[\s\S]*?<h2 id="recommendations">/);
+        const mail = await until(
+          'the daily digest mail',
+          () =>
+            notifications.find(
+              (n) => n.channel === 'email' && /^Subject: edgewatch daily report: momentum\r?$/m.test(String(n.body)),
+            ),
+          context,
+          DEADLINE,
+        );
+        assert.ok(String(mail.body).includes(`Report:    ${link[1]}`), String(mail.body));
+        // meanrev's hour is another one: no report for it.
+        assert.ok(!notifications.some((x) => JSON.stringify(x.body).includes('Daily report of meanrev')));
       },
     );
 

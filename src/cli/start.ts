@@ -55,10 +55,13 @@ export async function runStartCommand(flags: StartFlags): Promise<void> {
   }
   process.on('SIGUSR2', () => bot.setDegraded(!bot.degraded));
   process.stdout.write(
-    `\nedgewatch is running on ${db}\n` +
+    // The pages first: what a person opens; then the machine endpoints.
+    `\nedgewatch is running: open ${sidecar.url}/ in a browser\n` +
+      `  report page      ${sidecar.url}/report/momentum\n` +
+      `  ledger           ${db}\n` +
       `  bot metrics      ${botUrl}\n` +
       `  sidecar metrics  ${sidecar.url}/metrics\n` +
-      `  report           ${sidecar.url}/v1/report?strategy=momentum&format=markdown\n` +
+      `  report (API)     ${sidecar.url}/v1/report?strategy=momentum&format=markdown\n` +
       `  inspect          npx edgewatch report --strategy momentum --db ${db}\n` +
       `  ${bot.degraded ? 'undo the degrade' : 'degrade the demo'}  kill -USR2 ${process.pid}\n` +
       `  Ctrl-C stops both.\n\n`,

@@ -26,6 +26,9 @@ export const DEFAULT_THRESHOLDS = {
   heartbeat_max_age_seconds: 300,
   order_error_ratio: 0.05,
   no_trades_expected: 5,
+  // Not a trading threshold: the hour (UTC, 0-23) at which the daily report alert fires
+  // (prometheus/rules/daily.yml), per strategy like the rest.
+  daily_report_hour_utc: 7,
 } as const;
 
 export type ThresholdName = keyof typeof DEFAULT_THRESHOLDS;
@@ -65,6 +68,8 @@ function checkSet(set: unknown, where: string): Partial<Thresholds> {
   for (const [k, v] of Object.entries(set))
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
       throw new ConfigError(`${where}.${k}: must be a finite number ≥ 0 (got ${JSON.stringify(v)})`);
+    else if (k === 'daily_report_hour_utc' && !(Number.isInteger(v) && v <= 23))
+      throw new ConfigError(`${where}.${k}: must be a whole hour 0-23 (UTC) (got ${JSON.stringify(v)})`);
   return set;
 }
 
