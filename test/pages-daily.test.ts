@@ -15,7 +15,10 @@ import { startSmtpSink, startWebhookSink, type Notification } from '../scripts/l
 import { requireBinary } from './support/binaries.js';
 import { freePort } from './support/ports.js';
 import { startAlertmanager, until } from './support/stack.js';
-import { tempDir } from './support/tmp.js';
+import { ConfigError } from '../src/errors.js';
+import { parseThresholds } from '../src/sidecar/thresholds.js';
+import { sidecar } from './support/sidecar.js';
+import { tempDir, value } from './support/tmp.js';
 
 const alertmanagerBin = requireBinary('prometheus-alertmanager');
 const amtool = requireBinary('amtool');
@@ -166,3 +169,26 @@ test(
     assert.match(mails()[1], /^Subject: edgewatch daily report: alpha\r?$/m);
   },
 );
+
+test('the report hour is a threshold like the others: 7 UTC by default, per strategy, a whole hour 0-23 or the sidecar does not start', async (t) => {
+  assert.equal(parseThresholds(undefined, 'test').defaults.daily_report_hour_utc, 7);
+  const ok = parseThresholds(
+    { defaults: { daily_report_hour_utc: 0 }, strategies: { a: { daily_report_hour_utc: 23 } } },
+    'test',
+  );
+  assert.equal(ok.defaults.daily_report_hour_utc, 0);
+  assert.equal(ok.strategies.a.daily_report_hour_utc, 23);
+  for (const bad of [24, 7.5, -1, '7'])
+    assert.throws(
+      () => parseThresholds({ strategies: { a: { daily_report_hour_utc: bad } } }, 'EDGEWATCH_THRESHOLDS'),
+      (err: Error) => err instanceof ConfigError && /strategies\.a\.daily_report_hour_utc: must be/.test(err.message),
+      String(bad),
+    );
+  // Exported for the rule to compare with, per strategy.
+  const s = await sidecar(t, { thresholdsJson: { strategies: { b: { daily_report_hour_utc: 18 } } } });
+  assert.equal((await s.post('/v1/heartbeat', { strategy: 'a' })).status, 200);
+  assert.equal((await s.post('/v1/heartbeat', { strategy: 'b' })).status, 200);
+  const m = await s.scrape();
+  assert.equal(value(m, 'edgewatch_threshold', { strategy: 'a', name: 'daily_report_hour_utc' }), 7);
+  assert.equal(value(m, 'edgewatch_threshold', { strategy: 'b', name: 'daily_report_hour_utc' }), 18);
+});

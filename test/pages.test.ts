@@ -3,9 +3,14 @@
 // error pages for bad input, the read gate of the GET API, and the hour steps of the chart.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { CLI } from '../scripts/lib/processes.js';
 import { HOUR } from '../src/sidecar/engine.js';
 import { cumulativePnl, hourBounds, rollingWinRatio } from '../src/sidecar/pages/series.js';
+import { freePort } from './support/ports.js';
 import { sidecar, wireTrade } from './support/sidecar.js';
+import { tempDir } from './support/tmp.js';
 
 const NOW = Date.parse('2024-03-10T12:30:00Z');
 const MIN = 60_000;
@@ -309,3 +314,41 @@ test('the report page shows the recommendations of GET /v1/report first, then it
   assert.match(page, /<tr data-stat="net_pnl"><th scope="row">net PnL<\/th><td><data value="10">10\.00<\/data><\/td>/);
   assert.equal(json.stats.net_pnl, 10);
 });
+
+test(
+  'npm start prints the page URL first, and the page it names shows both demo strategies',
+  { timeout: 120_000 },
+  async (t) => {
+    const dir = tempDir(t);
+    const [botPort, port] = [await freePort(), await freePort()];
+    const child = spawn(process.execPath, [CLI, 'start', '--db', join(dir, 'edgewatch.db')], {
+      env: {
+        ...process.env,
+        EDGEWATCH_BOT_PORT: String(botPort),
+        EDGEWATCH_PORT: String(port),
+        EDGEWATCH_LOG_FORMAT: 'json',
+        EDGEWATCH_LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    t.after(() => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const deadline = Date.now() + 90_000;
+    while (!out.includes('Ctrl-C stops both') && Date.now() < deadline && child.exitCode === null)
+      await new Promise((r) => setTimeout(r, 200));
+    const banner = out.slice(out.indexOf('\nedgewatch is running')).trim().split('\n');
+    const url = `http://127.0.0.1:${port}/`;
+    assert.equal(banner[0], `edgewatch is running: open ${url} in a browser`, out);
+    const page = await fetch(url);
+    assert.equal(page.status, 200);
+    const body = await page.text();
+    for (const strategy of ['momentum', 'meanrev']) assert.ok(body.includes(`data-strategy="${strategy}"`), strategy);
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0, out);
+  },
+);
