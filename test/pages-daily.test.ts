@@ -8,8 +8,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { capDurations, localAlertmanagerEnv, renderLocalAlertmanager } from '../scripts/lib/configs.js';
 import { startSmtpSink, startWebhookSink, type Notification } from '../scripts/lib/sinks.js';
 import { requireBinary } from './support/binaries.js';
@@ -94,7 +95,7 @@ test(
         report_url: `http://127.0.0.1:9465/report/${strategy}`,
         runbook_url: 'http://127.0.0.1:9465/runbook#tradingdailyreport',
         action:
-          "Read the report's recommendations; act on the alerts it lists in alert (each has its own runbook section).",
+          "Read the report's recommendations; act on any alert it lists as firing (each has its own runbook section).",
         dashboard: '',
       },
       startsAt: startsAt.toISOString(),
@@ -191,4 +192,24 @@ test('the report hour is a threshold like the others: 7 UTC by default, per stra
   const m = await s.scrape();
   assert.equal(value(m, 'edgewatch_threshold', { strategy: 'a', name: 'daily_report_hour_utc' }), 7);
   assert.equal(value(m, 'edgewatch_threshold', { strategy: 'b', name: 'daily_report_hour_utc' }), 18);
+});
+
+test("the daily report rule keeps the alerts' conventions: info, its runbook section's Act. opens with its action, links built from external labels", () => {
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  const rule = readFileSync(path.join(root, 'prometheus/rules/daily.yml'), 'utf8');
+  const runbook = readFileSync(path.join(root, 'docs/runbook.md'), 'utf8');
+  assert.match(rule, /- alert: TradingDailyReport\n[\s\S]*?\n\s+severity: info\n/);
+  const action = /\n\s+action: "([^"]+)"\n/.exec(rule)?.[1];
+  const section = runbook.split(/^## /m).find((x) => x.startsWith('TradingDailyReport\n')) ?? '';
+  const act = (/\*\*Act\.\*\* ([\s\S]*?)(\n\n|$)/.exec(section)?.[1] ?? '').replace(/\s+/g, ' ');
+  assert.ok(action && act.startsWith(action), `action "${action}" must open the runbook's Act: "${act}"`);
+  assert.match(rule, /runbook_url: '\{\{ \$externalLabels\.edgewatch_runbook \}\}#tradingdailyreport'/);
+  assert.match(
+    rule,
+    /report_url: '\{\{ with \$externalLabels\.edgewatch_pages \}\}\{\{ \. \}\}\/report\/\{\{ \$labels\.strategy \}\}\{\{ end \}\}'/,
+  );
+  assert.match(rule, /dashboard: '\{\{ with \$externalLabels\.edgewatch_grafana \}\}/);
+  // The hour is a threshold the sidecar exports, not a literal in the rule.
+  assert.match(rule, /edgewatch_threshold\{name="daily_report_hour_utc"\}/);
+  assert.doesNotMatch(rule.replace(/^\s*#.*$/gm, ''), /hour\(\) *== *\d|== *\d+ *\n/);
 });
