@@ -290,6 +290,20 @@ export function render(r: Results, o: Pick<RunOptions, 'smoke'>): string {
         `- ${s.size}: ${s.agreement.compared} figures, largest relative difference ${s.agreement.worst.toExponential(1)} (${s.agreement.worstSeries})`,
       );
     p();
+    p("## Pages: the sidecar's HTML pages next to its scrape, milliseconds (issue 15)");
+    p();
+    p(
+      'Timed in the same rounds as the sidecar scrapes above, over HTTP: the overview (`/`), one strategy page (7d charts from the hour blocks, versions, experiments) and its report page.',
+    );
+    p();
+    p('| ledger | /metrics p50 / p99 | `/` p50 / p99 | `/strategies/<s>` p50 / p99 | `/report/<s>` p50 / p99 |');
+    p('|---|---|---|---|---|');
+    for (const s of r.scrape)
+      if (s.pages)
+        p(
+          `| ${s.size} | ${fmt(s.http.sidecar.p50)} / ${fmt(s.http.sidecar.p99)} | ${fmt(s.pages.overview.p50)} / ${fmt(s.pages.overview.p99)} | ${fmt(s.pages.strategyPage.p50)} / ${fmt(s.pages.strategyPage.p99)} | ${fmt(s.pages.report.p50)} / ${fmt(s.pages.report.p99)} |`,
+        );
+    p();
     p('## Cold start: process spawn to the end of the first /metrics answer');
     p();
     p('| ledger | first start (no saved state) | restart (saved state) | naive (one full scrape) | state file |');

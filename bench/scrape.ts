@@ -54,6 +54,8 @@ export interface ScrapeResult {
   coldState: ColdStart;
   coldNaive: ColdStart;
   http: { sidecar: Summary; floor: Summary; naive: Summary };
+  /** The sidecar's HTML pages, timed in the same rounds as its scrapes (issue 15). */
+  pages: { strategy: string; overview: Summary; strategyPage: Summary; report: Summary };
   inProcess: {
     sidecar: Summary;
     floor: Summary;
@@ -147,6 +149,17 @@ export async function scrapeBench(o: ScrapeOptions): Promise<ScrapeResult> {
 
   // Warm-up (JIT, connections), then interleaved rounds over HTTP.
   for (let i = 0; i < 20; i++) for (const s of [sidecar, floor]) await http(`${s.url}/metrics`);
+  // The pages: the first strategy the overview shows, its strategy page and its report page.
+  const overview = await http(`${sidecar.url}/`);
+  const pageStrategy = /data-strategy="([^"]+)"/.exec(overview.body)?.[1];
+  if (overview.status !== 200 || !pageStrategy) throw new Error(`the overview page answered ${overview.status}`);
+  const pagePaths = {
+    overview: '/',
+    strategyPage: `/strategies/${pageStrategy}`,
+    report: `/report/${pageStrategy}`,
+  };
+  const pageTimes = { overview: [] as number[], strategyPage: [] as number[], report: [] as number[] };
+  for (const path of Object.values(pagePaths)) for (let i = 0; i < 5; i++) await http(`${sidecar.url}${path}`);
   const times = { sidecar: [] as number[], floor: [] as number[], naive: [] as number[] };
   let naiveSpent = 0;
   const rounds = 6;
@@ -158,6 +171,12 @@ export async function scrapeBench(o: ScrapeOptions): Promise<ScrapeResult> {
       times.sidecar.push(r.ms);
     }
     for (let i = 0; i < perRound; i++) times.floor.push((await http(`${floor.url}/metrics`)).ms);
+    for (const [name, path] of Object.entries(pagePaths) as Array<[keyof typeof pagePaths, string]>)
+      for (let i = 0; i < Math.ceil(perRound / 4); i++) {
+        const r = await http(`${sidecar.url}${path}`);
+        if (r.status !== 200) throw new Error(`${path} answered ${r.status}`);
+        pageTimes[name].push(r.ms);
+      }
     const naiveRounds = Math.max(1, Math.ceil(o.naiveMax / rounds));
     for (let i = 0; i < naiveRounds && times.naive.length < o.naiveMax && naiveSpent < o.naiveBudgetMs; i++) {
       const r = await http(`${naive.server.url}/metrics`);
@@ -177,6 +196,15 @@ export async function scrapeBench(o: ScrapeOptions): Promise<ScrapeResult> {
   const agreement = agree(db, meta);
   const series = state.body.split('\n').filter((l) => l && !l.startsWith('#')).length;
   const h = { sidecar: summarize(times.sidecar), floor: summarize(times.floor), naive: summarize(times.naive) };
+  const pages = {
+    strategy: pageStrategy,
+    overview: summarize(pageTimes.overview),
+    strategyPage: summarize(pageTimes.strategyPage),
+    report: summarize(pageTimes.report),
+  };
+  o.log(
+    `  pages p50/p99 ms: / ${pages.overview.p50.toFixed(2)}/${pages.overview.p99.toFixed(2)}, /strategies/${pageStrategy} ${pages.strategyPage.p50.toFixed(2)}/${pages.strategyPage.p99.toFixed(2)}, /report/${pageStrategy} ${pages.report.p50.toFixed(2)}/${pages.report.p99.toFixed(2)}`,
+  );
   o.log(
     `  http p50/p99 ms: sidecar ${h.sidecar.p50.toFixed(2)}/${h.sidecar.p99.toFixed(2)}, floor ${h.floor.p50.toFixed(2)}/${h.floor.p99.toFixed(2)}, naive ${h.naive.p50.toFixed(0)}/${h.naive.p99.toFixed(0)} (${h.naive.n} scrapes)`,
   );
@@ -192,6 +220,7 @@ export async function scrapeBench(o: ScrapeOptions): Promise<ScrapeResult> {
     coldState: state.cold,
     coldNaive: naive.cold,
     http: h,
+    pages,
     inProcess,
     memory,
     agreement,
