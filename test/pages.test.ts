@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { CLI } from '../scripts/lib/processes.js';
 import { HOUR } from '../src/sidecar/engine.js';
-import { cumulativePnl, hourBounds, rollingWinRatio } from '../src/sidecar/pages/series.js';
+import { cumulativePnl, hourBounds, hourCut, rollingWinRatio } from '../src/sidecar/pages/series.js';
 import { freePort } from './support/ports.js';
 import { sidecar, wireTrade } from './support/sidecar.js';
 import { tempDir } from './support/tmp.js';
@@ -220,7 +220,7 @@ test('the pages need a read credential once a token is set, exactly like GET /v1
   assert.equal((await get('/strategies/nosuch')).status, 401);
 });
 
-test("the strategy chart's hour steps and rolling win ratio are the engine's hour blocks, summed as worked out by hand", async (t) => {
+test("the strategy chart's hour steps and rolling win ratio are the engine's whole hours, summed as worked out by hand", async (t) => {
   let clock = NOW;
   const s = await sidecar(t, { now: () => clock });
   const at = (iso: string) => Date.parse(iso);
@@ -238,7 +238,9 @@ test("the strategy chart's hour steps and rolling win ratio are the engine's hou
   const { firstHour, lastHour } = hourBounds(fromMs, NOW);
   assert.equal(new Date(firstHour).toISOString(), '2024-03-03T13:00:00.000Z');
   assert.equal(new Date(lastHour).toISOString(), '2024-03-10T12:00:00.000Z');
-  const hours = s.engine.hours('c', firstHour, lastHour);
+  const cut = hourCut((a, b) => s.engine.range('c', a, b), fromMs, NOW);
+  assert.equal(cut.firstHour, firstHour);
+  const hours = cut.hours;
   assert.equal(hours.length, 7 * 24 - 1);
   const hourOf = (iso: string) => hours[(at(iso) - firstHour) / HOUR];
   assert.deepEqual([hourOf('2024-03-07T12:00:00Z').n, hourOf('2024-03-07T12:00:00Z').sum], [2, 6]);
@@ -247,14 +249,7 @@ test("the strategy chart's hour steps and rolling win ratio are the engine's hou
     hours.reduce((n, h) => n + h.n, 0),
     3,
   );
-  const cut = {
-    fromMs,
-    nowMs: NOW,
-    firstHour,
-    head: s.engine.range('c', fromMs, firstHour - 1),
-    hours,
-    tail: s.engine.range('c', lastHour - 1, NOW),
-  };
+  assert.deepEqual([cut.head.n, cut.head.sum, cut.tail.n, cut.tail.sum], [1, 7, 1, -2]);
   const points = cumulativePnl(cut);
   // 0 at the window start, 7 after the first partial hour, +6 after 03-07 12:00-13:00, +6 after the next, -2 at the end.
   const valueAt = (iso: string) => points.find((p) => p.t === at(iso))?.v;
@@ -280,7 +275,7 @@ test("the strategy chart's hour steps and rolling win ratio are the engine's hou
   clock = NOW + MIN;
   assert.equal((await s.post('/v1/trades', { trades: [wireTrade('c', at('2024-03-07T12:30:00Z'), 5)] })).status, 201);
   s.engine.refresh(clock);
-  const again = s.engine.hours('c', firstHour, lastHour);
+  const again = hourCut((a, b) => s.engine.range('c', a, b), fromMs, NOW).hours;
   const late = again[(at('2024-03-07T12:00:00Z') - firstHour) / HOUR];
   assert.deepEqual([late.n, late.sum, late.maxDrawdown], [3, 11, 4]);
 });

@@ -3,8 +3,9 @@
 //   /strategies/:name  charts, versions, experiments of one strategy
 //   /report/:name      the report of GET /v1/report as a page (?window=1h|24h|7d)
 // Each request refreshes the window engine and reads the snapshot /metrics exports, plus the
-// engine's hour blocks and the ledger's small tables (deploys, versions, experiments): no
-// trade is read here, so a page costs about what a scrape does whatever the ledger's size.
+// engine's cached hour blocks and the ledger's small tables (deploys, versions, experiments):
+// no trade is read beyond the edge minutes a scrape reads too, so a page costs about what a
+// scrape does, whatever the ledger's size (bench/RESULTS.md, "Pages").
 // Errors are pages too: 400 for a name that cannot be one, 404 for an unknown strategy, 503
 // for a ledger fault, 500 without details for anything else (the log has it).
 import { Router, type NextFunction, type Request, type Response } from 'express';
