@@ -114,6 +114,14 @@ export const PROBES: Probe[] = [
   { op: 'GET /readyz', status: 200, why: 'a writable ledger' },
   { op: 'GET /metrics', status: 200, why: 'a scrape' },
   { op: 'GET /runbook', status: 200, why: 'the installed runbook' },
+  // The pages (HTML), on the strategy the probes above recorded.
+  { op: 'GET /', status: 200, why: 'the overview' },
+  { op: 'GET /strategies/{name}', status: 200, why: 'a strategy with trades, versions and an experiment' },
+  { op: 'GET /strategies/{name}', status: 404, why: 'an unknown strategy', url: '/strategies/nosuch' },
+  { op: 'GET /strategies/{name}', status: 400, why: 'not a name', url: '/strategies/a%20b' },
+  { op: 'GET /report/{name}', status: 200, why: 'the 24h report' },
+  { op: 'GET /report/{name}', status: 404, why: 'an unknown strategy', url: '/report/nosuch' },
+  { op: 'GET /report/{name}', status: 400, why: 'window 2h', url: '/report/momentum?window=2h' },
   // With tokens: the right credential opens each gate (the generic probes show the 401s).
   {
     on: 'token',
@@ -226,6 +234,9 @@ export const PROBES: Probe[] = [
   },
   { on: 'capped', op: FT, status: 422, why: 'a second strategy', body: { ...example(FT), strategy: 'other' } },
   { on: 'closed', op: FT, status: 503, why: 'a storage fault' },
+  { on: 'closed', op: 'GET /', status: 503, why: 'a storage fault' },
+  { on: 'closed', op: 'GET /strategies/{name}', status: 503, why: 'a storage fault' },
+  { on: 'closed', op: 'GET /report/{name}', status: 503, why: 'a storage fault' },
 ];
 
 /** The probes every operation gets from its security schemes (the middleware they name). */

@@ -107,9 +107,16 @@ export function pagesRouter(ctx: PagesContext): Router {
     send(res, 200, reportPage(buildReport(one(req, t), window as WindowName, t)));
   });
 
-  // Anything else under the pages' folders is a page that does not exist, said as a page.
-  router.get(['/strategies', '/strategies/*rest', '/report', '/report/*rest'], read, (req) => {
-    throw new NotFoundError(`no page at ${req.path}: pages are /, /strategies/<name> and /report/<name>`);
+  // Any other GET under the pages' folders is a page that does not exist, said as a page (a
+  // middleware, not a route: the API's routes are the ones docs/openapi.json lists).
+  router.use((req, res, next) => {
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || !isPage(req.path) || req.path === '/') {
+      next();
+      return;
+    }
+    read(req, res, () =>
+      next(new NotFoundError(`no page at ${req.path}: pages are /, /strategies/<name> and /report/<name>`)),
+    );
   });
 
   router.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
