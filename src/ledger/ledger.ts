@@ -25,6 +25,7 @@ import { differingFields, experimentFromRow, type RawExperiment } from './rows.j
 import { prepareStatements, type Statements } from './statements.js';
 import { straddles, versionAt, type TimelineEntry } from './timeline.js';
 import { TradeReads } from './trade-reads.js';
+import { ExpectationStore } from './expectations.js';
 import type {
   DeployInfo,
   DeployMeta,
@@ -59,6 +60,7 @@ export class Ledger {
   faultMemoryMs = 30_000;
   private readonly st: Statements;
   private reads?: TradeReads;
+  private expectationStore?: ExpectationStore;
 
   private constructor(path: string, db: Database.Database, opts: LedgerOptions) {
     this.path = path;
@@ -566,6 +568,16 @@ export class Ledger {
   get tradeReads(): TradeReads {
     this.reads ??= new TradeReads(this.db);
     return this.reads;
+  }
+
+  /** What each parameter version's backtest promised (src/ledger/expectations.ts). */
+  get expectations(): ExpectationStore {
+    this.expectationStore ??= new ExpectationStore(
+      this.db,
+      (what, fn) => this.write(what, fn),
+      (what, fn) => this.read(what, fn),
+    );
+    return this.expectationStore;
   }
 
   /** Opened read-only: nothing (not even the sidecar's state file) is written for it. */
