@@ -8,6 +8,7 @@ import { registerIngestRoutes } from './http/routes-ingest.js';
 import { registerOpsRoutes } from './http/routes-ops.js';
 import { registerReadRoutes } from './http/routes-reads.js';
 import { freqtradeRouter } from '../integrations/freqtrade/routes.js';
+import { registerExpectationRoutes } from './http/routes-expectation.js';
 
 export type { AppContext } from './http/context.js';
 export { MAX_BODY } from './http/errors.js';
@@ -22,6 +23,7 @@ export function createApp(ctx: AppContext): express.Express {
   registerIngestRoutes(app, ctx);
   registerReadRoutes(app, ctx);
   app.use(freqtradeRouter(ctx)); // POST /v1/integrations/freqtrade (src/integrations/freqtrade/routes.ts)
+  registerExpectationRoutes(app, ctx);
 
   app.use((req, res) => {
     res.status(404).json({ error: `no route ${req.method} ${req.path}`, details: [] });

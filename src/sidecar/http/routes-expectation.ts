@@ -1,0 +1,89 @@
+// POST and GET /v1/params/:strategy/:version/expectation: what a parameter version's backtest
+// promised (summary figures, or the trade list from which the sidecar computes them), behind
+// the app's write and read gates; errors go through the app's one error handler (400 with
+// details, 404, 503 on a storage fault).
+import type express from 'express';
+import { NotFoundError, ValidationError } from '../../errors.js';
+import type { ExpectationRecord } from '../../ledger/expectations.js';
+import { validateExpectation } from '../../model/expectation.js';
+import { versionLabel } from '../../model/names.js';
+import type { AppContext } from './context.js';
+import { readGate, writeGate } from './gates.js';
+import { pathName, versionNamed } from './request.js';
+
+const PATH = '/v1/params/:strategy/:version/expectation';
+
+export function registerExpectationRoutes(app: express.Express, ctx: AppContext): void {
+  const now = ctx.now ?? Date.now;
+  const write = writeGate(ctx);
+  const read = readGate(ctx.readTokens ?? [], 'EDGEWATCH_TOKEN or EDGEWATCH_READ_TOKEN');
+
+  app.post(PATH, ...write('expectations'), (req, res) => {
+    const { strategy, version } = target(ctx, req.params.strategy, req.params.version);
+    const input = validateExpectation(req.body, 'wire', now());
+    const r = ctx.ledger.expectations.set(strategy, version, input, now());
+    ctx.metrics.ingestEvents.inc({ kind: 'expectations', result: r.created ? 'accepted' : 'duplicate' });
+    res.status(r.created ? 201 : 200).json({
+      strategy,
+      param_version: versionLabel(version),
+      created: r.created,
+      expectation: expectationJson(r.record),
+    });
+  });
+
+  app.get(PATH, read, (req, res) => {
+    const { strategy, version } = target(ctx, req.params.strategy, req.params.version);
+    const outcomes = req.query.outcomes;
+    const withOutcomes = outcomes === 'true' || outcomes === '1';
+    if (outcomes !== undefined && !withOutcomes && outcomes !== 'false' && outcomes !== '0')
+      throw new ValidationError('invalid query', [{ path: 'outcomes', message: 'must be true or false' }]);
+    const e = ctx.ledger.expectations.latest(strategy, version);
+    if (!e)
+      throw new NotFoundError(
+        `version ${versionLabel(version)} of "${strategy}" has no expectation: POST one to /v1/params/${strategy}/${versionLabel(version)}/expectation`,
+      );
+    res.json({
+      strategy,
+      param_version: versionLabel(version),
+      expectation: expectationJson(e),
+      ...(withOutcomes
+        ? {
+            outcomes: ctx.ledger.expectations.outcomes(e.seq).map((o) => (o.ret === null ? [o.pnl] : [o.pnl, o.ret])),
+          }
+        : {}),
+    });
+  });
+}
+
+/** The strategy and stored version a path names: a 400 for a bad name or label, a 404 for an unknown version. */
+function target(ctx: AppContext, strategy: unknown, label: unknown): { strategy: string; version: number } {
+  const name = pathName(strategy, 'strategy');
+  return { strategy: name, version: versionNamed(ctx.ledger, name, String(label), 'version').version };
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** An expectation as the HTTP API and `edgewatch params expectation --json` show it. */
+export function expectationJson(e: ExpectationRecord) {
+  const s = e.summary;
+  return {
+    trades: s.trades,
+    trades_per_day: s.tradesPerDay,
+    pnl_mean: s.pnl?.mean ?? null,
+    pnl_sd: s.pnl?.sd ?? null,
+    return_mean: s.ret?.mean ?? null,
+    return_sd: s.ret?.sd ?? null,
+    win_ratio: s.winRatio,
+    max_drawdown: s.maxDrawdown,
+    fee_per_trade: s.feePerTrade,
+    period_start: iso(s.periodStartMs),
+    period_end: iso(s.periodEndMs),
+    variance_inflation: s.inflation,
+    outcomes_stored: e.outcomes,
+    outcomes_dropped: e.outcomesDropped,
+    source: e.source,
+    note: e.note,
+    created_at: iso(e.createdMs),
+    previous_expectations: e.previous,
+  };
+}
