@@ -107,6 +107,8 @@ test('the trade rate against the backtest: ratio and both Poisson tails', () => 
   close(1 - 6 * Math.exp(-5), r.pMore);
   const start = tradeRate(0, 10, 0);
   assert.equal(start.ratio, undefined, 'nothing expected yet: no ratio');
+  assert.equal(tradeRate(3, 10, 2 * HOUR).ratio, undefined, 'under one trade expected: no ratio');
+  close(3, tradeRate(3, 10, 2.4 * HOUR).ratio);
   assert.equal(start.pFewer, 1);
 });
 

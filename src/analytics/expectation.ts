@@ -191,7 +191,7 @@ export function outcomeDifference(
 export interface RateComparison {
   /** trades the backtest's rate gives the time since the run started */
   expected: number;
-  /** live trades over expected; undefined while nothing is expected yet */
+  /** live trades over expected; undefined until the backtest's rate expects one trade (a ratio of a few hours' trades says nothing) */
   ratio?: number;
   /** P(X ≤ live) and P(X ≥ live), X ~ Poisson(expected) */
   pFewer: number;
@@ -202,7 +202,7 @@ export function tradeRate(live: number, perDay: number, elapsedMs: number): Rate
   const expected = (perDay * Math.max(0, elapsedMs)) / DAY_MS;
   return {
     expected,
-    ...(expected > 0 ? { ratio: live / expected } : {}),
+    ...(expected >= 1 ? { ratio: live / expected } : {}),
     pFewer: poissonCdf(live, expected),
     pMore: poissonSf(live, expected),
   };

@@ -7,6 +7,7 @@ import { NotFoundError, ValidationError } from '../../errors.js';
 import type { ExpectationRecord } from '../../ledger/expectations.js';
 import { validateExpectation } from '../../model/expectation.js';
 import { versionLabel } from '../../model/names.js';
+import type { ExpectationReading } from '../expectation-runs.js';
 import type { AppContext } from './context.js';
 import { readGate, writeGate } from './gates.js';
 import { pathName, versionNamed } from './request.js';
@@ -46,6 +47,7 @@ export function registerExpectationRoutes(app: express.Express, ctx: AppContext)
       strategy,
       param_version: versionLabel(version),
       expectation: expectationJson(e),
+      live: live(ctx, now(), strategy, version),
       ...(withOutcomes
         ? {
             outcomes: ctx.ledger.expectations.outcomes(e.seq).map((o) => (o.ret === null ? [o.pnl] : [o.pnl, o.ret])),
@@ -59,6 +61,43 @@ export function registerExpectationRoutes(app: express.Express, ctx: AppContext)
 function target(ctx: AppContext, strategy: unknown, label: unknown): { strategy: string; version: number } {
   const name = pathName(strategy, 'strategy');
   return { strategy: name, version: versionNamed(ctx.ledger, name, String(label), 'version').version };
+}
+
+/** The version's live comparison, when it is the strategy's active version (else null). */
+function live(ctx: AppContext, t: number, strategy: string, version: number) {
+  ctx.engine.refresh(t);
+  const r = ctx.engine.expectations.read(strategy, ctx.ledger.deploys(strategy), t);
+  return r && r.version === version ? comparisonJson(r) : null;
+}
+
+/** The comparison as the HTTP API shows it (outcome units: return on notional or quote currency). */
+export function comparisonJson(r: ExpectationReading) {
+  return {
+    outcome: r.outcome,
+    since: new Date(r.startMs).toISOString(),
+    trades: r.trades,
+    expected_per_trade: r.expected?.mean ?? null,
+    live_per_trade: r.live?.mean ?? null,
+    difference: r.difference
+      ? { value: r.difference.value, lower_95: r.difference.lower, upper_95: r.difference.upper, z: r.difference.z }
+      : null,
+    cusum: Object.fromEntries((r.cusum ?? []).map((c) => [String(c.shift), c.llr])),
+    trades_expected: r.rate.expected,
+    trade_rate_ratio: r.rate.ratio ?? null,
+    trade_rate_p_fewer: r.rate.pFewer,
+    trade_rate_p_more: r.rate.pMore,
+    max_drawdown: r.drawdown.live,
+    drawdown_ratio: r.drawdown.ratio ?? null,
+    costs: r.costs
+      ? {
+          live_fee_per_trade: r.costs.liveFeePerTrade,
+          assumed_fee_per_trade: r.costs.assumedFeePerTrade,
+          costs_difference: r.costs.costs,
+          edge_difference: r.costs.edge,
+          net_difference: r.costs.net,
+        }
+      : null,
+  };
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
