@@ -143,3 +143,48 @@ test('a late trade after thousands resumes from a checkpoint and gives the in-or
   const mean = all.reduce((acc, tr) => acc + tr.pnl / 100, 0) / all.length;
   close(mean - 0.005, x(m, 'difference'), 1e-9);
 });
+
+test('the report says whether costs higher than assumed or an edge lower than expected make the shortfall', async (t) => {
+  let clock = NOW - 3 * HOUR;
+  const s = await sidecar(t, { now: () => clock });
+  for (const strategy of ['edge', 'costs', 'fine']) {
+    await s.post('/v1/params', { strategy, params: { a: 1 } });
+    await s.post(`/v1/params/${strategy}/v1/expectation`, EXPECTATION); // PnL 1 ± 2 a trade, fee 0.1 assumed
+  }
+  clock = NOW;
+  const trades = (strategy: string, pnl: number, fees: number) =>
+    Array.from({ length: 25 }, (_, i) => wireTrade(strategy, NOW - 2 * HOUR + i * MIN, pnl, { fees }));
+  // edge: -2 a trade after fees of 0.3: 3 short, of which 0.2 costs and 2.8 edge.
+  // costs: -1.9 after fees of 3.1: the same PnL before fees as the backtest (1.2 against 1.1), the fees eat it.
+  // fine: as promised.
+  await s.post('/v1/trades', {
+    trades: [...trades('edge', -2, 0.3), ...trades('costs', -1.9, 3.1), ...trades('fine', 1, 0.1)],
+  });
+  const report = async (strategy: string) => (await s.get(`/v1/report?strategy=${strategy}`)).json();
+  const edge = await report('edge');
+  assert.equal(edge.expectation.trades, 25);
+  close(-3, edge.expectation.difference.value);
+  close(0.2, edge.expectation.costs.costs_difference);
+  close(-2.8, edge.expectation.costs.edge_difference);
+  assert.ok(edge.expectation.cusum.by_shift['1'] > 10, JSON.stringify(edge.expectation.cusum));
+  const rec = edge.recommendations.find((r: string) => r.startsWith('v1 does worse than its backtest'));
+  assert.match(rec, /PnL per trade -2\.00 against 1\.00 expected over 25 trades/);
+  assert.match(
+    rec,
+    /Of the shortfall of 3\.00 a trade, costs higher than assumed \(fees 0\.300 a trade against 0\.100 assumed\) account for 0\.200 and an edge lower than expected for 2\.80\./,
+  );
+  const costs = await report('costs');
+  assert.match(
+    costs.recommendations.find((r: string) => r.startsWith('v1 does worse')),
+    /The edge before fees is as expected: costs higher than assumed \(fees 3\.10 a trade against 0\.100 assumed\) explain the shortfall\./,
+  );
+  const fine = await report('fine');
+  assert.ok(!fine.recommendations.some((r: string) => /backtest/.test(r)), fine.recommendations.join(' | '));
+  assert.equal(fine.expectation.cusum.by_shift['1'], 0);
+  const md = await (await s.get('/v1/report?strategy=edge&format=markdown')).text();
+  assert.match(
+    md,
+    /## Against the backtest\n\nv1 is compared with its expectation, recorded .* from 100 backtest trades\. Since its deploy at .*: 25 live trades, 0\.5 expected at the backtest's rate\. Compared per trade: PnL\. Live -2\.00 against 1\.00 expected/,
+  );
+  assert.match(md, /account for 0\.200 and an edge lower than expected for 2\.80\.\n/);
+});
