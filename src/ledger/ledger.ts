@@ -60,7 +60,8 @@ export class Ledger {
   faultMemoryMs = 30_000;
   private readonly st: Statements;
   private reads?: TradeReads;
-  private expectationStore?: ExpectationStore;
+  /** What each parameter version's backtest promised (src/ledger/expectations.ts); prepared at open, so a closed ledger answers its calls with a LedgerError. */
+  readonly expectations: ExpectationStore;
 
   private constructor(path: string, db: Database.Database, opts: LedgerOptions) {
     this.path = path;
@@ -69,6 +70,11 @@ export class Ledger {
     this.maxVersions = opts.maxVersionsPerStrategy ?? 10_000;
     this.st = prepareStatements(db);
     this.inTransaction = db.transaction((fn: () => unknown) => fn());
+    this.expectations = new ExpectationStore(
+      db,
+      (what, fn) => this.write(what, fn),
+      (what, fn) => this.read(what, fn),
+    );
   }
 
   /** Opens (creating if needed) and migrates a ledger file. Configuration mistakes throw ConfigError. */
@@ -568,16 +574,6 @@ export class Ledger {
   get tradeReads(): TradeReads {
     this.reads ??= new TradeReads(this.db);
     return this.reads;
-  }
-
-  /** What each parameter version's backtest promised (src/ledger/expectations.ts). */
-  get expectations(): ExpectationStore {
-    this.expectationStore ??= new ExpectationStore(
-      this.db,
-      (what, fn) => this.write(what, fn),
-      (what, fn) => this.read(what, fn),
-    );
-    return this.expectationStore;
   }
 
   /** Opened read-only: nothing (not even the sidecar's state file) is written for it. */

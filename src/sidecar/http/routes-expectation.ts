@@ -6,11 +6,11 @@ import type express from 'express';
 import { NotFoundError, ValidationError } from '../../errors.js';
 import type { ExpectationRecord } from '../../ledger/expectations.js';
 import { validateExpectation } from '../../model/expectation.js';
-import { versionLabel } from '../../model/names.js';
+import { parseVersionLabel, versionLabel } from '../../model/names.js';
 import type { ExpectationReading } from '../expectation-runs.js';
 import type { AppContext } from './context.js';
 import { readGate, writeGate } from './gates.js';
-import { pathName, versionNamed } from './request.js';
+import { pathName } from './request.js';
 
 const PATH = '/v1/params/:strategy/:version/expectation';
 
@@ -20,7 +20,7 @@ export function registerExpectationRoutes(app: express.Express, ctx: AppContext)
   const read = readGate(ctx.readTokens ?? [], 'EDGEWATCH_TOKEN or EDGEWATCH_READ_TOKEN');
 
   app.post(PATH, ...write('expectations'), (req, res) => {
-    const { strategy, version } = target(ctx, req.params.strategy, req.params.version);
+    const { strategy, version } = target(req.params.strategy, req.params.version);
     const input = validateExpectation(req.body, 'wire', now());
     const r = ctx.ledger.expectations.set(strategy, version, input, now());
     ctx.metrics.ingestEvents.inc({ kind: 'expectations', result: r.created ? 'accepted' : 'duplicate' });
@@ -33,12 +33,14 @@ export function registerExpectationRoutes(app: express.Express, ctx: AppContext)
   });
 
   app.get(PATH, read, (req, res) => {
-    const { strategy, version } = target(ctx, req.params.strategy, req.params.version);
+    const { strategy, version } = target(req.params.strategy, req.params.version);
     const outcomes = req.query.outcomes;
     const withOutcomes = outcomes === 'true' || outcomes === '1';
     if (outcomes !== undefined && !withOutcomes && outcomes !== 'false' && outcomes !== '0')
       throw new ValidationError('invalid query', [{ path: 'outcomes', message: 'must be true or false' }]);
     const e = ctx.ledger.expectations.latest(strategy, version);
+    if (!e && !ctx.ledger.versions(strategy).some((v) => v.version === version))
+      throw new NotFoundError(`strategy "${strategy}" has no version ${versionLabel(version)}`);
     if (!e)
       throw new NotFoundError(
         `version ${versionLabel(version)} of "${strategy}" has no expectation: POST one to /v1/params/${strategy}/${versionLabel(version)}/expectation`,
@@ -57,10 +59,16 @@ export function registerExpectationRoutes(app: express.Express, ctx: AppContext)
   });
 }
 
-/** The strategy and stored version a path names: a 400 for a bad name or label, a 404 for an unknown version. */
-function target(ctx: AppContext, strategy: unknown, label: unknown): { strategy: string; version: number } {
+/**
+ * The strategy and version label a path names (a 400 when malformed). Whether the version
+ * exists is the ledger's to say, inside its read or write, so a storage fault is a 503.
+ */
+function target(strategy: unknown, label: unknown): { strategy: string; version: number } {
   const name = pathName(strategy, 'strategy');
-  return { strategy: name, version: versionNamed(ctx.ledger, name, String(label), 'version').version };
+  const version = typeof label === 'string' ? parseVersionLabel(label) : undefined;
+  if (version === undefined)
+    throw new ValidationError('invalid version', [{ path: 'version', message: 'must look like "v1", "v2", ...' }]);
+  return { strategy: name, version };
 }
 
 /** The version's live comparison, when it is the strategy's active version (else null). */
