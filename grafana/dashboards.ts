@@ -455,6 +455,59 @@ function strategyOverview(): dashboard.DashboardBuilder {
         { w: 8 },
       ),
     )
+    .withRow(row('Live against the backtest'))
+    .withPanel(
+      ts(
+        uid,
+        'Live against the backtest',
+        'Evidence (nats) that the active version\'s trades since its deploy do 0.5σ or 1σ worse per trade than the expectation recorded for it (its backtest): a CUSUM against that known reference, from the first trade (docs/alerting.md, "Live against expected"). Only versions with an expectation show it. The dashed line is the alert threshold.',
+        [
+          {
+            expr: `edgewatch_expectation_cusum_statistic{${S}}`,
+            legend: '{{strategy}} {{param_version}} short by {{shift}}σ',
+          },
+          { expr: `edgewatch_threshold{${S}, name="expectation_cusum_threshold"}`, legend: '{{strategy}} alert line' },
+        ],
+        { w: 6 },
+      ),
+    )
+    .withPanel(
+      ts(
+        uid,
+        'Live minus expected per trade',
+        "Mean outcome per trade (return on notional, or PnL: edgewatch_expectation_info) of the trades since the deploy minus the backtest's, with its 95% interval: the interval below 0 is worse than the backtest at 95%.",
+        [
+          { expr: `edgewatch_expectation_difference{${S}}`, legend: '{{strategy}} {{param_version}} difference' },
+          { expr: `edgewatch_expectation_difference_lower{${S}}`, legend: '{{strategy}} 95% low' },
+          { expr: `edgewatch_expectation_difference_upper{${S}}`, legend: '{{strategy}} 95% high' },
+        ],
+        { w: 6 },
+      ),
+    )
+    .withPanel(
+      ts(
+        uid,
+        'Costs and edge against the backtest',
+        'Quote currency per trade, when live trades carry fees and the expectation a fee per trade: live fees minus the fee the backtest assumed (above 0: costs higher than assumed), and live minus expected PnL before fees (below 0: the edge itself is lower).',
+        [
+          { expr: `edgewatch_expectation_costs_difference{${S}}`, legend: '{{strategy}} costs above assumed' },
+          { expr: `edgewatch_expectation_edge_difference{${S}}`, legend: '{{strategy}} edge before fees' },
+        ],
+        { w: 6 },
+      ),
+    )
+    .withPanel(
+      ts(
+        uid,
+        'Trade rate and drawdown against the backtest',
+        "Trades since the deploy over those the backtest's rate expects in that time (absent until one is expected), and the run's max drawdown over the backtest's worst (above 1: worse than the backtest ever was).",
+        [
+          { expr: `edgewatch_expectation_trade_rate_ratio{${S}}`, legend: '{{strategy}} trade rate' },
+          { expr: `edgewatch_expectation_drawdown_ratio{${S}}`, legend: '{{strategy}} drawdown' },
+        ],
+        { w: 6, decimals: 2 },
+      ),
+    )
     .withRow(row('Orders and loop'))
     .withPanel(
       ts(

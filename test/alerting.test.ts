@@ -180,6 +180,7 @@ test('every alert has a severity, summary, description, runbook section, dashboa
     'TradingWinRatioDrift',
     'TradingPnlPerTradeDrift',
     'TradingPnlPerTradeCusum',
+    'TradingLiveBelowExpectation',
     'TradingDrawdownHigh',
     'TradingParamVersionRegression',
     'TradingOrderErrorsHigh',
@@ -257,7 +258,7 @@ test('rules compare against threshold names that docs/architecture.md documents,
   const expressions = [
     ...read('prometheus/rules/alerts.yml').matchAll(/expr: (?:\|\n)?([\s\S]*?)\n {8}(?:for|labels):/g),
   ].map((m) => m[1]);
-  assert.equal(expressions.length, 14);
+  assert.equal(expressions.length, 15);
   for (const expr of expressions) {
     assert.doesNotMatch(
       expr,

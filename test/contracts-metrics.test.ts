@@ -167,6 +167,19 @@ async function busySidecar(t: TestContext) {
   await ok('/v1/trades', { trades: pnls.map((p, i) => trade(NOW - 6 * D + (i + 1) * H, p)) });
   await ok('/v1/params', { strategy: 'momentum', params: { lookback: 30 }, deployed_at: NOW - 5 * D });
   // The new version: trades in the baseline (the 7d window less the last 24h) and in the last 24h and hour.
+  // What v2's backtest promised (returns, drawdown and fee too), so every edgewatch_expectation_* family has samples.
+  await ok('/v1/params/momentum/v2/expectation', {
+    summary: {
+      trades: 400,
+      trades_per_day: 4,
+      pnl_mean: 1,
+      pnl_sd: 2,
+      return_mean: 0.001,
+      return_sd: 0.002,
+      max_drawdown: 5,
+    },
+    fee_per_trade: 0.05,
+  });
   await ok('/v1/trades', { trades: pnls.map((p, i) => trade(NOW - 4 * D + i * H, p * 0.8)) });
   await ok('/v1/trades', { trades: pnls.map((p, i) => trade(NOW - 20 * H + i * H, p * 1.1)) });
   await ok('/v1/trades', { trades: pnls.map((p, i) => trade(NOW - 50 * 60_000 + i * 60_000, p * 0.9)) });

@@ -319,7 +319,9 @@ test('a ledger written by schema 1 is migrated: stamped trades move to the versi
   // Schema 1 as the previous release wrote it, with its stamping (the version active on arrival).
   const old = Ledger.open(file);
   const db = old.raw;
-  db.exec('DROP INDEX param_deploys_by_time; DROP INDEX experiments_one_running; DROP INDEX trades_by_experiment;');
+  db.exec(
+    'DROP TABLE expectations; DROP INDEX param_deploys_by_time; DROP INDEX experiments_one_running; DROP INDEX trades_by_experiment;',
+  );
   db.exec(
     'ALTER TABLE trades DROP COLUMN version_by; ALTER TABLE trades DROP COLUMN straddle; ALTER TABLE strategies DROP COLUMN attribution_epoch; ALTER TABLE experiments DROP COLUMN planned_trades;',
   );

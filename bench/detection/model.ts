@@ -244,7 +244,10 @@ export type ScenarioName =
   | 'regimes'
   | 'garch'
   | 'ar1'
-  | 'ar1-t3';
+  | 'ar1-t3'
+  | 'expect-match'
+  | 'expect-0.5sd'
+  | 'expect-1sd';
 
 export interface Scenario {
   name: ScenarioName;
@@ -273,6 +276,12 @@ export interface Scenario {
   process?(pr: Profile, rng: Rng): (sinceChangeMs: number) => number;
   /** Per-trade KL(after ‖ before) at `sinceChangeMs` (0 before the change). */
   klAt?(sinceChangeMs: number): number;
+  /**
+   * Issue 16: the version deployed at the change (a stationary run: its first version) has an
+   * expectation, from a backtest whose edge is `promise` σ above the live trades' (0: the
+   * backtest is what live trading delivers). Run only by bench/detection/expectation.ts.
+   */
+  expectation?: { promise: number };
 }
 
 const HOUR = 3_600_000;
@@ -400,6 +409,26 @@ function dependent(name: ScenarioName, title: string, process: NonNullable<Scena
   };
 }
 
+/**
+ * A version whose live trades fall `promise` σ short of its backtest from its first trade:
+ * live PnL is the profile's before and after the deploy, so rules that compare a version with
+ * itself or with the previous one see nothing; against the backtest the change is a shift of
+ * the mean by -promise σ, with the drop scenarios' KL.
+ */
+function expectationScenario(name: ScenarioName, title: string, promise: number): Scenario {
+  return {
+    name,
+    title,
+    profiles: ['skew-loss', 'skew-win'],
+    decay: promise > 0,
+    stationary: promise === 0,
+    deploy: promise > 0,
+    draw: (p, _ms, rng) => p.edge + p.noise.sample(rng),
+    ...(promise > 0 ? { klAt: (ms: number) => (ms > 0 ? shiftKl(-promise) : 0) } : {}),
+    expectation: { promise },
+  };
+}
+
 export const SCENARIOS: Record<ScenarioName, Scenario> = {
   stationary: {
     name: 'stationary',
@@ -462,6 +491,21 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
     'ar1-t3',
     'AR(1), ρ 0.3, with Student t (ν = 3) innovations (edge unchanged)',
     ar1(0.3, STUDENT_T3),
+  ),
+  'expect-match': expectationScenario(
+    'expect-match',
+    'a version with an expectation that live trading meets (its backtest drawn from the same distribution)',
+    0,
+  ),
+  'expect-0.5sd': expectationScenario(
+    'expect-0.5sd',
+    'a version whose live trades are 0.5σ below its backtest from the start',
+    0.5,
+  ),
+  'expect-1sd': expectationScenario(
+    'expect-1sd',
+    'a version whose live trades are 1σ below its backtest from the start',
+    1,
   ),
 };
 

@@ -112,6 +112,7 @@ export async function runGroup(
   opts: Options,
   work: string,
   bins: { promtool: string; prometheus: string },
+  evaluated: typeof EVALUATED = EVALUATED,
 ): Promise<GroupData> {
   const t0 = Date.now();
   log(
@@ -131,7 +132,7 @@ export async function runGroup(
     const { alerting, recording } = await server.rules();
     const alerts: Record<string, AlertData> = {};
     const checks: GroupData['checks'] = {};
-    for (const e of EVALUATED) {
+    for (const e of evaluated) {
       const rule = alerting.find((r) => r.name === e.alert);
       if (!rule) throw new Error(`alert ${e.alert} is not in the rule files`);
       const exact = inlineRecordingRules(rule.query, recording, g.stepMs);

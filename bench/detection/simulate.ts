@@ -11,6 +11,7 @@ import { WindowEngine } from '../../src/sidecar/engine.js';
 import { SidecarMetrics } from '../../src/sidecar/exposition.js';
 import { snapshot } from '../../src/sidecar/snapshot.js';
 import { parseThresholds } from '../../src/sidecar/thresholds.js';
+import { expectationFromTrades, type ExpectationInput } from '../../src/model/expectation.js';
 import { Rng, SCENARIOS, profile } from './model.js';
 import { DAY, WEEK, type RunSpec } from './plan.js';
 
@@ -41,6 +42,29 @@ export function tradesOf(spec: RunSpec): Trade[] {
   return out;
 }
 
+/** Trades of the backtest behind a run's expectation (issue 16): about a year at 2 a day. */
+export const BACKTEST_TRADES = 1000;
+
+/**
+ * The expectation of a run's version: a backtest of BACKTEST_TRADES trades at the run's rate,
+ * drawn from its profile with the edge raised by `promise` σ, summarised as the sidecar
+ * summarises a trade list (so its mean and sd carry a real backtest's sampling error).
+ */
+export function backtestOf(spec: RunSpec, promise: number): ExpectationInput {
+  const rng = new Rng(`${spec.seed}/backtest`);
+  const pr = profile(spec.profile);
+  const days = BACKTEST_TRADES / spec.rate;
+  const start = spec.startMs - (days + 30) * DAY;
+  const trades = Array.from({ length: BACKTEST_TRADES }, (_, i) => ({
+    pnl: Math.round(SCALE * (pr.edge + promise + pr.noise.sample(rng)) * 1e6) / 1e6,
+    ret: null,
+    fees: null,
+    openedMs: null,
+    closedMs: Math.floor(start + ((i + 0.5) * days * DAY) / BACKTEST_TRADES),
+  }));
+  return expectationFromTrades(trades, { period: { startMs: start, endMs: start + days * DAY }, source: 'bench' });
+}
+
 export interface RunResult {
   strategy: string;
   rate: number;
@@ -67,6 +91,7 @@ const WANTED_THRESHOLDS = new Set([
   'regression_zscore',
   'regression_min_trades',
   'cusum_threshold',
+  'expectation_cusum_threshold',
 ]);
 
 export function fmt(v: number): string {
@@ -98,6 +123,7 @@ async function seriesOf(metrics: SidecarMetrics, bot: string): Promise<string[]>
     'edgewatch_version_trades',
     'edgewatch_version_regression_zscore',
     'edgewatch_cusum_statistic',
+    'edgewatch_expectation_cusum_statistic',
   ])
     for (const v of await get(name)) out.push(body(name, bot, v.labels, v.value));
   return out;
@@ -134,6 +160,8 @@ export async function simulateRun(
       { source: 'bench', note: 'first version' },
       spec.startMs,
     );
+    if (sc.expectation && sc.stationary)
+      ledger.expectations.set(spec.strategy, 1, backtestOf(spec, sc.expectation.promise), spec.startMs);
     const deployMs = sc.deploy ? spec.changeMs : undefined;
     const engine = new WindowEngine(ledger);
     // Event times, ascending.
@@ -182,6 +210,8 @@ export async function simulateRun(
             { source: 'bench', note: 'the regressing deploy' },
             deployMs,
           );
+          if (sc.expectation)
+            ledger.expectations.set(spec.strategy, 2, backtestOf(spec, sc.expectation.promise), deployMs);
           deployed = true;
         }
         engine.refresh(now);

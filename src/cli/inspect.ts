@@ -39,12 +39,12 @@ export function openForReading(db: string | undefined): Ledger {
 }
 
 /** A missing --strategy is told before the ledger is looked for. */
-function needStrategy(s: string | undefined): void {
+export function needStrategy(s: string | undefined): void {
   if (!s) throw new ConfigError('--strategy <name> is required: e.g. --strategy momentum');
 }
 
 /** The strategy, checked against the ledger: an unknown one lists the known ones. */
-function knownStrategy(ledger: Ledger, s: string | undefined): string {
+export function knownStrategy(ledger: Ledger, s: string | undefined): string {
   if (!s || !NAME_RE.test(s)) throw new ConfigError('--strategy <name> is required: letters, digits, _ . : -');
   const known = ledger.strategies();
   if (known.includes(s)) return s;
@@ -54,7 +54,7 @@ function knownStrategy(ledger: Ledger, s: string | undefined): string {
   );
 }
 
-function version(ledger: Ledger, strategy: string, label: string) {
+export function version(ledger: Ledger, strategy: string, label: string) {
   const n = parseVersionLabel(label);
   if (n === undefined) throw new ConfigError(`"${label}" is not a version: write v1, v2, ...`);
   const v = ledger.getVersion(strategy, n);
@@ -69,7 +69,7 @@ const print = (x: unknown): void => {
   process.stdout.write(`${typeof x === 'string' ? x : JSON.stringify(x, null, 2)}\n`);
 };
 
-function withLedger<T>(db: string | undefined, fn: (ledger: Ledger) => T, readonly = true): T {
+export function withLedger<T>(db: string | undefined, fn: (ledger: Ledger) => T, readonly = true): T {
   const ledger = openLedger(db, readonly);
   try {
     return fn(ledger);

@@ -19,6 +19,7 @@ import {
   report,
   type ReadOpts,
 } from './inspect.js';
+import { paramsExpect, paramsExpectation, type ExpectOpts } from './expectation.js';
 
 const program = new Command();
 program
@@ -109,6 +110,28 @@ params
   .option('--db <path>', dbHelp)
   .option('--json', jsonHelp)
   .action((a: string, b: string, o: ReadOpts) => paramsDiff(a, b, o));
+params
+  .command('expect <version>')
+  .description("record what a version's backtest promised (the sidecar compares live trades with it)")
+  .option('--strategy <name>', `required: ${strategyHelp}`)
+  .option(
+    '--freqtrade <path>',
+    'a Freqtrade backtest-result-*.json or .zip, .last_result.json, or its backtest_results folder',
+  )
+  .option('--freqtrade-strategy <name>', 'the strategy to take from a result of several (--strategy-list)')
+  .option('--file <path>', 'a JSON file shaped like the body of POST /v1/params/<strategy>/<version>/expectation')
+  .option('--fee-per-trade <x>', 'fee per trade the backtest assumed, quote currency (default: from the trades)')
+  .option('--note <text>', 'a note kept with the expectation')
+  .option('--db <path>', dbHelp)
+  .option('--json', jsonHelp)
+  .action((v: string, o: ExpectOpts) => paramsExpect(v, o));
+params
+  .command('expectation <version>')
+  .description("a version's recorded expectation")
+  .option('--strategy <name>', `required: ${strategyHelp}`)
+  .option('--db <path>', dbHelp)
+  .option('--json', jsonHelp)
+  .action((v: string, o: ReadOpts) => paramsExpectation(v, o));
 
 const experiments = program.command('experiments').description('experiments and their results');
 experiments

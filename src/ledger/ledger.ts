@@ -25,6 +25,7 @@ import { differingFields, experimentFromRow, type RawExperiment } from './rows.j
 import { prepareStatements, type Statements } from './statements.js';
 import { straddles, versionAt, type TimelineEntry } from './timeline.js';
 import { TradeReads } from './trade-reads.js';
+import { ExpectationStore } from './expectations.js';
 import type {
   DeployInfo,
   DeployMeta,
@@ -59,6 +60,8 @@ export class Ledger {
   faultMemoryMs = 30_000;
   private readonly st: Statements;
   private reads?: TradeReads;
+  /** What each parameter version's backtest promised (src/ledger/expectations.ts); prepared at open, so a closed ledger answers its calls with a LedgerError. */
+  readonly expectations: ExpectationStore;
 
   private constructor(path: string, db: Database.Database, opts: LedgerOptions) {
     this.path = path;
@@ -67,6 +70,11 @@ export class Ledger {
     this.maxVersions = opts.maxVersionsPerStrategy ?? 10_000;
     this.st = prepareStatements(db);
     this.inTransaction = db.transaction((fn: () => unknown) => fn());
+    this.expectations = new ExpectationStore(
+      db,
+      (what, fn) => this.write(what, fn),
+      (what, fn) => this.read(what, fn),
+    );
   }
 
   /** Opens (creating if needed) and migrates a ledger file. Configuration mistakes throw ConfigError. */

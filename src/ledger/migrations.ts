@@ -131,6 +131,43 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX trades_by_experiment ON trades(strategy, experiment, seq) WHERE experiment IS NOT NULL;
     `,
   },
+  {
+    version: 4,
+    name: 'expectations per parameter version',
+    // What a version's backtest promised (src/model/expectation.ts): one row per submission,
+    // the newest of a (strategy, version) in force, earlier ones kept (nothing acknowledged is
+    // lost). outcomes: the backtest's trades as JSON [[pnl, return|null], ...], oldest first,
+    // at most 10,000 (null when a summary was sent); hash: the content, so a resend is a no-op.
+    sql: `
+      CREATE TABLE expectations (
+        seq               INTEGER PRIMARY KEY,
+        strategy          TEXT NOT NULL,
+        version           INTEGER NOT NULL,
+        trades            INTEGER NOT NULL CHECK (trades >= 2),
+        trades_per_day    REAL NOT NULL CHECK (trades_per_day > 0),
+        pnl_mean          REAL,
+        pnl_sd            REAL CHECK (pnl_sd > 0),
+        return_mean       REAL,
+        return_sd         REAL CHECK (return_sd > 0),
+        win_ratio         REAL CHECK (win_ratio BETWEEN 0 AND 1),
+        max_drawdown      REAL CHECK (max_drawdown >= 0),
+        fee_per_trade     REAL CHECK (fee_per_trade >= 0),
+        period_start_ms   INTEGER,
+        period_end_ms     INTEGER,
+        inflation         REAL NOT NULL DEFAULT 1 CHECK (inflation >= 1),
+        outcomes          TEXT,
+        outcomes_dropped  INTEGER NOT NULL DEFAULT 0,
+        source            TEXT,
+        note              TEXT,
+        hash              TEXT NOT NULL,
+        created_ms        INTEGER NOT NULL,
+        CHECK ((pnl_mean IS NULL) = (pnl_sd IS NULL) AND (return_mean IS NULL) = (return_sd IS NULL)),
+        CHECK (pnl_mean IS NOT NULL OR return_mean IS NOT NULL),
+        FOREIGN KEY (strategy, version) REFERENCES param_versions(strategy, version)
+      );
+      CREATE INDEX expectations_by_version ON expectations(strategy, version, seq);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -9,7 +9,9 @@ import { createHash } from 'node:crypto';
 import { ConflictError, NotFoundError, ValidationError, type ErrorDetail } from '../errors.js';
 import { rejectUnknownOptions, unknownKeyDetails } from '../config-check.js';
 import { type DeployInfo, type ExperimentInfo } from '../ledger/ledger.js';
-import { isPlainObject, versionLabel } from '../model/names.js';
+import { isPlainObject, parseVersionLabel, versionLabel } from '../model/names.js';
+import { validateExpectation } from '../model/expectation.js';
+import type { ExpectationRecord } from '../ledger/expectations.js';
 import { deployTime, validateDeployMeta, validateParams, type ParamSet } from '../model/params.js';
 import { MAX_ID_LENGTH, checkTime, checkTrade } from '../model/trade.js';
 import { resolveVariants, validateExperiment, validateStop } from '../model/experiment.js';
@@ -22,6 +24,7 @@ import type {
   Deployed,
   DeployOptions,
   ExperimentStart,
+  ExpectationSpec,
   Result,
   RunningExperiment,
   TradeRecord,
@@ -167,6 +170,30 @@ export class StrategyHandle {
     },
     active: (): ActiveVersion | undefined => this.active,
     history: () => this.ew.ledger.deploys(this.name),
+    /**
+     * Records what a version's backtest promised, as `POST /v1/params/:strategy/:version/expectation`
+     * does: `{ summary: { trades, tradesPerDay, pnlMean, pnlSd, returnMean, returnSd, winRatio,
+     * maxDrawdown } }` or `{ trades: [{ pnl, return, fees, openedAt, closedAt }] }`, with
+     * `periodStart`, `periodEnd`, `feePerTrade`, `source`, `note`. The sidecar then compares the
+     * version's live trades with it from the first one (docs/alerting.md, "Live against expected").
+     */
+    expect: (
+      version: string,
+      expectation: ExpectationSpec,
+    ): Result<{ created: boolean; expectation: ExpectationRecord }> => {
+      try {
+        const n = typeof version === 'string' ? parseVersionLabel(version) : undefined;
+        if (n === undefined)
+          throw new ValidationError('invalid expectation', [
+            { path: 'version', message: 'must look like "v1", "v2", ...' },
+          ]);
+        const input = validateExpectation(expectation, 'sdk', Date.now());
+        const r = this.ew.ledger.expectations.set(this.name, n, input, Date.now());
+        return { ok: true, created: r.created, expectation: r.record };
+      } catch (err) {
+        return this.ew.fail(this.name, 'params.expect', err);
+      }
+    },
   };
 
   readonly trades = {

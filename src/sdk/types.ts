@@ -69,6 +69,32 @@ export interface DeployOptions {
   at?: Date | number | string;
 }
 
+/** What a version's backtest promised: its summary figures or its trade list (see params.expect). */
+export interface ExpectationSpec {
+  summary?: {
+    trades: number;
+    tradesPerDay?: number;
+    pnlMean?: number;
+    pnlSd?: number;
+    returnMean?: number;
+    returnSd?: number;
+    winRatio?: number;
+    maxDrawdown?: number;
+  };
+  trades?: Array<{
+    pnl: number;
+    return?: number;
+    fees?: number;
+    openedAt?: Date | number | string;
+    closedAt?: Date | number | string;
+  }>;
+  periodStart?: Date | number | string;
+  periodEnd?: Date | number | string;
+  feePerTrade?: number;
+  source?: string;
+  note?: string;
+}
+
 export interface Deployed {
   version: string;
   hash: string;

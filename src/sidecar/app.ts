@@ -9,6 +9,7 @@ import { registerOpsRoutes } from './http/routes-ops.js';
 import { registerReadRoutes } from './http/routes-reads.js';
 import { freqtradeRouter } from '../integrations/freqtrade/routes.js';
 import { pagesRouter } from './pages/router.js';
+import { registerExpectationRoutes } from './http/routes-expectation.js';
 
 export type { AppContext } from './http/context.js';
 export { MAX_BODY } from './http/errors.js';
@@ -23,6 +24,7 @@ export function createApp(ctx: AppContext): express.Express {
   registerIngestRoutes(app, ctx);
   registerReadRoutes(app, ctx);
   app.use(freqtradeRouter(ctx)); // POST /v1/integrations/freqtrade (src/integrations/freqtrade/routes.ts)
+  registerExpectationRoutes(app, ctx);
 
   app.use(pagesRouter(ctx)); // the HTML pages: src/sidecar/pages/router.ts
 

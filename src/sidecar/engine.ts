@@ -21,6 +21,7 @@ import { bucketStart, empty, inTradeOrder, type Agg, type BucketSeries } from '.
 import { LedgerError } from '../errors.js';
 import { faultOf, type LeanTrade, type Ledger, type RowCheck } from '../ledger/index.js';
 import { CusumRuns, inRun, sameRun, type CusumReading, type RunKey, type RunTrade } from './cusum-runs.js';
+import { ExpectationRuns } from './expectation-runs.js';
 import { HOUR, LifeSeries, MINUTE } from './life-series.js';
 import { readStateFile, StateRejected, writeStateFile, type SavedSeries } from './state-file.js';
 import {
@@ -124,6 +125,8 @@ export class WindowEngine {
   stateNote?: string;
   /** The CUSUM of each strategy's current run, fed by fold(). */
   private readonly cusumRuns = new CusumRuns((strategy, afterMs) => this.runTrades(strategy, afterMs));
+  /** Live against expected (src/sidecar/expectation-runs.ts), fed by fold() like the CUSUM. */
+  readonly expectations: ExpectationRuns;
   /** Each strategy's attribution epoch as last read: a change means a deploy re-attributed stored trades. */
   private epochs = new Map<string, number>();
   private readonly statePath: string | null;
@@ -141,6 +144,7 @@ export class WindowEngine {
     private readonly ledger: Ledger,
     private readonly opts: EngineOptions = {},
   ) {
+    this.expectations = new ExpectationRuns(ledger, () => this.lastSeq);
     this.statePath = opts.statePath === undefined ? `${ledger.path}.sidecar-state` : opts.statePath;
     this.stateMinTrades = opts.stateMinTrades ?? 100_000;
     this.stateIntervalMs = opts.stateIntervalMs ?? 10 * 60_000;
@@ -314,6 +318,7 @@ export class WindowEngine {
       openedMs: row.openedMs,
       notional: row.notional,
     });
+    this.expectations.add(s.name, row.id, closed, row.pnl, row.fees, row.version, row.openedMs, row.notional);
     // Rows older than every window only feed the whole-life series.
     if (closed >= this.horizon) {
       this.foldWindows(s, row);

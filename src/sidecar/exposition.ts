@@ -5,6 +5,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { STAT_NAMES, type StatName, type WindowStats } from '../analytics/index.js';
 import { versionLabel } from '../model/names.js';
 import type { StrategySnapshot } from './snapshot.js';
+import { ExpectationMetrics } from './expectation-metrics.js';
 
 const STAT_HELP: Record<StatName, string> = {
   trades: 'Number of trades',
@@ -43,6 +44,8 @@ export class SidecarMetrics {
   readonly ingestEvents: Counter<'kind' | 'result'>;
   readonly scrapeErrors: Counter<'stage'>;
   readonly ready: G;
+  /** edgewatch_expectation_*: live against the active version's backtest. */
+  private readonly expectation: ExpectationMetrics;
 
   constructor() {
     const registers = [this.registry];
@@ -162,6 +165,7 @@ export class SidecarMetrics {
       registers,
     });
     this.ready = new Gauge({ name: 'edgewatch_ready', help: '1 when the ledger is readable and writable.', registers });
+    this.expectation = new ExpectationMetrics(this.registry);
   }
 
   /** Replaces every computed series with the values of `snaps`. */
@@ -181,6 +185,7 @@ export class SidecarMetrics {
     ])
       g.reset();
     this.cusumRunStart.reset();
+    this.expectation.apply(snaps);
     for (const s of snaps) {
       const strategy = s.strategy;
       for (const [window, w] of Object.entries(s.windows)) setStats(this.window, w.stats, { strategy, window });

@@ -8,6 +8,7 @@ import { fixedJson, testJson } from './experiment-tests.js';
 import { experimentAdvice, renderExperiments } from './report-experiments.js';
 import { cell, fmt } from './report-format.js';
 import type { StrategySnapshot } from './snapshot.js';
+import { expectationReport, renderExpectation, type ExpectationReport } from './report-expectation.js';
 
 export interface Report {
   strategy: string;
@@ -24,6 +25,8 @@ export interface Report {
   /** CUSUM since the latest deploy: nats of evidence per designed fall (σ of PnL per trade); null under the minimum sample. */
   /** outcome: what the CUSUM reads per trade (return on notional when every trade of the run carries one, else pnl). */
   cusum: { trades: number; threshold: number; outcome: 'return' | 'pnl'; by_shift: Record<string, number> } | null;
+  /** The active version's run against its expectation (its backtest); null without one. */
+  expectation: ExpectationReport | null;
   /**
    * Best first by the lower 95% bound of PnL per trade (mean - 1.96·sd/√n) among versions with at
    * least regression_min_trades trades; then, unranked, the versions with fewer (most trades first).
@@ -105,6 +108,8 @@ export function buildReport(s: StrategySnapshot, window: WindowName, nowMs: numb
       `PnL per trade ${since} shows a fall of about ${over.shift}σ per trade: CUSUM ${fmt(over.llr, 1)} nats over ${s.cusum.trades} trades, above ${th.cusum_threshold}; check costs, fills and the market regime${back}.`,
     );
   }
+  const expectation = expectationReport(s);
+  recs.push(...expectation.recommendations);
   const dd = s.windows['24h'].stats.max_drawdown;
   if (dd !== undefined && dd > th.max_drawdown)
     recs.push(
@@ -141,6 +146,7 @@ export function buildReport(s: StrategySnapshot, window: WindowName, nowMs: numb
           by_shift: Object.fromEntries(s.cusum.values.map((c) => [String(c.shift), c.llr])),
         }
       : null,
+    expectation: expectation.json,
     versions: rankVersions(s.versions, th.regression_min_trades).map(({ v, lower, ranked }) => ({
       param_version: versionLabel(v.version),
       active: v.version === activeVersion,
@@ -222,6 +228,7 @@ export function renderMarkdown(r: Report): string {
         .join(', ')}.`,
       '',
     );
+  lines.push(...renderExpectation(r.expectation));
   lines.push(
     '## Parameter versions, best first',
     '',

@@ -13,6 +13,7 @@ import {
 } from '../analytics/index.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { runKeyOf, type CusumReading, type RunKey } from './cusum-runs.js';
+import type { ExpectationReading } from './expectation-runs.js';
 import { WINDOWS, type WindowEngine, type WindowName } from './engine.js';
 import {
   alwaysValidTests,
@@ -64,6 +65,8 @@ export interface StrategySnapshot {
   previousVersion?: number;
   /** CUSUM of the run (the active version since its latest deploy); absent under cusum_min_trades trades. */
   cusum?: CusumReading;
+  /** The same run against the active version's expectation (its backtest); absent without one. */
+  expectation?: ExpectationReading;
   versions: VersionSnapshot[];
   experiments: ExperimentSnapshot[];
   lastTradeMs?: number;
@@ -99,7 +102,8 @@ export type WindowSource = Pick<
   | 'variantTotals'
   | 'cusum'
   | 'straddleCounts'
->;
+> &
+  Partial<Pick<WindowEngine, 'expectations'>>;
 
 export function snapshot(
   engine: WindowSource,
@@ -166,6 +170,7 @@ function strategySnapshot(
   const totals = engine.versionTotals(strategy);
   // The CUSUM restarts at every deploy, also one that re-activates an earlier version.
   snap.cusum = engine.cusum(strategy, run);
+  snap.expectation = engine.expectations?.read(strategy, deploys, nowMs);
   // Drift reads the same run: its z is divided by the root of the run's long-run variance
   // inflation (regimes, serial correlation), which the CUSUM estimates trade by trade.
   const c = comparable(recentAgg, baselineAgg);

@@ -17,6 +17,7 @@ export const DEFAULT_THRESHOLDS = {
   regression_min_trades: 30,
   cusum_threshold: 10,
   cusum_min_trades: 20,
+  expectation_cusum_threshold: 10,
   experiment_p_value: 0.01,
   experiment_min_trades: 30,
   // The always-valid p-value's mixture prior scale: the size of difference (in standard
