@@ -216,7 +216,7 @@ class _Spool:
             try:
                 obj = json.loads(line)
                 ev = _Event(obj["seq"], obj["kind"], obj["body"])
-                if not isinstance(ev.seq, int) or ev.kind not in ("trade", "deploy") or not isinstance(ev.body, dict):
+                if not isinstance(ev.seq, int) or ev.kind not in ("trade", "deploy", "expectation") or not isinstance(ev.body, dict):
                     raise ValueError("not an event")
             except (ValueError, KeyError, TypeError):
                 if not quiet:
@@ -446,7 +446,7 @@ class Edgewatch:
         self._failing_since = None
         self._last_warn = 0.0
         self._counters = dict(
-            recorded=0, deploys=0, spooled=0, sent=0, accepted=0, duplicates=0, dead_lettered=0,
+            recorded=0, deploys=0, expectations=0, spooled=0, sent=0, accepted=0, duplicates=0, dead_lettered=0,
             retries=0, spool_errors=0, dropped=0, torn_lines=0, heartbeats_sent=0, heartbeats_dropped=0,
         )  # fmt: skip
         self._last_error = None
@@ -530,6 +530,22 @@ class Edgewatch:
             return self._enqueue("deploy", body, errors, now)
         except Exception as e:
             self._error("deploy failed", e)
+            return False
+
+    def expect(self, version, summary=None, trades=None, fee_per_trade=None, source=None, note=None) -> bool:
+        """Records what parameter version `version` ("v3") was expected to do: its backtest's
+        summary figures (a dict as POST /v1/params/:strategy/:version/expectation takes) or its
+        trade list. Spooled and sent in order, like a deploy: after the deploy it follows."""
+        try:
+            body = {"version": str(version)}
+            for k, v in (("summary", summary), ("trades", trades), ("fee_per_trade", fee_per_trade),
+                         ("source", source), ("note", note)):
+                if v is not None:
+                    body[k] = v
+            self._count("expectations")
+            return self._enqueue("expectation", body, [], _now_ms())
+        except Exception as e:
+            self._error("expect failed", e)
             return False
 
     def heartbeat(self) -> None:
@@ -764,6 +780,8 @@ class Edgewatch:
             return False
         if batch[0].kind == "deploy":
             self._deliver_deploy(batch[0])
+        elif batch[0].kind == "expectation":
+            self._deliver_expectation(batch[0])
         else:
             self._deliver_trades(batch)
         self._note_success()
@@ -794,7 +812,7 @@ class Edgewatch:
         else:  # bot threads append to its end; only the sender takes from its head
             with self._cv:
                 head, from_spool = list(itertools.islice(self._mem, self._batch_size)), False
-        if not head or head[0].kind == "deploy":
+        if not head or head[0].kind != "trade":  # a deploy or an expectation goes alone
             return head[:1], from_spool
         batch, size = [], 0
         for ev in head:
@@ -829,6 +847,15 @@ class Edgewatch:
 
     def _deliver_deploy(self, ev: _Event) -> None:
         status, answer = self._request("/v1/params", ev.text().encode("utf-8"))
+        if not 200 <= status < 300:
+            self._dead_letter([ev], status, answer.get("error"), [answer.get("details") or []])
+
+    def _deliver_expectation(self, ev: _Event) -> None:
+        body = {k: v for k, v in ev.body.items() if k != "version"}
+        path = "/v1/params/%s/%s/expectation" % (
+            urllib.parse.quote(self.strategy, safe=""), urllib.parse.quote(str(ev.body.get("version")), safe=""))
+        # The version is unknown although its deploy was sent first: it will never exist.
+        status, answer = self._request(path, json.dumps(body, separators=(",", ":")).encode("utf-8"), True)
         if not 200 <= status < 300:
             self._dead_letter([ev], status, answer.get("error"), [answer.get("details") or []])
 
@@ -873,9 +900,10 @@ class Edgewatch:
             return http.client.HTTPSConnection(p.hostname, p.port, timeout=self._timeout, context=ctx)
         return http.client.HTTPConnection(p.hostname, p.port or 80, timeout=self._timeout)
 
-    def _request(self, path: str, body: bytes):
+    def _request(self, path: str, body: bytes, unknown_is_final: bool = False):
         """POSTs body; returns (status, parsed JSON answer) for answers that settle the events.
-        Raises _Retry for what may succeed later: no answer, 401, 403, 404, 429, 5xx, ..."""
+        Raises _Retry for what may succeed later: no answer, 401, 403, 404, 429, 5xx, ...
+        unknown_is_final: a 404 naming a missing thing (not a missing route) settles it too."""
         headers = {"Content-Type": "application/json", "Accept": "application/json",
                    "User-Agent": f"edgewatch-python/{__version__}"}  # fmt: skip
         if self._token is not None:
@@ -908,6 +936,8 @@ class Edgewatch:
             answer = {"error": raw[:300].decode("utf-8", "replace"), "details": []}
         status = resp.status
         if 200 <= status < 300 or status in _FATAL:
+            return status, answer
+        if status == 404 and unknown_is_final and not str(answer.get("error", "")).startswith("no route"):
             return status, answer
         try:
             retry_after = float(resp.getheader("Retry-After") or 0)

@@ -1,6 +1,7 @@
 """Delivery through a real sidecar: outage, ordering of deploys and trades, times, heartbeats."""
 
 import calendar
+import json
 import datetime as dt
 import os
 import time
@@ -203,3 +204,23 @@ class Backoff(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class Expectations(TempCase):
+    def test_an_expectation_recorded_while_the_sidecar_is_down_reaches_its_version_after_the_deploy(self):
+        side = self.sidecar(start=False)
+        ew = self.client(side.url)
+        ew.deploy({"lookback": 20})
+        summary = {"trades": 400, "trades_per_day": 10, "pnl_mean": 1.5, "pnl_sd": 4.0, "win_ratio": 0.55}
+        self.assertTrue(ew.expect("v1", summary=summary, fee_per_trade=0.2, source="backtest 2026-10"))
+        self.assertTrue(ew.expect("v9", summary=summary))  # no such version: refused, dead-lettered
+        side.start()
+        self.assertTrue(ew.flush(30), ew.stats())
+        rows = ledger_rows(self.db, "SELECT strategy, version FROM expectations ORDER BY version")
+        self.assertEqual(rows, [("momentum", 1)])
+        stats = ew.stats()
+        self.assertEqual(stats["dead_lettered"], 1)
+        with open(os.path.join(ew.spool_path, "dead-letter.jsonl"), encoding="utf-8") as f:
+            dead = [json.loads(line) for line in f]
+        self.assertEqual([d["kind"] for d in dead], ["expectation"])
+        self.assertEqual(dead[0]["status"], 404)
