@@ -224,7 +224,7 @@ test('a ledger of schema 2 gains the planned size column: its experiments read a
   const l = Ledger.open(file);
   l.startExperiment('m', 'old', { control: { a: 1 }, c: { a: 2 } }, { control: 1, c: 1 }, NOW);
   l.raw.exec(
-    'DROP INDEX trades_by_experiment; ALTER TABLE experiments DROP COLUMN planned_trades; DELETE FROM schema_migrations WHERE version >= 3',
+    'DROP TABLE expectations; DROP INDEX trades_by_experiment; ALTER TABLE experiments DROP COLUMN planned_trades; DELETE FROM schema_migrations WHERE version >= 3',
   );
   l.close();
   const m = Ledger.open(file);
