@@ -133,7 +133,8 @@ test('import freqtrade: usage mistakes exit 2, a Freqtrade that cannot be reache
   }
   // The edgewatch ledger given as Freqtrade's database, by habit of --db.
   await run(['import', 'freqtrade', '--db', ftDb, '--ledger', ledger]);
-  const swapped = await run(['import', 'freqtrade', '--db', ledger]);
+  // (--ledger elsewhere: the default ./data/edgewatch.db would land in the directory the suite runs from)
+  const swapped = await run(['import', 'freqtrade', '--db', ledger, '--ledger', join(dir, 'other.db')]);
   assert.equal(swapped.status, 2);
   assert.match(oneLine(swapped.stderr), /is an edgewatch ledger, not Freqtrade's tradesv3\.sqlite/);
 });
