@@ -2,6 +2,7 @@
 // of each rate group (one Prometheus TSDB per rate). Sizes are options, so the smoke test
 // in npm test and the full `npm run bench:detection` share all the code.
 import { SCENARIOS, type ProfileName, type ScenarioName } from './model.js';
+import { readFlags, splitList } from '../args.js';
 
 export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;
@@ -150,29 +151,13 @@ export function parseArgs(
     keep: false,
     everyStep: false,
   };
-  const list = (v: string) =>
-    v
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean);
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].split('=', 2);
-    const value = (): string => {
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    const num = (): number => {
-      const v = Number(value());
-      if (!Number.isFinite(v) || v <= 0) throw new Error(`${flag} needs a positive number`);
-      return v;
-    };
+  for (const { name: flag, value, num } of readFlags(argv)) {
     switch (flag) {
       case '--rates':
-        opts.rates = list(value()).map(Number);
+        opts.rates = splitList(value()).map(Number);
         break;
       case '--scenarios':
-        opts.scenarios = list(value()) as ScenarioName[];
+        opts.scenarios = splitList(value()) as ScenarioName[];
         break;
       case '--runs':
         opts.runs = Math.round(num());

@@ -1,33 +1,18 @@
 // Command-line options of `npm run bench:experiments` (docs/experiments.md, "Reproduce").
 import { OUTCOMES, type OutcomeName } from './outcomes.js';
 import { DEFAULTS, type ExpOptions } from './plan.js';
+import { readFlags, splitList } from '../args.js';
 
 export function parseArgs(argv: string[], defaults: ExpOptions = DEFAULTS): ExpOptions {
   const opts: ExpOptions = { ...defaults };
-  const list = (v: string) =>
-    v
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean);
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].split('=', 2);
-    const value = (): string => {
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    const num = (): number => {
-      const v = Number(value());
-      if (!Number.isFinite(v) || v <= 0) throw new Error(`${flag} needs a positive number`);
-      return v;
-    };
+  for (const { name: flag, value, num } of readFlags(argv)) {
     const nums = (): number[] => {
-      const v = list(value()).map(Number);
+      const v = splitList(value()).map(Number);
       if (!v.length || v.some((x) => !Number.isFinite(x) || x <= 0)) throw new Error(`${flag} needs positive numbers`);
       return v;
     };
     const outcomes = (): OutcomeName[] => {
-      const v = list(value());
+      const v = splitList(value());
       for (const o of v)
         if (!OUTCOMES.includes(o as OutcomeName))
           throw new Error(`unknown outcome ${o}; known: ${OUTCOMES.join(', ')}`);
